@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// env is the service's configuration from the environment (design §3).
+// Flags may override single values.
+type env struct {
+	ListenAddr           string
+	DatabaseURL          string // empty: the in-memory store
+	PersonioBaseURL      string
+	PersonioClientID     string
+	PersonioClientSecret string
+	PersonioAPIVersion   string
+	SyncInterval         time.Duration
+	SCIMToken            string
+	AdminToken           string
+	ConfigFile           string
+	MigrateOnStart       bool
+	PublicURL            string // the URL clients use, for absolute meta.location
+	LogFormat            string // json, text or auto (text on a terminal)
+	LogLevel             slog.Level
+}
+
+// minBootstrapTokenLength keeps guessable bootstrap tokens out of production.
+const minBootstrapTokenLength = 20
+
+// envVar documents one variable; the list is the single source for parsing,
+// `check-config` output and the configuration reference test.
+type envVar struct {
+	Name    string
+	Default string
+	Secret  bool
+	Help    string
+	set     func(e *env, v string) error
+}
+
+func envVars() []envVar {
+	return []envVar{
+		{Name: "LISTEN_ADDR", Default: ":8080", Help: "address the HTTP server listens on", set: func(e *env, v string) error {
+			if _, _, err := net.SplitHostPort(v); err != nil {
+				return fmt.Errorf("want host:port such as :8080")
+			}
+			e.ListenAddr = v
+			return nil
+		}},
+		{Name: "DATABASE_URL", Secret: true, Help: "Postgres URL (postgres://user:pass@host:5432/db); empty uses the in-memory store", set: func(e *env, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+					return fmt.Errorf("want postgres://USER:PASSWORD@HOST:5432/DATABASE")
+				}
+			}
+			e.DatabaseURL = v
+			return nil
+		}},
+		{Name: "PERSONIO_BASE_URL", Default: "https://api.personio.de", Help: "Personio API base URL", set: func(e *env, v string) error {
+			u, err := url.Parse(v)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				return fmt.Errorf("want an http(s) URL such as https://api.personio.de")
+			}
+			e.PersonioBaseURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+		{Name: "PERSONIO_CLIENT_ID", Help: "Personio API credential id", set: func(e *env, v string) error { e.PersonioClientID = v; return nil }},
+		{Name: "PERSONIO_CLIENT_SECRET", Secret: true, Help: "Personio API credential secret", set: func(e *env, v string) error { e.PersonioClientSecret = v; return nil }},
+		{Name: "PERSONIO_API_VERSION", Default: "v1", Help: "Personio API version: v1 or v2", set: func(e *env, v string) error {
+			if v != "v1" && v != "v2" {
+				return fmt.Errorf("want v1 or v2")
+			}
+			e.PersonioAPIVersion = v
+			return nil
+		}},
+		{Name: "SYNC_INTERVAL", Default: "15m", Help: "time between syncs", set: func(e *env, v string) error {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < time.Minute {
+				return fmt.Errorf("want a duration of at least 1m, such as 15m")
+			}
+			e.SyncInterval = d
+			return nil
+		}},
+		{Name: "SCIM_TOKEN", Secret: true, Help: "bootstrap bearer token with scope scim:read", set: func(e *env, v string) error {
+			if v != "" && len(v) < minBootstrapTokenLength {
+				return fmt.Errorf("too short: use at least %d random characters", minBootstrapTokenLength)
+			}
+			e.SCIMToken = v
+			return nil
+		}},
+		{Name: "ADMIN_TOKEN", Secret: true, Help: "bootstrap bearer token with scope admin", set: func(e *env, v string) error {
+			if v != "" && len(v) < minBootstrapTokenLength {
+				return fmt.Errorf("too short: use at least %d random characters", minBootstrapTokenLength)
+			}
+			e.AdminToken = v
+			return nil
+		}},
+		{Name: "CONFIG_FILE", Help: "YAML file with mapping, scope, lifecycle, groups and guard", set: func(e *env, v string) error { e.ConfigFile = v; return nil }},
+		{Name: "MIGRATE_ON_START", Default: "true", Help: "apply pending migrations when serve starts", set: func(e *env, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("want true or false")
+			}
+			e.MigrateOnStart = b
+			return nil
+		}},
+		{Name: "PUBLIC_URL", Help: "external base URL, e.g. https://scim.example.com (default: taken from each request)", set: func(e *env, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+					return fmt.Errorf("want an http(s) URL such as https://scim.example.com")
+				}
+			}
+			e.PublicURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+		{Name: "LOG_FORMAT", Default: "auto", Help: "json, text, or auto (text on a terminal, JSON otherwise)", set: func(e *env, v string) error {
+			if v != "json" && v != "text" && v != "auto" {
+				return fmt.Errorf("want json, text or auto")
+			}
+			e.LogFormat = v
+			return nil
+		}},
+		{Name: "LOG_LEVEL", Default: "info", Help: "debug, info, warn or error", set: func(e *env, v string) error {
+			return e.LogLevel.UnmarshalText([]byte(v))
+		}},
+	}
+}
+
+// loadEnv reads every variable, applying defaults. The first bad value is
+// reported as one line naming the variable.
+func loadEnv(getenv func(string) string) (env, error) {
+	var e env
+	for _, v := range envVars() {
+		val := getenv(v.Name)
+		if val == "" {
+			val = v.Default
+		}
+		if err := v.set(&e, val); err != nil {
+			shown := val
+			if v.Secret {
+				shown = "…"
+			}
+			return env{}, fmt.Errorf("%s=%q: %v", v.Name, shown, err)
+		}
+	}
+	return e, nil
+}

@@ -1,0 +1,82 @@
+// Command personio-scim mirrors Personio employees into identities and
+// serves them to identity providers over SCIM 2.0.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+const usage = `personio-scim: Personio as the source of truth for identity providers.
+
+Usage:
+  personio-scim [command] [flags]
+
+Commands:
+  serve          run the service (the default)
+  demo           simulator, in-memory store and service in one process
+  simulate       run the Personio API simulator alone
+  sync           run one sync now (--dry-run prints the plan)
+  migrate        up | down | status | force VERSION: manage the Postgres schema
+  token          create | list | revoke: manage API tokens
+  check-config   validate the configuration and print it, secrets redacted
+  version        print the version
+
+Configuration comes from the environment (LISTEN_ADDR, DATABASE_URL,
+PERSONIO_BASE_URL, PERSONIO_CLIENT_ID, PERSONIO_CLIENT_SECRET,
+PERSONIO_API_VERSION, SYNC_INTERVAL, SCIM_TOKEN, ADMIN_TOKEN, CONFIG_FILE, ...);
+see docs/configuration.md. Run "personio-scim COMMAND -h" for a command's flags.
+`
+
+// errUsage marks errors that are the caller's wording, answered with usage.
+var errUsage = errors.New("usage")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "personio-scim:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// run dispatches a subcommand; it is main without the process around it, so
+// tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cmd, rest := "serve", args
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, rest = args[0], args[1:]
+	}
+	commands := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
+		"serve":       runServe,
+		"healthcheck": runHealthcheck,
+		"migrate":     runMigrate,
+		"token":       runToken,
+		"version":     func(context.Context, []string, io.Writer, io.Writer) error { fmt.Fprintln(stdout, version); return nil },
+		"help":        func(context.Context, []string, io.Writer, io.Writer) error { fmt.Fprint(stdout, usage); return nil },
+	}
+	fn, ok := commands[cmd]
+	if !ok {
+		fmt.Fprintf(stderr, "personio-scim: unknown command %q\n\n%s", cmd, usage)
+		return errUsage
+	}
+	return fn(ctx, rest, stdout, stderr)
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/personio-scim/personio-scim/api"
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Server limits. Identity providers page with small requests; nothing
+// legitimate needs long headers or slow uploads.
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second // Okta gives up after 60 s anyway
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	shutdownGrace     = 25 * time.Second // under Kubernetes' default 30 s
+)
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	e, err := loadEnv(os.Getenv)
+	if err != nil {
+		return err
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&e.ListenAddr, "listen", e.ListenAddr, "address to listen on (LISTEN_ADDR)")
+	fs.StringVar(&e.ConfigFile, "config", e.ConfigFile, "YAML configuration file (CONFIG_FILE)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	logger := newLogger(stderr, e.LogFormat, e.LogLevel)
+	svc, err := newService(ctx, e, logger)
+	if err != nil {
+		return err
+	}
+	defer svc.close()
+	return svc.run(ctx, e.ListenAddr, nil)
+}
+
+// service is everything serve runs: the store, the directory that follows
+// it, background loops and the HTTP handler.
+type service struct {
+	store   store.Store
+	dir     *store.Directory
+	handler http.Handler
+	logger  *slog.Logger
+	loops   []func(context.Context)
+}
+
+func newService(ctx context.Context, e env, logger *slog.Logger) (*service, error) {
+	st, err := openStore(ctx, e, e.MigrateOnStart, logger)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := store.NewDirectory(ctx, st, store.DirectoryOptions{Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc := &service{store: st, dir: dir, logger: logger}
+	svc.loops = append(svc.loops, dir.Run)
+	svc.handler = api.NewRouter(api.Options{Store: st, Directory: dir, Logger: logger})
+	return svc, nil
+}
+
+func (s *service) close() { s.store.Close() }
+
+// run serves HTTP on addr until ctx ends, then shuts down gracefully. When
+// listening is non-nil it receives the bound address (tests listen on :0).
+func (s *service) run(ctx context.Context, addr string, listening chan<- net.Addr) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR=%q: %w", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, loop := range s.loops {
+		wg.Go(func() { loop(loopCtx) })
+	}
+	defer func() { stopLoops(); wg.Wait() }()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	s.logger.Info("listening", "addr", ln.Addr().String(), "store", s.store.Backend())
+	if listening != nil {
+		listening <- ln.Addr()
+	}
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("shutting down", "grace", shutdownGrace)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down HTTP server: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+DROP TABLE IF EXISTS api_tokens;
+DROP TABLE IF EXISTS sync_runs;
+DROP TABLE IF EXISTS change_log;
+DROP TABLE IF EXISTS groups;
+DROP TABLE IF EXISTS identities;

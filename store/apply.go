@@ -1,0 +1,296 @@
+package store
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Plan is a change set resolved against the current state: what to write and
+// what to log. Backends build one with PlanChanges inside their transaction
+// and then only store it, so every backend applies the same semantics.
+type Plan struct {
+	Identities []PlannedIdentity
+	Groups     []PlannedGroup
+	Changes    []Change // Seq left zero; the backend numbers them in order
+}
+
+// PlannedIdentity is one identity write; Op delete means remove ID.
+type PlannedIdentity struct {
+	Op       Op
+	Identity Identity
+	Previous *Identity // nil on create
+}
+
+// PlannedGroup is one group write.
+type PlannedGroup struct {
+	Op       Op
+	Group    Group
+	Previous *Group
+}
+
+// PlanChanges resolves cs against the current states of the resources it
+// names (missing from the maps means absent). It checks versions and
+// existence, skips updates that change nothing, normalizes member lists and
+// computes the change-log rows. Uniqueness and member references are left to
+// the backend, which sees the whole state.
+func PlanChanges(cs ChangeSet, identities map[string]*Identity, groups map[string]*Group, now time.Time) (Plan, error) {
+	if err := validateChangeSet(cs); err != nil {
+		return Plan{}, err
+	}
+	now = now.UTC().Truncate(time.Microsecond)
+	var p Plan
+	for _, c := range cs.Identities {
+		planned, change, err := planIdentity(c, identities[c.Identity.ID], now)
+		if err != nil {
+			return Plan{}, err
+		}
+		if planned == nil {
+			continue
+		}
+		p.Identities = append(p.Identities, *planned)
+		p.Changes = append(p.Changes, stamp(change, cs, c.Reason, now))
+	}
+	for _, c := range cs.Groups {
+		planned, change, err := planGroup(c, groups[c.Group.ID], now)
+		if err != nil {
+			return Plan{}, err
+		}
+		if planned == nil {
+			continue
+		}
+		p.Groups = append(p.Groups, *planned)
+		p.Changes = append(p.Changes, stamp(change, cs, c.Reason, now))
+	}
+	return p, nil
+}
+
+func stamp(c Change, cs ChangeSet, reason string, now time.Time) Change {
+	c.Time, c.Actor, c.Cause, c.Reason = now, cs.Actor, cs.Cause, reason
+	return c
+}
+
+func validateChangeSet(cs ChangeSet) error {
+	if cs.Actor == "" {
+		return fmt.Errorf("%w: actor is empty", ErrInvalid)
+	}
+	seen := make(map[string]bool, len(cs.Identities)+len(cs.Groups))
+	for n, c := range cs.Identities {
+		if err := validateOp(c.Op); err != nil {
+			return fmt.Errorf("identity change %d: %w", n, err)
+		}
+		id := c.Identity.ID
+		if id == "" || seen[id] {
+			return fmt.Errorf("%w: identity change %d: id %q is empty or repeated", ErrInvalid, n, id)
+		}
+		seen[id] = true
+		if c.Op != OpDelete && strings.TrimSpace(c.Identity.UserName) == "" {
+			return fmt.Errorf("%w: identity %s: userName is empty", ErrInvalid, id)
+		}
+	}
+	for n, c := range cs.Groups {
+		if err := validateOp(c.Op); err != nil {
+			return fmt.Errorf("group change %d: %w", n, err)
+		}
+		id := c.Group.ID
+		if id == "" || seen[id] {
+			return fmt.Errorf("%w: group change %d: id %q is empty or repeated", ErrInvalid, n, id)
+		}
+		seen[id] = true
+		if c.Op != OpDelete && strings.TrimSpace(c.Group.DisplayName) == "" {
+			return fmt.Errorf("%w: group %s: displayName is empty", ErrInvalid, id)
+		}
+	}
+	return nil
+}
+
+func validateOp(op Op) error {
+	switch op {
+	case OpCreate, OpUpdate, OpDelete:
+		return nil
+	}
+	return fmt.Errorf("%w: unknown op %q", ErrInvalid, op)
+}
+
+func checkVersion(kind ResourceKind, id string, ifVersion, stored int64) error {
+	if ifVersion != 0 && ifVersion != stored {
+		return fmt.Errorf("%w: %s %s is at version %d, not %d", ErrConflict, kind, id, stored, ifVersion)
+	}
+	return nil
+}
+
+func planIdentity(c IdentityChange, cur *Identity, now time.Time) (*PlannedIdentity, Change, error) {
+	id := c.Identity.ID
+	change := Change{Kind: KindIdentity, ResourceID: id, Op: c.Op}
+	switch c.Op {
+	case OpCreate:
+		if cur != nil {
+			return nil, change, fmt.Errorf("%w: identity %s", ErrExists, id)
+		}
+		next := c.Identity.Clone()
+		next.Version, next.Created, next.Modified = 1, now, now
+		change.Before, change.After = identityDiff(&Identity{}, &next)
+		return &PlannedIdentity{Op: OpCreate, Identity: next}, change, nil
+	case OpUpdate:
+		if cur == nil {
+			return nil, change, fmt.Errorf("%w: identity %s", ErrNotFound, id)
+		}
+		if err := checkVersion(KindIdentity, id, c.IfVersion, cur.Version); err != nil {
+			return nil, change, err
+		}
+		next := c.Identity.Clone()
+		before, after := identityDiff(cur, &next)
+		if before == nil {
+			return nil, change, nil
+		}
+		next.Version, next.Created, next.Modified = cur.Version+1, cur.Created, now
+		change.Before, change.After = before, after
+		return &PlannedIdentity{Op: OpUpdate, Identity: next, Previous: cur}, change, nil
+	default: // OpDelete
+		if cur == nil {
+			return nil, change, fmt.Errorf("%w: identity %s", ErrNotFound, id)
+		}
+		if err := checkVersion(KindIdentity, id, c.IfVersion, cur.Version); err != nil {
+			return nil, change, err
+		}
+		change.Before, change.After = identityDiff(cur, &Identity{})
+		return &PlannedIdentity{Op: OpDelete, Identity: Identity{ID: id}, Previous: cur}, change, nil
+	}
+}
+
+// identityDiff covers everything a replica or an auditor needs to know
+// changed: the served attributes, the lifecycle decision, overrides and the
+// fingerprint of the source record (never the record itself).
+func identityDiff(old, next *Identity) (before, after map[string]string) {
+	before, after = old.Attributes.Diff(&next.Attributes)
+	add := func(name, a, b string) {
+		if a == b {
+			return
+		}
+		if before == nil {
+			before, after = map[string]string{}, map[string]string{}
+		}
+		before[name], after[name] = a, b
+	}
+	add("personioId", old.PersonioID, next.PersonioID)
+	add("lifecycle.state", string(old.Lifecycle.State), string(next.Lifecycle.State))
+	add("lifecycle.hireDate", old.Lifecycle.HireDate, next.Lifecycle.HireDate)
+	add("lifecycle.endDate", old.Lifecycle.EndDate, next.Lifecycle.EndDate)
+	add("lifecycle.inactiveSince", old.Lifecycle.InactiveSince, next.Lifecycle.InactiveSince)
+	add("lifecycle.removeAfter", old.Lifecycle.RemoveAfter, next.Lifecycle.RemoveAfter)
+	add("lifecycle.rule", old.Lifecycle.Rule, next.Lifecycle.Rule)
+	add("lifecycle.scopeExcluded", boolText(old.Lifecycle.ScopeExcluded), boolText(next.Lifecycle.ScopeExcluded))
+	add("lifecycle.vanishedSource", boolText(old.Lifecycle.VanishedSource), boolText(next.Lifecycle.VanishedSource))
+	add("sourceHash", old.SourceHash, next.SourceHash)
+	for _, k := range slices.Sorted(maps.Keys(mergedKeys(old.Overrides, next.Overrides))) {
+		add("override."+k, old.Overrides[k], next.Overrides[k])
+	}
+	return before, after
+}
+
+func boolText(b bool) string {
+	if b {
+		return "true"
+	}
+	return ""
+}
+
+func mergedKeys(a, b map[string]string) map[string]struct{} {
+	keys := make(map[string]struct{}, len(a)+len(b))
+	for k := range a {
+		keys[k] = struct{}{}
+	}
+	for k := range b {
+		keys[k] = struct{}{}
+	}
+	return keys
+}
+
+func planGroup(c GroupChange, cur *Group, now time.Time) (*PlannedGroup, Change, error) {
+	id := c.Group.ID
+	change := Change{Kind: KindGroup, ResourceID: id, Op: c.Op}
+	next := c.Group.Clone()
+	next.Members = normalizeMembers(next.Members)
+	var prev Group
+	if cur != nil {
+		prev = *cur
+	}
+	switch c.Op {
+	case OpCreate:
+		if cur != nil {
+			return nil, change, fmt.Errorf("%w: group %s", ErrExists, id)
+		}
+		next.Version, next.Created, next.Modified = 1, now, now
+	case OpUpdate:
+		if cur == nil {
+			return nil, change, fmt.Errorf("%w: group %s", ErrNotFound, id)
+		}
+		if err := checkVersion(KindGroup, id, c.IfVersion, cur.Version); err != nil {
+			return nil, change, err
+		}
+		if groupUnchanged(cur, &next) {
+			return nil, change, nil
+		}
+		next.Version, next.Created, next.Modified = cur.Version+1, cur.Created, now
+	default: // OpDelete
+		if cur == nil {
+			return nil, change, fmt.Errorf("%w: group %s", ErrNotFound, id)
+		}
+		if err := checkVersion(KindGroup, id, c.IfVersion, cur.Version); err != nil {
+			return nil, change, err
+		}
+		next = Group{ID: id}
+	}
+	change.Before, change.After = groupDiff(&prev, &next)
+	change.MembersAdded, change.MembersRemoved = memberDelta(prev.Members, next.Members)
+	return &PlannedGroup{Op: c.Op, Group: next, Previous: cur}, change, nil
+}
+
+func groupUnchanged(cur, next *Group) bool {
+	return cur.Key == next.Key && cur.Kind == next.Kind && cur.DisplayName == next.DisplayName &&
+		slices.Equal(cur.Members, next.Members)
+}
+
+func groupDiff(old, next *Group) (before, after map[string]string) {
+	for _, f := range [][3]string{
+		{"displayName", old.DisplayName, next.DisplayName},
+		{"key", old.Key, next.Key},
+		{"kind", old.Kind, next.Kind},
+	} {
+		if f[1] == f[2] {
+			continue
+		}
+		if before == nil {
+			before, after = map[string]string{}, map[string]string{}
+		}
+		before[f[0]], after[f[0]] = f[1], f[2]
+	}
+	return before, after
+}
+
+func normalizeMembers(m []string) []string {
+	m = slices.Clone(m)
+	slices.Sort(m)
+	return slices.Compact(m)
+}
+
+// memberDelta compares two sorted member lists.
+func memberDelta(old, next []string) (added, removed []string) {
+	i, j := 0, 0
+	for i < len(old) || j < len(next) {
+		switch {
+		case j == len(next) || (i < len(old) && old[i] < next[j]):
+			removed = append(removed, old[i])
+			i++
+		case i == len(old) || next[j] < old[i]:
+			added = append(added, next[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return added, removed
+}

@@ -1,0 +1,361 @@
+// Package memory is the in-process store backend, used when DATABASE_URL is
+// unset: the demo, tests, and single-replica trials. It keeps the same
+// contract as the Postgres backend and passes the same conformance suite.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Options tunes a memory store.
+type Options struct {
+	// Now is the clock for change-log and version times (default time.Now).
+	Now func() time.Time
+}
+
+// Store is the memory backend. All methods are safe for concurrent use.
+type Store struct {
+	now func() time.Time
+
+	mu         sync.Mutex
+	identities map[string]*store.Identity
+	groups     map[string]*store.Group
+	userNames  map[string]string // lower-cased userName → identity id
+	groupNames map[string]string // lower-cased displayName → group id
+	changes    []store.Change
+	runs       map[string]store.Run
+	tokens     map[string]store.Token
+	leaders    map[string]*leadership
+	watchers   []chan struct{}
+	closed     bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty memory store.
+func New(opts Options) *Store {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Store{
+		now:        opts.Now,
+		identities: map[string]*store.Identity{},
+		groups:     map[string]*store.Group{},
+		userNames:  map[string]string{},
+		groupNames: map[string]string{},
+		runs:       map[string]store.Run{},
+		tokens:     map[string]store.Token{},
+		leaders:    map[string]*leadership{},
+	}
+}
+
+func (s *Store) Backend() string { return "memory" }
+
+func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
+
+// Close releases leaderships and ends watches.
+func (s *Store) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for name, l := range s.leaders {
+		l.lose()
+		delete(s.leaders, name)
+	}
+}
+
+// Apply applies cs atomically: it checks the whole final state before
+// changing anything.
+func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResult, error) {
+	if err := ctx.Err(); err != nil {
+		return store.ApplyResult{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	plan, err := store.PlanChanges(cs, s.identities, s.groups, s.now())
+	if err != nil {
+		return store.ApplyResult{}, err
+	}
+	if err := s.checkPlan(plan); err != nil {
+		return store.ApplyResult{}, err
+	}
+	return s.commit(plan), nil
+}
+
+// checkPlan verifies uniqueness and member references against the state the
+// plan would leave.
+func (s *Store) checkPlan(p store.Plan) error {
+	if err := s.checkUserNames(p.Identities); err != nil {
+		return err
+	}
+	if err := s.checkGroupNames(p.Groups); err != nil {
+		return err
+	}
+	return s.checkMembers(p)
+}
+
+func (s *Store) checkUserNames(planned []store.PlannedIdentity) error {
+	claims := map[string]string{} // lower userName → identity claiming it in the plan
+	released := map[string]bool{}
+	for _, pi := range planned {
+		if pi.Previous != nil {
+			released[strings.ToLower(pi.Previous.UserName)] = true
+		}
+	}
+	for _, pi := range planned {
+		if pi.Op == store.OpDelete {
+			continue
+		}
+		key := strings.ToLower(pi.Identity.UserName)
+		if other, ok := claims[key]; ok && other != pi.Identity.ID {
+			return fmt.Errorf("%w: userName %q", store.ErrDuplicate, pi.Identity.UserName)
+		}
+		claims[key] = pi.Identity.ID
+		if holder, ok := s.userNames[key]; ok && holder != pi.Identity.ID && !released[key] {
+			return fmt.Errorf("%w: userName %q", store.ErrDuplicate, pi.Identity.UserName)
+		}
+	}
+	return nil
+}
+
+func (s *Store) checkGroupNames(planned []store.PlannedGroup) error {
+	claims := map[string]string{}
+	released := map[string]bool{}
+	for _, pg := range planned {
+		if pg.Previous != nil {
+			released[strings.ToLower(pg.Previous.DisplayName)] = true
+		}
+	}
+	for _, pg := range planned {
+		if pg.Op == store.OpDelete {
+			continue
+		}
+		key := strings.ToLower(pg.Group.DisplayName)
+		if other, ok := claims[key]; ok && other != pg.Group.ID {
+			return fmt.Errorf("%w: group displayName %q", store.ErrDuplicate, pg.Group.DisplayName)
+		}
+		claims[key] = pg.Group.ID
+		if holder, ok := s.groupNames[key]; ok && holder != pg.Group.ID && !released[key] {
+			return fmt.Errorf("%w: group displayName %q", store.ErrDuplicate, pg.Group.DisplayName)
+		}
+	}
+	return nil
+}
+
+// checkMembers makes sure no group would name an identity that does not exist.
+func (s *Store) checkMembers(p store.Plan) error {
+	final := map[string]bool{} // identity id → exists after the plan, for ids the plan touches
+	for _, pi := range p.Identities {
+		final[pi.Identity.ID] = pi.Op != store.OpDelete
+	}
+	exists := func(id string) bool {
+		if e, ok := final[id]; ok {
+			return e
+		}
+		_, ok := s.identities[id]
+		return ok
+	}
+	plannedGroups := map[string]bool{}
+	for _, pg := range p.Groups {
+		plannedGroups[pg.Group.ID] = true
+		for _, m := range pg.Group.Members {
+			if !exists(m) {
+				return fmt.Errorf("%w: group %s names unknown member %s", store.ErrInvalid, pg.Group.ID, m)
+			}
+		}
+	}
+	for id, e := range final {
+		if e {
+			continue
+		}
+		for gid, g := range s.groups {
+			if !plannedGroups[gid] && slices.Contains(g.Members, id) {
+				return fmt.Errorf("%w: identity %s is still a member of group %s", store.ErrInvalid, id, gid)
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) commit(p store.Plan) store.ApplyResult {
+	var res store.ApplyResult
+	for _, pi := range p.Identities {
+		if pi.Previous != nil {
+			delete(s.userNames, strings.ToLower(pi.Previous.UserName))
+		}
+	}
+	for _, pi := range p.Identities {
+		if pi.Op == store.OpDelete {
+			delete(s.identities, pi.Identity.ID)
+			continue
+		}
+		stored := pi.Identity.Clone()
+		s.identities[stored.ID] = &stored
+		s.userNames[strings.ToLower(stored.UserName)] = stored.ID
+		res.Identities = append(res.Identities, stored.Clone())
+	}
+	for _, pg := range p.Groups {
+		if pg.Previous != nil {
+			delete(s.groupNames, strings.ToLower(pg.Previous.DisplayName))
+		}
+	}
+	for _, pg := range p.Groups {
+		if pg.Op == store.OpDelete {
+			delete(s.groups, pg.Group.ID)
+			continue
+		}
+		stored := pg.Group.Clone()
+		s.groups[stored.ID] = &stored
+		s.groupNames[strings.ToLower(stored.DisplayName)] = stored.ID
+		res.Groups = append(res.Groups, stored.Clone())
+	}
+	for _, c := range p.Changes {
+		c.Seq = int64(len(s.changes)) + 1
+		s.changes = append(s.changes, c)
+		if res.FirstSeq == 0 {
+			res.FirstSeq = c.Seq
+		}
+		res.LastSeq = c.Seq
+	}
+	if len(p.Changes) > 0 {
+		s.nudge()
+	}
+	return res
+}
+
+func (s *Store) State(ctx context.Context) (store.State, error) {
+	if err := ctx.Err(); err != nil {
+		return store.State{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := store.State{
+		Identities: make([]store.Identity, 0, len(s.identities)),
+		Groups:     make([]store.Group, 0, len(s.groups)),
+		Seq:        int64(len(s.changes)),
+	}
+	for _, i := range s.identities {
+		st.Identities = append(st.Identities, i.Clone())
+	}
+	for _, g := range s.groups {
+		st.Groups = append(st.Groups, g.Clone())
+	}
+	return st, nil
+}
+
+func (s *Store) IdentitiesByID(ctx context.Context, ids []string) ([]store.Identity, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.Identity, 0, len(ids))
+	for _, id := range ids {
+		if i, ok := s.identities[id]; ok {
+			out = append(out, i.Clone())
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) GroupsByID(ctx context.Context, ids []string) ([]store.Group, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]store.Group, 0, len(ids))
+	for _, id := range ids {
+		if g, ok := s.groups[id]; ok {
+			out = append(out, g.Clone())
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) ([]store.Change, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = store.DefaultChangeLimit
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	start := max(q.AfterSeq, 0)
+	var out []store.Change
+	for _, c := range s.changes[min(start, int64(len(s.changes))):] {
+		if len(out) == limit {
+			break
+		}
+		if matches(c, q) {
+			out = append(out, cloneChange(c))
+		}
+	}
+	return out, nil
+}
+
+func matches(c store.Change, q store.ChangeQuery) bool {
+	switch {
+	case !q.Since.IsZero() && c.Time.Before(q.Since):
+		return false
+	case !q.Until.IsZero() && !c.Time.Before(q.Until):
+		return false
+	case q.Actor != "" && c.Actor != q.Actor:
+		return false
+	case q.Kind != "" && c.Kind != q.Kind:
+		return false
+	case q.ResourceID != "" && c.ResourceID != q.ResourceID:
+		return false
+	}
+	return true
+}
+
+func cloneChange(c store.Change) store.Change {
+	c.Before, c.After = maps.Clone(c.Before), maps.Clone(c.After)
+	c.MembersAdded, c.MembersRemoved = slices.Clone(c.MembersAdded), slices.Clone(c.MembersRemoved)
+	return c
+}
+
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.changes)), nil
+}
+
+// Watch returns a channel nudged after every apply that logged something.
+func (s *Store) Watch(ctx context.Context) <-chan struct{} {
+	ch := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.watchers = append(s.watchers, ch)
+	s.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.watchers = slices.DeleteFunc(s.watchers, func(c chan struct{}) bool { return c == ch })
+	}()
+	return ch
+}
+
+// nudge must be called with mu held; it never blocks.
+func (s *Store) nudge() {
+	for _, ch := range s.watchers {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}

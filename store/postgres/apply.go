@@ -1,0 +1,278 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Apply applies cs in one transaction. It first takes a transaction-level
+// advisory lock: appliers are serialized, so the change-log sequence numbers
+// they hand out commit in order and no reader's cursor can pass a number
+// whose row commits later. Writes are rare (one sync leader, occasional SCIM
+// writes), so the lock costs nothing that matters.
+func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResult, error) {
+	var res store.ApplyResult
+	err := s.inTx(ctx, pgx.TxOptions{}, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, applyLockKey); err != nil {
+			return fmt.Errorf("take apply lock: %w", err)
+		}
+		plan, err := s.plan(ctx, tx, cs)
+		if err != nil {
+			return err
+		}
+		if err := checkMembers(ctx, tx, plan); err != nil {
+			return err
+		}
+		if res, err = writePlan(ctx, tx, plan); err != nil {
+			return err
+		}
+		if res.LastSeq > 0 {
+			if _, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, notifyChannel, fmt.Sprint(res.LastSeq)); err != nil {
+				return fmt.Errorf("notify replicas: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return store.ApplyResult{}, err
+	}
+	return res, nil
+}
+
+func (s *Store) plan(ctx context.Context, tx pgx.Tx, cs store.ChangeSet) (store.Plan, error) {
+	idIDs := make([]string, 0, len(cs.Identities))
+	for _, c := range cs.Identities {
+		if c.Op != store.OpCreate {
+			idIDs = append(idIDs, c.Identity.ID)
+		}
+	}
+	groupIDs := make([]string, 0, len(cs.Groups))
+	for _, c := range cs.Groups {
+		groupIDs = append(groupIDs, c.Group.ID)
+	}
+	// Creates are looked up too, to report ErrExists rather than a key error.
+	for _, c := range cs.Identities {
+		if c.Op == store.OpCreate {
+			idIDs = append(idIDs, c.Identity.ID)
+		}
+	}
+	curIDs, err := queryIdentities(ctx, tx, `WHERE id = ANY($1) FOR UPDATE`, idIDs)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	curGroups, err := queryGroups(ctx, tx, `WHERE id = ANY($1) FOR UPDATE`, groupIDs)
+	if err != nil {
+		return store.Plan{}, err
+	}
+	idMap := make(map[string]*store.Identity, len(curIDs))
+	for n := range curIDs {
+		idMap[curIDs[n].ID] = &curIDs[n]
+	}
+	groupMap := make(map[string]*store.Group, len(curGroups))
+	for n := range curGroups {
+		groupMap[curGroups[n].ID] = &curGroups[n]
+	}
+	return store.PlanChanges(cs, idMap, groupMap, s.clock())
+}
+
+// checkMembers makes sure no group names an identity that will not exist.
+func checkMembers(ctx context.Context, tx pgx.Tx, p store.Plan) error {
+	final := map[string]bool{}
+	var deleted []string
+	for _, pi := range p.Identities {
+		final[pi.Identity.ID] = pi.Op != store.OpDelete
+		if pi.Op == store.OpDelete {
+			deleted = append(deleted, pi.Identity.ID)
+		}
+	}
+	var unknown, plannedGroups []string
+	for _, pg := range p.Groups {
+		plannedGroups = append(plannedGroups, pg.Group.ID)
+		for _, m := range pg.Group.Members {
+			exists, planned := final[m]
+			if planned && !exists {
+				return fmt.Errorf("%w: group %s names deleted member %s", store.ErrInvalid, pg.Group.ID, m)
+			}
+			if !planned {
+				unknown = append(unknown, m)
+			}
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		unknown = slices.Compact(unknown)
+		var found int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM identities WHERE id = ANY($1)`, unknown).Scan(&found); err != nil {
+			return fmt.Errorf("check group members: %w", err)
+		}
+		if found != len(unknown) {
+			return fmt.Errorf("%w: a group names %d unknown members", store.ErrInvalid, len(unknown)-found)
+		}
+	}
+	if len(deleted) > 0 {
+		var gid string
+		err := tx.QueryRow(ctx, `SELECT id FROM groups WHERE members && $1 AND NOT id = ANY($2) LIMIT 1`, deleted, membersOrEmpty(plannedGroups)).Scan(&gid)
+		if err == nil {
+			return fmt.Errorf("%w: a deleted identity is still a member of group %s", store.ErrInvalid, gid)
+		}
+		if err != pgx.ErrNoRows {
+			return fmt.Errorf("check memberships of deleted identities: %w", err)
+		}
+	}
+	return nil
+}
+
+func writePlan(ctx context.Context, tx pgx.Tx, p store.Plan) (store.ApplyResult, error) {
+	var res store.ApplyResult
+	if err := writeIdentities(ctx, tx, p.Identities); err != nil {
+		return res, err
+	}
+	if err := writeGroups(ctx, tx, p.Groups); err != nil {
+		return res, err
+	}
+	first, last, err := appendChanges(ctx, tx, p.Changes)
+	if err != nil {
+		return res, err
+	}
+	res.FirstSeq, res.LastSeq = first, last
+	for _, pi := range p.Identities {
+		if pi.Op != store.OpDelete {
+			res.Identities = append(res.Identities, pi.Identity)
+		}
+	}
+	for _, pg := range p.Groups {
+		if pg.Op != store.OpDelete {
+			res.Groups = append(res.Groups, pg.Group)
+		}
+	}
+	return res, nil
+}
+
+var identityColumns = []string{"id", "personio_id", "user_name_key", "attributes", "lifecycle", "overrides", "source", "source_hash", "version", "created_at", "modified_at"}
+
+func identityRow(i *store.Identity) ([]any, error) {
+	attrs, err := json.Marshal(i.Attributes)
+	if err != nil {
+		return nil, fmt.Errorf("encode attributes of %s: %w", i.ID, err)
+	}
+	life, err := json.Marshal(i.Lifecycle)
+	if err != nil {
+		return nil, fmt.Errorf("encode lifecycle of %s: %w", i.ID, err)
+	}
+	return []any{i.ID, i.PersonioID, strings.ToLower(i.UserName), attrs, life, jsonOrNil(i.Overrides), jsonOrNil(i.Source),
+		i.SourceHash, i.Version, i.Created, i.Modified}, nil
+}
+
+func jsonOrNil(m map[string]string) []byte {
+	if m == nil {
+		return nil
+	}
+	b, _ := json.Marshal(m) // a map of strings always encodes
+	return b
+}
+
+// writeIdentities copies creates in bulk (a first sync creates everyone) and
+// sends updates and deletes as one batch.
+func writeIdentities(ctx context.Context, tx pgx.Tx, planned []store.PlannedIdentity) error {
+	var creates [][]any
+	batch := &pgx.Batch{}
+	var deletes []string
+	for n := range planned {
+		pi := &planned[n]
+		switch pi.Op {
+		case store.OpDelete:
+			deletes = append(deletes, pi.Identity.ID)
+		case store.OpCreate:
+			row, err := identityRow(&pi.Identity)
+			if err != nil {
+				return err
+			}
+			creates = append(creates, row)
+		case store.OpUpdate:
+			row, err := identityRow(&pi.Identity)
+			if err != nil {
+				return err
+			}
+			batch.Queue(`UPDATE identities SET personio_id=$2, user_name_key=$3, attributes=$4, lifecycle=$5,
+				overrides=$6, source=$7, source_hash=$8, version=$9, created_at=$10, modified_at=$11 WHERE id=$1`, row...)
+		}
+	}
+	if len(deletes) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM identities WHERE id = ANY($1)`, deletes); err != nil {
+			return fmt.Errorf("delete %d identities: %w", len(deletes), err)
+		}
+	}
+	if batch.Len() > 0 {
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return fmt.Errorf("update %d identities: %w", batch.Len(), err)
+		}
+	}
+	if len(creates) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"identities"}, identityColumns, pgx.CopyFromRows(creates)); err != nil {
+			return fmt.Errorf("create %d identities: %w", len(creates), err)
+		}
+	}
+	return nil
+}
+
+func writeGroups(ctx context.Context, tx pgx.Tx, planned []store.PlannedGroup) error {
+	batch := &pgx.Batch{}
+	for _, pg := range planned {
+		g := pg.Group
+		switch pg.Op {
+		case store.OpDelete:
+			batch.Queue(`DELETE FROM groups WHERE id = $1`, g.ID)
+		case store.OpCreate:
+			batch.Queue(`INSERT INTO groups (id, key, kind, display_name, display_name_key, members, version, created_at, modified_at)
+				VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
+				g.ID, g.Key, g.Kind, g.DisplayName, strings.ToLower(g.DisplayName), membersOrEmpty(g.Members), g.Version, g.Created, g.Modified)
+		case store.OpUpdate:
+			batch.Queue(`UPDATE groups SET key=$2, kind=$3, display_name=$4, display_name_key=$5, members=$6, version=$7, modified_at=$8 WHERE id=$1`,
+				g.ID, g.Key, g.Kind, g.DisplayName, strings.ToLower(g.DisplayName), membersOrEmpty(g.Members), g.Version, g.Modified)
+		}
+	}
+	if batch.Len() == 0 {
+		return nil
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return fmt.Errorf("write %d groups: %w", batch.Len(), err)
+	}
+	return nil
+}
+
+func membersOrEmpty(m []string) []string {
+	if m == nil {
+		return []string{}
+	}
+	return m
+}
+
+var changeColumns = []string{"seq", "at", "actor", "cause", "reason", "kind", "resource_id", "op", "before", "after", "members_added", "members_removed"}
+
+// appendChanges numbers the rows after the current end of the log; the apply
+// lock guarantees nobody else numbers concurrently.
+func appendChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) (first, last int64, err error) {
+	if len(changes) == 0 {
+		return 0, 0, nil
+	}
+	var end int64
+	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&end); err != nil {
+		return 0, 0, fmt.Errorf("read change-log end: %w", err)
+	}
+	rows := make([][]any, len(changes))
+	for n, c := range changes {
+		rows[n] = []any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
+			jsonOrNil(c.Before), jsonOrNil(c.After), c.MembersAdded, c.MembersRemoved}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, pgx.CopyFromRows(rows)); err != nil {
+		return 0, 0, fmt.Errorf("append %d change-log rows: %w", len(rows), err)
+	}
+	return end + 1, end + int64(len(changes)), nil
+}
