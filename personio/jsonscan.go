@@ -1,0 +1,268 @@
+package personio
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf8"
+)
+
+// A v1 page of 100 employees is a quarter of a megabyte of nested objects,
+// and the client reads few of its values. encoding/json would re-validate
+// every nested value it is asked to decode; this scanner walks a document
+// that json.Valid has accepted once and hands out raw sub-slices, so that
+// only the selected values are ever converted. It never panics on input
+// that was not validated either (the fuzz tests feed it such input); it
+// returns errSyntax instead.
+
+var errSyntax = errors.New("json syntax")
+
+// member is one member of a JSON object: its key (raw, without the quotes)
+// and its raw value.
+type member struct {
+	key   []byte
+	value []byte
+}
+
+// objectMembers splits a JSON object into its members, in order.
+func objectMembers(data []byte) ([]member, error) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, errSyntax
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil, nil
+	}
+	out := make([]member, 0, 8)
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, errSyntax
+		}
+		end, err := skipString(data, i)
+		if err != nil {
+			return nil, err
+		}
+		key := data[i+1 : end-1]
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return nil, errSyntax
+		}
+		start := skipSpace(data, i+1)
+		end, err = skipValue(data, start)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, member{key: key, value: data[start:end]})
+		i = skipSpace(data, end)
+		if i >= len(data) {
+			return nil, errSyntax
+		}
+		if data[i] == '}' {
+			return out, nil
+		}
+		if data[i] != ',' {
+			return nil, errSyntax
+		}
+		i = skipSpace(data, i+1)
+	}
+}
+
+// lookup returns the value of the member named key in the JSON object
+// data without splitting the whole object, for objects read only once.
+func lookup(data []byte, key string) ([]byte, bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	for i < len(data) && data[i] == '"' {
+		end, err := skipString(data, i)
+		if err != nil {
+			return nil, false
+		}
+		k := data[i+1 : end-1]
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return nil, false
+		}
+		start := skipSpace(data, i+1)
+		end, err = skipValue(data, start)
+		if err != nil {
+			return nil, false
+		}
+		if string(k) == key || (hasEscape(k) && unquoteKey(k) == key) {
+			return data[start:end], true
+		}
+		i = skipSpace(data, end)
+		if i < len(data) && data[i] == ',' {
+			i = skipSpace(data, i+1)
+		}
+	}
+	return nil, false
+}
+
+// arrayElements splits a JSON array into its raw elements.
+func arrayElements(data []byte) ([][]byte, error) {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '[' {
+		return nil, errSyntax
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return nil, nil
+	}
+	var out [][]byte
+	for {
+		end, err := skipValue(data, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, data[i:end])
+		i = skipSpace(data, end)
+		if i >= len(data) {
+			return nil, errSyntax
+		}
+		if data[i] == ']' {
+			return out, nil
+		}
+		if data[i] != ',' {
+			return nil, errSyntax
+		}
+		i = skipSpace(data, i+1)
+	}
+}
+
+// find returns the value of the member named key. Keys written with escapes
+// are compared after unquoting.
+func find(members []member, key string) ([]byte, bool) {
+	for _, m := range members {
+		if string(m.key) == key || (hasEscape(m.key) && unquoteKey(m.key) == key) {
+			return m.value, true
+		}
+	}
+	return nil, false
+}
+
+func hasEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+func unquoteKey(raw []byte) string {
+	var s string
+	quoted := make([]byte, 0, len(raw)+2)
+	quoted = append(append(append(quoted, '"'), raw...), '"')
+	if json.Unmarshal(quoted, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+// skipString returns the index after the string starting at data[i] ('"').
+// It jumps from quote to quote; a quote preceded by an odd number of
+// backslashes is escaped.
+func skipString(data []byte, i int) (int, error) {
+	for j := i + 1; j < len(data); {
+		k := bytes.IndexByte(data[j:], '"')
+		if k < 0 {
+			break
+		}
+		q := j + k
+		backslashes := 0
+		for p := q - 1; p > i && data[p] == '\\'; p-- {
+			backslashes++
+		}
+		if backslashes%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
+	}
+	return 0, errSyntax
+}
+
+// skipValue returns the index after the value starting at data[i].
+func skipValue(data []byte, i int) (int, error) {
+	if i >= len(data) {
+		return 0, errSyntax
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		return skipNested(data, i)
+	}
+	j := i
+	for j < len(data) {
+		switch data[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			if j == i {
+				return 0, errSyntax
+			}
+			return j, nil
+		}
+		j++
+	}
+	if j == i {
+		return 0, errSyntax
+	}
+	return j, nil
+}
+
+// skipNested returns the index after the object or array at data[i],
+// counting brackets outside strings.
+func skipNested(data []byte, i int) (int, error) {
+	depth := 0
+	for j := i; j < len(data); j++ {
+		switch data[j] {
+		case '"':
+			end, err := skipString(data, j)
+			if err != nil {
+				return 0, err
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1, nil
+			}
+		}
+	}
+	return 0, errSyntax
+}
+
+// fastString returns the text of a JSON string value without escapes and
+// with valid UTF-8 directly; anything else goes through encoding/json.
+func fastString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	for _, c := range inner {
+		if c == '\\' || c == '"' || c < 0x20 {
+			return "", false
+		}
+	}
+	if !utf8.Valid(inner) {
+		return "", false
+	}
+	return string(inner), true
+}

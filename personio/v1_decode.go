@@ -1,0 +1,358 @@
+package personio
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// v1Employee is one item of a v1 answer's data: its attributes, each an
+// object {label, value, type, universal_id} under its key, kept raw. Only
+// the selected attributes are ever converted; the others (salary, bank, …)
+// are dropped with the page.
+type v1Employee struct {
+	attrs []member
+	ok    bool // the item had an attributes object
+}
+
+// v1Attribute is one attribute object; label, type and universal_id are
+// read only for custom attributes, which need them.
+type v1Attribute struct {
+	raw   []byte
+	value []byte
+}
+
+func (a v1Attribute) text(key string) string {
+	raw, ok := lookup(a.raw, key)
+	if !ok {
+		return ""
+	}
+	s, _ := jsonText(raw) // a label that is not text is as good as none
+	return s
+}
+
+// decodeV1Page reads a list page; total is the announced total_elements.
+func decodeV1Page(body []byte) (items []v1Employee, total int, err error) {
+	top, err := v1Envelope(body, "employee list")
+	if err != nil {
+		return nil, 0, err
+	}
+	total, err = v1Total(top)
+	if err != nil {
+		return nil, 0, err
+	}
+	data, ok := find(top, "data")
+	if !ok || string(data) == "null" {
+		return nil, total, nil
+	}
+	elems, err := arrayElements(data)
+	if err != nil {
+		return nil, 0, malformed("employee list: data is not a list")
+	}
+	items = make([]v1Employee, 0, len(elems))
+	for _, elem := range elems {
+		emp, err := v1Item(elem)
+		if err != nil {
+			return nil, 0, err
+		}
+		items = append(items, emp)
+	}
+	return items, total, nil
+}
+
+// v1Envelope validates an answer once and checks "success": true.
+func v1Envelope(body []byte, what string) ([]member, error) {
+	if !json.Valid(body) {
+		return nil, malformed("%s: not valid JSON", what)
+	}
+	top, err := objectMembers(body)
+	if err != nil {
+		return nil, malformed("%s: not a JSON object", what)
+	}
+	if success, _ := find(top, "success"); string(success) != "true" {
+		return nil, malformed("%s: success is not true", what)
+	}
+	return top, nil
+}
+
+// v1Total reads metadata.total_elements, without which a complete listing
+// cannot be told from a cut one.
+func v1Total(top []member) (int, error) {
+	meta, ok := find(top, "metadata")
+	if !ok || isEmptyJSON(meta) {
+		return 0, malformed("employee list: no metadata.total_elements, cannot tell a complete listing from a cut one")
+	}
+	members, err := objectMembers(meta)
+	if err != nil {
+		return 0, malformed("employee list: metadata is not an object")
+	}
+	raw, ok := find(members, "total_elements")
+	if !ok {
+		return 0, malformed("employee list: no metadata.total_elements, cannot tell a complete listing from a cut one")
+	}
+	var total looseInt
+	if err := total.UnmarshalJSON(raw); err != nil || total < 0 {
+		return 0, malformed("employee list: total_elements is not a count")
+	}
+	return int(total), nil
+}
+
+func v1Item(elem []byte) (v1Employee, error) {
+	members, err := objectMembers(elem)
+	if err != nil {
+		return v1Employee{}, malformed("employee is not an object")
+	}
+	attrs, ok := find(members, "attributes")
+	if !ok || isEmptyJSON(attrs) {
+		return v1Employee{}, nil
+	}
+	list, err := objectMembers(attrs)
+	if err != nil {
+		return v1Employee{}, malformed("employee attributes are not an object")
+	}
+	return v1Employee{attrs: list, ok: true}, nil
+}
+
+// decodeV1Single reads GET /v1/company/employees/{id}.
+func decodeV1Single(body []byte) (v1Employee, error) {
+	top, err := v1Envelope(body, "employee")
+	if err != nil {
+		return v1Employee{}, err
+	}
+	data, ok := find(top, "data")
+	if !ok || isEmptyJSON(data) {
+		return v1Employee{}, malformed("employee: no data")
+	}
+	return v1Item(data)
+}
+
+// v1Decoder turns v1 employees into Records, reading only the selected
+// attributes.
+type v1Decoder struct {
+	attrs   attributeSet
+	zone    *time.Location
+	missing MissingPolicy
+}
+
+// decoded is one Record plus what decoding dropped on purpose.
+type decoded struct {
+	record           Record
+	droppedSensitive int
+}
+
+func (d v1Decoder) employee(emp v1Employee) (decoded, error) {
+	if !emp.ok {
+		return decoded{}, malformed("employee without attributes")
+	}
+	id, err := d.id(emp)
+	if err != nil {
+		return decoded{}, err
+	}
+	out := decoded{record: Record{ID: id}}
+	for _, field := range StandardFields() {
+		if field == FieldID || !d.attrs.has(field) {
+			continue
+		}
+		if err := d.standard(&out.record, field, emp); err != nil {
+			return decoded{}, fmt.Errorf("employee %s: %w", id, err)
+		}
+	}
+	for _, key := range d.attrs.custom() {
+		dropped, err := d.custom(&out.record, key, emp)
+		if err != nil {
+			return decoded{}, fmt.Errorf("employee %s: %w", id, err)
+		}
+		if dropped {
+			out.droppedSensitive++
+		}
+	}
+	return out, nil
+}
+
+func (d v1Decoder) id(emp v1Employee) (string, error) {
+	attr, ok, err := d.attribute(emp, "id", true)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", fmt.Errorf("%w: employee without id", ErrMissingAttribute)
+	}
+	id, err := jsonID(attr.value)
+	if err != nil || id == "" {
+		return "", malformed("employee id: want a number")
+	}
+	return id, nil
+}
+
+// attribute finds a selected attribute; ok is false when it is absent and
+// the policy (or optional) lets that pass.
+func (d v1Decoder) attribute(emp v1Employee, key string, optional bool) (v1Attribute, bool, error) {
+	raw, ok := find(emp.attrs, key)
+	if !ok {
+		if d.missing == MissingError && !optional {
+			return v1Attribute{}, false, fmt.Errorf("%w: %s (is it readable by this credential?)", ErrMissingAttribute, key)
+		}
+		return v1Attribute{}, false, nil
+	}
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return v1Attribute{}, false, malformed("attribute %s: not an object", key)
+	}
+	value, _ := lookup(raw, "value") // absent reads as null
+	return v1Attribute{raw: raw, value: value}, true, nil
+}
+
+// standard decodes one standard field into r. last_modified_at is optional:
+// it only informs, and many credentials do not expose it.
+func (d v1Decoder) standard(r *Record, field string, emp v1Employee) error {
+	key := v1Key(field)
+	attr, ok, err := d.attribute(emp, key, field == FieldUpdatedAt)
+	if err != nil || !ok {
+		return err
+	}
+	if err := d.assign(r, field, attr.value); err != nil {
+		return malformed("attribute %s: %v", key, err)
+	}
+	return nil
+}
+
+func (d v1Decoder) assign(r *Record, field string, value []byte) error {
+	if target := r.dateField(field); target != nil {
+		s, err := jsonText(value)
+		if err != nil {
+			return err
+		}
+		*target, err = parseCalendarDate(s, d.zone)
+		return err
+	}
+	var err error
+	switch field {
+	case FieldDepartment, FieldOffice, FieldTeam, FieldLegalEntity:
+		*r.textField(field), err = relationName(value)
+	case FieldCostCenters:
+		r.CostCenters, err = costCenterNames(value)
+	case FieldSupervisorID:
+		r.SupervisorID, err = supervisorID(value)
+	case FieldUpdatedAt:
+		var s string
+		if s, err = jsonText(value); err == nil {
+			r.UpdatedAt, err = parseTimestamp(s, d.zone)
+		}
+	case FieldStatus, FieldEmploymentType:
+		var s string
+		s, err = jsonText(value)
+		*r.textField(field) = strings.ToLower(strings.TrimSpace(s))
+	default:
+		*r.textField(field), err = jsonText(value)
+	}
+	return err
+}
+
+// custom decodes one allowed custom attribute; dropped reports a value left
+// out because it looks like bank or pay data.
+func (d v1Decoder) custom(r *Record, key string, emp v1Employee) (dropped bool, err error) {
+	attr, ok, err := d.attribute(emp, key, false)
+	if err != nil || !ok {
+		return false, err
+	}
+	label := attr.text("label")
+	if isSensitiveCustom(attr.text("universal_id"), label) {
+		return true, nil
+	}
+	value, err := customValue(attr.text("type"), attr.value, d.zone)
+	if err != nil {
+		return false, malformed("attribute %s: %v", key, err)
+	}
+	if r.Custom == nil {
+		r.Custom = map[string]CustomAttribute{}
+	}
+	r.Custom[key] = CustomAttribute{Label: label, Value: value}
+	return false, nil
+}
+
+// customValue renders a custom attribute as text the same way for both API
+// versions: dates as YYYY-MM-DD, lists joined with commas, numbers as sent.
+func customValue(typ string, value []byte, zone *time.Location) (string, error) {
+	s, err := jsonTextList(value)
+	if err != nil {
+		return "", err
+	}
+	if strings.EqualFold(typ, "date") && s != "" {
+		date, err := parseCalendarDate(s, zone)
+		if err != nil {
+			return "", err
+		}
+		return date.String(), nil
+	}
+	return s, nil
+}
+
+// relationName reads {"type": "Department", "attributes": {"id": 7, "name": "…"}}.
+func relationName(value []byte) (string, error) {
+	value = bytes.TrimSpace(value)
+	if isEmptyJSON(value) {
+		return "", nil
+	}
+	if value[0] == '"' { // a bare name; not documented, but harmless to accept
+		return jsonText(value)
+	}
+	attrs, err := relationAttributes(value)
+	if err != nil {
+		return "", err
+	}
+	name, _ := lookup(attrs, "name")
+	return jsonText(name)
+}
+
+// relationAttributes returns the raw "attributes" object of a relation.
+func relationAttributes(value []byte) ([]byte, error) {
+	if value[0] != '{' {
+		return nil, fmt.Errorf("want an object with attributes")
+	}
+	attrs, _ := lookup(value, "attributes")
+	attrs = bytes.TrimSpace(attrs)
+	if len(attrs) > 0 && attrs[0] != '{' && !isEmptyJSON(attrs) {
+		return nil, fmt.Errorf("want an object with attributes")
+	}
+	return attrs, nil
+}
+
+func costCenterNames(value []byte) ([]string, error) {
+	value = bytes.TrimSpace(value)
+	if isEmptyJSON(value) {
+		return nil, nil
+	}
+	elems, err := arrayElements(value)
+	if err != nil {
+		return nil, fmt.Errorf("want a list of cost centers")
+	}
+	names := make([]string, 0, len(elems))
+	for _, elem := range elems {
+		name, err := relationName(elem)
+		if err != nil {
+			return nil, err
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
+// supervisorID reads the supervisor's id; its inner attributes are again
+// {label, value} objects, though a plain id is accepted too.
+func supervisorID(value []byte) (string, error) {
+	value = bytes.TrimSpace(value)
+	if isEmptyJSON(value) {
+		return "", nil
+	}
+	attrs, err := relationAttributes(value)
+	if err != nil {
+		return "", fmt.Errorf("want an employee object")
+	}
+	id, _ := lookup(attrs, "id")
+	if id = bytes.TrimSpace(id); len(id) > 0 && id[0] == '{' {
+		id, _ = lookup(id, "value")
+	}
+	return jsonID(id)
+}

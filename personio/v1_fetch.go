@@ -1,0 +1,179 @@
+package personio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// fetchV1 lists employees through v1, restarting once when the policy says
+// so and the total moved.
+func (c *Client) fetchV1(ctx context.Context, r *run, since time.Time) ([]Record, error) {
+	for restarts := 0; ; restarts++ {
+		records, err := c.listV1(ctx, r, since)
+		if errors.Is(err, ErrTotalChanged) && c.cfg.TotalChange == TotalChangeRestart && restarts == 0 {
+			r.stats.Restarts++
+			continue
+		}
+		return records, err
+	}
+}
+
+func (c *Client) v1Decoder() v1Decoder {
+	return v1Decoder{attrs: c.attrs, zone: c.cfg.Location, missing: c.cfg.Missing}
+}
+
+// listV1 pages through GET /v1/company/employees until it holds as many
+// distinct people as total_elements announced. Pages are de-duplicated by
+// id; an empty page before that point, a page of nothing new, or a total
+// that moves ends the listing with an error.
+func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record, error) {
+	dec := c.v1Decoder()
+	var (
+		records []Record
+		seen    = map[string]int{}
+		total   = -1
+		offset  = 0 // records received so far
+	)
+	for page := 1; ; page++ {
+		items, pageTotal, err := c.v1Page(ctx, r, page, offset, since)
+		if err != nil {
+			return nil, fmt.Errorf("fetch employees page %d: %w", page, err)
+		}
+		if total < 0 {
+			total = pageTotal
+		} else if pageTotal != total {
+			return nil, fmt.Errorf("fetch employees page %d: %w: %d at first, now %d", page, ErrTotalChanged, total, pageTotal)
+		}
+		if len(items) == 0 {
+			break
+		}
+		added := 0
+		for _, emp := range items {
+			d, err := dec.employee(emp)
+			if err != nil {
+				return nil, fmt.Errorf("fetch employees page %d: %w", page, err)
+			}
+			r.stats.DroppedSensitive += d.droppedSensitive
+			if i, dup := seen[d.record.ID]; dup {
+				records[i] = d.record
+				continue
+			}
+			seen[d.record.ID] = len(records)
+			records = append(records, d.record)
+			added++
+		}
+		offset += len(items)
+		r.report(Progress{Phase: "employees", Records: len(records), Total: total})
+		if len(records) >= total {
+			break
+		}
+		if added == 0 {
+			return nil, fmt.Errorf("fetch employees page %d: %w: the page holds only people seen before", page, ErrCursorLoop)
+		}
+	}
+	switch {
+	case len(records) < total:
+		return nil, fmt.Errorf("fetch employees: %w: %d of %d people before the pages ran out", ErrTruncated, len(records), total)
+	case len(records) > total:
+		return nil, fmt.Errorf("fetch employees: %w: %d distinct people, total said %d", ErrTotalChanged, len(records), total)
+	}
+	return records, nil
+}
+
+// v1Page fetches one page; offset counts records received so far.
+func (c *Client) v1Page(ctx context.Context, r *run, page, offset int, since time.Time) ([]v1Employee, int, error) {
+	if c.cfg.V1OffsetMode == OffsetPages {
+		offset = page - 1
+	}
+	q := url.Values{}
+	q.Set("limit", strconv.Itoa(c.cfg.V1PageSize))
+	q.Set("offset", strconv.Itoa(offset))
+	for _, a := range c.attrs.v1Projection() {
+		q.Add("attributes[]", a)
+	}
+	if !since.IsZero() {
+		q.Set("updated_since", since.In(c.cfg.UpdatedSinceLocation).Format(layoutNoZone))
+	}
+	resp, err := c.send(ctx, r, call{
+		method: http.MethodGet, endpoint: endpointV1Employees, auth: true,
+		url: c.url("/v1/company/employees?" + q.Encode()),
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	r.stats.Pages++
+	return decodeV1Page(resp.body)
+}
+
+func (c *Client) fetchOneV1(ctx context.Context, r *run, id string) (Record, error) {
+	resp, err := c.send(ctx, r, call{
+		method: http.MethodGet, endpoint: endpointV1Employee, auth: true,
+		url: c.url("/v1/company/employees/" + url.PathEscape(id)),
+	})
+	if err != nil {
+		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
+	}
+	emp, err := decodeV1Single(resp.body)
+	if err != nil {
+		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
+	}
+	d, err := c.v1Decoder().employee(emp)
+	if err != nil {
+		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
+	}
+	return d.record, nil
+}
+
+// AttributeInfo describes an employee attribute the credential may read.
+type AttributeInfo struct {
+	Key         string   // e.g. "first_name" or "dynamic_24407"
+	Label       string   // the company's label
+	Type        string   // standard, date, integer, decimal, list, link, tags, multiline
+	UniversalID string   // stable cross-tenant id, "" if none
+	Options     []string // choices of list and tags attributes
+}
+
+// Attributes lists the employee attributes the credential may read,
+// including custom ones, through v1's /company/employees/attributes. v2 has
+// no such endpoint, so a v2 client refuses.
+func (c *Client) Attributes(ctx context.Context) ([]AttributeInfo, error) {
+	if c.cfg.APIVersion != APIv1 {
+		return nil, errors.New("personio attributes: the attribute listing exists in API v1 only")
+	}
+	resp, err := c.send(ctx, &run{}, call{
+		method: http.MethodGet, endpoint: endpointV1Attributes, auth: true,
+		url: c.url("/v1/company/employees/attributes"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list employee attributes: %w", err)
+	}
+	var answer struct {
+		Success bool `json:"success"`
+		Data    []struct {
+			Key         string          `json:"key"`
+			Label       string          `json:"label"`
+			Type        string          `json:"type"`
+			UniversalID *string         `json:"universal_id"`
+			Options     json.RawMessage `json:"options"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(resp.body, &answer); err != nil || !answer.Success {
+		return nil, fmt.Errorf("list employee attributes: %w", malformed("attribute list"))
+	}
+	out := make([]AttributeInfo, 0, len(answer.Data))
+	for _, a := range answer.Data {
+		info := AttributeInfo{Key: a.Key, Label: a.Label, Type: a.Type}
+		if a.UniversalID != nil {
+			info.UniversalID = *a.UniversalID
+		}
+		_ = json.Unmarshal(a.Options, &info.Options) // options are informative; a shape we do not know leaves them empty
+		out = append(out, info)
+	}
+	return out, nil
+}

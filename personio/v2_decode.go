@@ -1,0 +1,445 @@
+package personio
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// decodeV2Page returns the items of a v2 list page, {"_data": [...],
+// "_meta": {"links": {"next": {"href": ...}}}}, and its next link ("" on the
+// last page). There is no total. Like v1 pages it is validated once and
+// split without decoding; items are decoded one by one later.
+func decodeV2Page(body []byte) ([]json.RawMessage, string, error) {
+	if !json.Valid(body) {
+		return nil, "", malformed("list page: not valid JSON")
+	}
+	top, err := objectMembers(body)
+	if err != nil {
+		return nil, "", malformed("list page: not a JSON object")
+	}
+	data, ok := find(top, "_data")
+	if data = bytes.TrimSpace(data); !ok || len(data) == 0 || data[0] != '[' {
+		return nil, "", malformed("list page: _data is not a list")
+	}
+	elems, err := arrayElements(data)
+	if err != nil {
+		return nil, "", malformed("list page: _data is not a list")
+	}
+	items := make([]json.RawMessage, len(elems))
+	for i, e := range elems {
+		items[i] = e
+	}
+	meta, _ := find(top, "_meta")
+	links, _ := lookup(meta, "links")
+	next, _ := lookup(links, "next")
+	href, _ := lookup(next, "href")
+	nextText, err := jsonText(href)
+	if err != nil {
+		return nil, "", malformed("list page: next link is not text")
+	}
+	return items, strings.TrimSpace(nextText), nil
+}
+
+// itemID reads the id of a list item for de-duplication.
+func itemID(raw json.RawMessage) (string, error) {
+	value, ok := lookup(raw, "id")
+	if !ok {
+		return "", malformed("list item without id")
+	}
+	id, err := jsonID(value)
+	if err != nil || id == "" {
+		return "", malformed("list item id is not an id")
+	}
+	return id, nil
+}
+
+// v2Person is a person as /v2/persons sends it. Fields a credential may not
+// read are absent; json.RawMessage keeps absent (nil) apart from null.
+type v2Person struct {
+	ID               looseID         `json:"id"`
+	Email            json.RawMessage `json:"email"`
+	FirstName        json.RawMessage `json:"first_name"`
+	LastName         json.RawMessage `json:"last_name"`
+	PreferredName    json.RawMessage `json:"preferred_name"`
+	Status           string          `json:"status"`
+	UpdatedAt        string          `json:"updated_at"`
+	CustomAttributes json.RawMessage `json:"custom_attributes"`
+	Employments      *[]struct {
+		ID looseID `json:"id"`
+	} `json:"employments"`
+}
+
+type v2Custom struct {
+	ID       string          `json:"id"`
+	Type     string          `json:"type"`
+	GlobalID *string         `json:"global_id"`
+	Label    string          `json:"label"`
+	Value    json.RawMessage `json:"value"`
+}
+
+type v2Ref struct {
+	ID looseID `json:"id"`
+}
+
+// v2Employment is one employment; org data comes as ids only.
+type v2Employment struct {
+	ID       looseID         `json:"id"`
+	Status   json.RawMessage `json:"status"`
+	Type     string          `json:"type"`
+	Position *struct {
+		Title string `json:"title"`
+	} `json:"position"`
+	StartDate       string `json:"employment_start_date"`
+	ContractEndDate string `json:"contract_end_date"`
+	UpdatedAt       string `json:"updated_at"`
+	Supervisor      *v2Ref `json:"supervisor"`
+	Office          *v2Ref `json:"office"`
+	OrgUnits        []struct {
+		Type string  `json:"type"`
+		ID   looseID `json:"id"`
+	} `json:"org_units"`
+	CostCenters []v2Ref `json:"cost_centers"`
+	LegalEntity *v2Ref  `json:"legal_entity"`
+	SubCompany  *v2Ref  `json:"sub_company"`
+	Termination *struct {
+		TerminationDate string `json:"termination_date"`
+		LastWorkingDay  string `json:"last_working_day"`
+		LastWorkingDate string `json:"last_working_date"` // the spec's examples spell it so
+	} `json:"termination"`
+}
+
+func decodeV2Person(raw json.RawMessage) (v2Person, error) {
+	var p v2Person
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return v2Person{}, malformed("person: %v", err)
+	}
+	if p.ID == "" {
+		return v2Person{}, malformed("person without id")
+	}
+	return p, nil
+}
+
+func decodeV2Employment(raw json.RawMessage) (v2Employment, error) {
+	var e v2Employment
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return v2Employment{}, malformed("employment: %v", err)
+	}
+	return e, nil
+}
+
+// hasNoEmployments reports whether the person lists its employments and
+// that list is empty, which spares the employments call.
+func (p v2Person) hasNoEmployments() bool {
+	return p.Employments != nil && len(*p.Employments) == 0
+}
+
+// checkEmployments makes sure the employments listing holds every
+// employment the person names; a listing that lost one would make a
+// record from the wrong contract, or from none.
+func (p v2Person) checkEmployments(emps []v2Employment) error {
+	if p.Employments == nil {
+		return nil
+	}
+	for _, want := range *p.Employments {
+		if !slices.ContainsFunc(emps, func(e v2Employment) bool { return e.ID == want.ID }) {
+			return fmt.Errorf("person %s: %w: the employments listing lacks employment %s the person names", p.ID, ErrTruncated, want.ID)
+		}
+	}
+	return nil
+}
+
+// currentEmployment picks the employment a record describes: a running one
+// (active, on leave, onboarding) before an ended one, and among equals the
+// latest start. Personio lists the most recent first, which breaks ties.
+func currentEmployment(emps []v2Employment) *v2Employment {
+	if len(emps) == 0 {
+		return nil
+	}
+	best := 0
+	for i := 1; i < len(emps); i++ {
+		if employmentRank(emps[i]) > employmentRank(emps[best]) {
+			best = i
+		}
+	}
+	return &emps[best]
+}
+
+// employmentRank orders employments by running-ness, then by start date
+// (YYYY-MM-DD compares as text).
+func employmentRank(e v2Employment) string {
+	running := "0"
+	status, _ := jsonText(e.Status)
+	switch strings.ToUpper(status) {
+	case "ACTIVE", "LEAVE", "ONBOARDING":
+		running = "1"
+	}
+	start := e.StartDate
+	if len(start) > len(time.DateOnly) {
+		start = start[:len(time.DateOnly)]
+	}
+	return running + start
+}
+
+// v2Lookups turns org ids into names.
+type v2Lookups struct {
+	departments, teams, offices, legalEntities, costCenters map[string]string
+	useIDs                                                  bool
+}
+
+func (l *v2Lookups) name(kind string, names map[string]string, id string) (string, error) {
+	if id == "" {
+		return "", nil
+	}
+	if name, ok := names[id]; ok {
+		return name, nil
+	}
+	if l.useIDs {
+		return id, nil
+	}
+	return "", fmt.Errorf("%w: %s %s", ErrUnresolved, kind, id)
+}
+
+// v2Decoder turns a person and its employments into a Record.
+type v2Decoder struct {
+	attrs   attributeSet
+	zone    *time.Location
+	missing MissingPolicy
+	lookups *v2Lookups
+}
+
+// v2Decoded is a record plus the latest change Personio reports for it,
+// which the full-read incremental mode filters on.
+type v2Decoded struct {
+	decoded
+	changedAt time.Time
+}
+
+func (d v2Decoder) record(p v2Person, emps []v2Employment) (v2Decoded, error) {
+	out := v2Decoded{decoded: decoded{record: Record{ID: string(p.ID)}}}
+	if err := d.personFields(&out.record, p); err != nil {
+		return v2Decoded{}, fmt.Errorf("person %s: %w", p.ID, err)
+	}
+	changed, err := parseTimestamp(p.UpdatedAt, d.zone)
+	if err != nil {
+		return v2Decoded{}, fmt.Errorf("person %s: %w", p.ID, malformed("updated_at: %v", err))
+	}
+	emp := currentEmployment(emps)
+	if emp != nil {
+		if err := d.employmentFields(&out.record, *emp); err != nil {
+			return v2Decoded{}, fmt.Errorf("person %s: employment %s: %w", p.ID, emp.ID, err)
+		}
+		empChanged, err := parseTimestamp(emp.UpdatedAt, d.zone)
+		if err != nil {
+			return v2Decoded{}, fmt.Errorf("person %s: %w", p.ID, malformed("employment updated_at: %v", err))
+		}
+		if empChanged.After(changed) {
+			changed = empChanged
+		}
+	} else if d.attrs.has(FieldStatus) {
+		out.record.Status = strings.ToLower(p.Status) // no employment: the person's own ACTIVE/INACTIVE
+	}
+	if d.attrs.has(FieldUpdatedAt) {
+		out.record.UpdatedAt = changed
+	}
+	out.changedAt = changed
+	dropped, err := d.customFields(&out.record, p)
+	if err != nil {
+		return v2Decoded{}, fmt.Errorf("person %s: %w", p.ID, err)
+	}
+	out.droppedSensitive = dropped
+	return out, nil
+}
+
+// personFields reads names and email. first_name, last_name and email are
+// checked for presence: a person without them is almost always a
+// whitelisting gap, and a mirror fed empty names would rename everyone.
+func (d v2Decoder) personFields(r *Record, p v2Person) error {
+	fields := []struct {
+		name     string
+		raw      json.RawMessage
+		target   *string
+		optional bool
+	}{
+		{FieldFirstName, p.FirstName, &r.FirstName, false},
+		{FieldLastName, p.LastName, &r.LastName, false},
+		{FieldEmail, p.Email, &r.Email, false},
+		{FieldPreferredName, p.PreferredName, &r.PreferredName, true},
+	}
+	for _, f := range fields {
+		if !d.attrs.has(f.name) {
+			continue
+		}
+		if f.raw == nil {
+			if d.missing == MissingError && !f.optional {
+				return fmt.Errorf("%w: %s (is it readable by this credential?)", ErrMissingAttribute, f.name)
+			}
+			continue
+		}
+		s, err := jsonText(f.raw)
+		if err != nil {
+			return malformed("%s: %v", f.name, err)
+		}
+		*f.target = s
+	}
+	return nil
+}
+
+func (d v2Decoder) employmentFields(r *Record, e v2Employment) error {
+	if d.attrs.has(FieldStatus) {
+		if e.Status == nil && d.missing == MissingError {
+			return fmt.Errorf("%w: employment status", ErrMissingAttribute)
+		}
+		s, err := jsonText(e.Status)
+		if err != nil {
+			return malformed("status: %v", err)
+		}
+		r.Status = normalizeV2Enum(s)
+	}
+	if d.attrs.has(FieldEmploymentType) {
+		r.EmploymentType = normalizeV2Enum(e.Type)
+	}
+	if d.attrs.has(FieldPosition) && e.Position != nil {
+		r.Position = e.Position.Title
+	}
+	if d.attrs.has(FieldSupervisorID) && e.Supervisor != nil {
+		r.SupervisorID = string(e.Supervisor.ID)
+	}
+	if err := d.employmentDates(r, e); err != nil {
+		return err
+	}
+	return d.orgNames(r, e)
+}
+
+// normalizeV2Enum maps v2's upper-case enums to v1's lower-case values;
+// UNSPECIFIED means unset.
+func normalizeV2Enum(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	if s == "unspecified" {
+		return ""
+	}
+	return s
+}
+
+func (d v2Decoder) employmentDates(r *Record, e v2Employment) error {
+	var termination, lastDay string
+	if e.Termination != nil {
+		termination = e.Termination.TerminationDate
+		lastDay = firstNonEmpty(e.Termination.LastWorkingDay, e.Termination.LastWorkingDate)
+	}
+	dates := []struct {
+		field string
+		value string
+	}{
+		{FieldHireDate, e.StartDate},
+		{FieldContractEndDate, e.ContractEndDate},
+		{FieldTerminationDate, termination},
+		{FieldLastWorkingDay, lastDay},
+	}
+	for _, dt := range dates {
+		if !d.attrs.has(dt.field) {
+			continue
+		}
+		date, err := parseCalendarDate(dt.value, d.zone)
+		if err != nil {
+			return malformed("%s: %v", dt.field, err)
+		}
+		*r.dateField(dt.field) = date
+	}
+	return nil
+}
+
+func (d v2Decoder) orgNames(r *Record, e v2Employment) error {
+	l := d.lookups
+	var err error
+	set := func(field, kind string, names map[string]string, id string) {
+		if err != nil || !d.attrs.has(field) {
+			return
+		}
+		*r.textField(field), err = l.name(kind, names, id)
+	}
+	set(FieldOffice, "office", l.offices, refID(e.Office))
+	set(FieldLegalEntity, "legal entity", l.legalEntities, firstNonEmpty(refID(e.LegalEntity), refID(e.SubCompany)))
+	for _, unit := range e.OrgUnits {
+		switch strings.ToLower(unit.Type) {
+		case "department":
+			set(FieldDepartment, "department", l.departments, string(unit.ID))
+		case "team":
+			set(FieldTeam, "team", l.teams, string(unit.ID))
+		}
+	}
+	if err != nil || !d.attrs.has(FieldCostCenters) {
+		return err
+	}
+	for _, cc := range e.CostCenters {
+		name, err := l.name("cost center", l.costCenters, string(cc.ID))
+		if err != nil {
+			return err
+		}
+		r.CostCenters = append(r.CostCenters, name)
+	}
+	return nil
+}
+
+func refID(ref *v2Ref) string {
+	if ref == nil {
+		return ""
+	}
+	return string(ref.ID)
+}
+
+// customFields keeps the allowed custom attributes. A person whose
+// custom_attributes list is absent cannot say anything about them, which
+// the missing policy judges; an attribute absent from a present list is
+// taken as unset and kept empty, as v1 sends unset attributes.
+func (d v2Decoder) customFields(r *Record, p v2Person) (dropped int, err error) {
+	keys := d.attrs.custom()
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	if p.CustomAttributes == nil {
+		if d.missing == MissingError {
+			return 0, fmt.Errorf("%w: custom_attributes (is it readable by this credential?)", ErrMissingAttribute)
+		}
+		return 0, nil
+	}
+	var list []v2Custom
+	if err := json.Unmarshal(p.CustomAttributes, &list); err != nil {
+		return 0, malformed("custom_attributes: %v", err)
+	}
+	found := map[string]bool{}
+	for _, c := range list {
+		if !slices.Contains(keys, c.ID) || found[c.ID] {
+			continue
+		}
+		found[c.ID] = true
+		globalID := ""
+		if c.GlobalID != nil {
+			globalID = *c.GlobalID
+		}
+		if isSensitiveCustom(globalID, c.Label) {
+			dropped++
+			continue
+		}
+		value, err := customValue(c.Type, c.Value, d.zone)
+		if err != nil {
+			return 0, malformed("custom attribute %s: %v", c.ID, err)
+		}
+		if r.Custom == nil {
+			r.Custom = map[string]CustomAttribute{}
+		}
+		r.Custom[c.ID] = CustomAttribute{Label: c.Label, Value: value}
+	}
+	for _, key := range keys {
+		if !found[key] {
+			if r.Custom == nil {
+				r.Custom = map[string]CustomAttribute{}
+			}
+			r.Custom[key] = CustomAttribute{}
+		}
+	}
+	return dropped, nil
+}
