@@ -1,0 +1,121 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/personio/personiotest"
+	"github.com/personio-scim/personio-scim/store"
+	"github.com/personio-scim/personio-scim/store/memory"
+	"github.com/personio-scim/personio-scim/store/postgres"
+	"github.com/personio-scim/personio-scim/store/postgres/pgtest"
+)
+
+// benchWorld is a seeded simulator and an engine over loopback HTTP, with
+// Personio's rate limits off on both sides.
+func benchWorld(b *testing.B, employees int, st store.Store) (*Engine, *personiotest.Server) {
+	b.Helper()
+	clock := personiotest.NewClock(at("2026-03-30", 10, 0))
+	sim := personiotest.Start(b, personiotest.Options{Employees: employees, Seed: 1, Now: clock.Now,
+		Credentials: []personiotest.Credential{{ClientID: "bench", ClientSecret: "bench-secret", NoRateLimit: true}}})
+	policy, err := Compile(DefaultConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := personio.NewClient(personio.Config{BaseURL: sim.URL(), ClientID: "bench", ClientSecret: "bench-secret",
+		Attributes: policy.SourceFields(), NoRateLimit: true, Now: clock.Now, Sleep: clock.Sleep})
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir, err := store.NewDirectory(context.Background(), st, store.DirectoryOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := NewEngine(EngineOptions{Policy: policy, Store: st, Directory: dir, Source: client, Namespace: store.DefaultNamespace, Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, sim
+}
+
+func reportRun(b *testing.B, rep Report) {
+	b.ReportMetric(float64(rep.Fetch.Calls), "personio-calls/op")
+	rows := 0
+	if rep.ChangeSeqs[0] > 0 {
+		rows = int(rep.ChangeSeqs[1] - rep.ChangeSeqs[0] + 1)
+	}
+	b.ReportMetric(float64(rows), "changelog-rows/op")
+}
+
+// BenchmarkFullSync measures a first sync into an empty store: fetch,
+// evaluate, plan and apply everyone.
+//
+//	go test -run '^$' -bench BenchmarkFullSync -benchtime 3x ./personio/mirror/
+func BenchmarkFullSync(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		for _, backend := range []string{"memory", "postgres"} {
+			b.Run(fmt.Sprintf("%s/%d", backend, n), func(b *testing.B) {
+				var rep Report
+				for b.Loop() {
+					b.StopTimer()
+					st := benchStore(b, backend)
+					e, _ := benchWorld(b, n, st)
+					b.StartTimer()
+					var err error
+					if rep, err = e.Run(context.Background(), RunOptions{Mode: ModeFull, Trigger: "bench"}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRun(b, rep)
+			})
+		}
+	}
+}
+
+// BenchmarkIncrementalSync measures a sync that finds 10 changed people
+// among 10,000.
+//
+//	go test -run '^$' -bench BenchmarkIncrementalSync ./personio/mirror/
+func BenchmarkIncrementalSync(b *testing.B) {
+	for _, backend := range []string{"memory", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			st := benchStore(b, backend)
+			e, sim := benchWorld(b, 10000, st)
+			if _, err := e.Run(context.Background(), RunOptions{Mode: ModeFull, Trigger: "bench"}); err != nil {
+				b.Fatal(err)
+			}
+			people := sim.Records()
+			var rep Report
+			round := 0
+			for b.Loop() {
+				b.StopTimer()
+				since := sim.Now()
+				sim.Advance(time.Minute)
+				for i := range 10 {
+					p := people[(round*10+i)%len(people)]
+					if err := sim.Update(p.ID, personiotest.Attrs{"position": fmt.Sprintf("Role %d", round)}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				round++
+				b.StartTimer()
+				var err error
+				if rep, err = e.Run(context.Background(), RunOptions{Mode: ModeIncremental, Since: since, Trigger: "bench"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportRun(b, rep)
+		})
+	}
+}
+
+func benchStore(b *testing.B, backend string) store.Store {
+	if backend == "memory" {
+		return memory.New(memory.Options{})
+	}
+	s, _ := pgtest.Open(b, postgres.Options{})
+	return s
+}

@@ -1,0 +1,148 @@
+package mirror
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/store"
+)
+
+func TestGeneratedGroups(t *testing.T) {
+	spaced := employee(t)
+	spaced.Department, spaced.Office, spaced.Team = "  Engineering ", "", "   "
+	twice := employee(t)
+	twice.CostCenters = []string{"CC-100", "CC-100", ""}
+
+	tests := []struct {
+		name string
+		cfg  string
+		rec  personio.Record
+		want []GroupRef
+	}{
+		{"defaults: department, office, team", "", employee(t), []GroupRef{
+			{"department:Engineering", KindDepartment, "Engineering"},
+			{"office:Berlin", KindOffice, "Berlin"},
+			{"team:Platform", KindTeam, "Platform"},
+		}},
+		{"templates and every kind", `groups:
+  department: {display_name: 'Dept {value}'}
+  office: {enabled: false}
+  team: {display_name: '{value} ({value})'}
+  legal_entity: {enabled: true, display_name: 'Entity {value}'}
+  cost_center: {enabled: true, display_name: 'CC {value}'}
+`, employee(t), []GroupRef{
+			{"department:Engineering", KindDepartment, "Dept Engineering"},
+			{"team:Platform", KindTeam, "Platform (Platform)"},
+			{"legal_entity:Example GmbH", KindLegalEntity, "Entity Example GmbH"},
+			{"cost_center:CC-100", KindCostCenter, "CC CC-100"},
+			{"cost_center:CC-200", KindCostCenter, "CC CC-200"},
+		}},
+		{"empty values make no group, spaces are trimmed", "", spaced, []GroupRef{
+			{"department:Engineering", KindDepartment, "Engineering"},
+		}},
+		{"a cost center listed twice is one group", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n  cost_center: {enabled: true}\n", twice, []GroupRef{
+			{"cost_center:CC-100", KindCostCenter, "CC-100"},
+		}},
+		{"everything off", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n", employee(t), nil},
+	}
+	for _, tt := range tests {
+		out, err := compileYAML(t, tt.cfg).Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !slices.Equal(out.Groups, tt.want) {
+			t.Errorf("%s:\n got %v\nwant %v", tt.name, out.Groups, tt.want)
+		}
+	}
+}
+
+func TestRuleGroups(t *testing.T) {
+	p := compileYAML(t, `groups:
+  department: {enabled: false}
+  office: {enabled: false}
+  team: {enabled: false}
+  rules:
+    - name: berlin-engineering
+      display_name: Berlin Engineering
+      when: 'department == "Engineering" && office == "Berlin"'
+    - name: everyone
+      description: all staff
+      when: 'true'
+    - name: externals
+      when: 'employment_type == "external"'
+`)
+	munich := employee(t)
+	munich.Office = "Munich"
+	tests := []struct {
+		name string
+		rec  personio.Record
+		want []GroupRef
+	}{
+		{"Berlin engineer", employee(t), []GroupRef{
+			{"rule:berlin-engineering", KindRule, "Berlin Engineering"},
+			{"rule:everyone", KindRule, "everyone"},
+		}},
+		{"Munich engineer", munich, []GroupRef{{"rule:everyone", KindRule, "everyone"}}},
+	}
+	for _, tt := range tests {
+		out, err := p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !slices.Equal(out.Groups, tt.want) {
+			t.Errorf("%s:\n got %v\nwant %v", tt.name, out.Groups, tt.want)
+		}
+	}
+}
+
+func TestRuleGroupError(t *testing.T) {
+	p := compileYAML(t, "groups:\n  rules:\n    - name: github\n      when: 'custom[\"GitHub\"] != \"\"'\n")
+	_, err := p.Evaluate(employee(t), date(t, "2026-04-01"), nil)
+	var pe *PersonError
+	if !errors.As(err, &pe) || pe.PersonID != "1042" || pe.Attribute != "group rule:github" {
+		t.Fatalf("error %v, want a PersonError for person 1042 and group rule:github", err)
+	}
+	if !strings.Contains(err.Error(), "person 1042: group rule:github: ") {
+		t.Errorf("error %q", err)
+	}
+}
+
+func TestGroupMembershipFollowsLifecycle(t *testing.T) {
+	const rules = "  rules:\n    - name: all\n      when: 'true'\n"
+	withPrehires := compileYAML(t, "groups:\n"+rules)
+	withoutPrehires := compileYAML(t, "groups:\n  include_prehire: false\n"+rules)
+	prehire := employee(t)
+	prehire.HireDate = date(t, "2026-04-10")
+	leaver := employee(t)
+	leaver.LastWorkingDay = date(t, "2026-03-15")
+	allGroups := []GroupRef{
+		{"department:Engineering", KindDepartment, "Engineering"},
+		{"office:Berlin", KindOffice, "Berlin"},
+		{"team:Platform", KindTeam, "Platform"},
+		{"rule:all", KindRule, "all"},
+	}
+	tests := []struct {
+		name   string
+		p      *Policy
+		rec    personio.Record
+		state  store.LifecycleState
+		groups []GroupRef
+	}{
+		{"active", withPrehires, employee(t), store.StateActive, allGroups},
+		{"prehire, included", withPrehires, prehire, store.StatePrehire, allGroups},
+		{"prehire, not included", withoutPrehires, prehire, store.StatePrehire, nil},
+		{"leaver in retention", withPrehires, leaver, store.StateLeaver, nil},
+	}
+	for _, tt := range tests {
+		out, err := tt.p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if !out.Present || out.Lifecycle.State != tt.state || !slices.Equal(out.Groups, tt.groups) {
+			t.Errorf("%s: present %v, state %s, groups %v; want present, %s, %v", tt.name, out.Present, out.Lifecycle.State, out.Groups, tt.state, tt.groups)
+		}
+	}
+}

@@ -1,0 +1,337 @@
+package mirror
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Counts summarize what a run changed (or, for a dry run, would change).
+type Counts struct {
+	Created       int `json:"created"`
+	Updated       int `json:"updated"`
+	Activated     int `json:"activated"`
+	Deactivated   int `json:"deactivated"`
+	Removed       int `json:"removed"`
+	GroupsCreated int `json:"groups_created"`
+	GroupsUpdated int `json:"groups_updated"`
+	GroupsRemoved int `json:"groups_removed"`
+	Skipped       int `json:"skipped"`
+	Held          int `json:"held"`
+}
+
+// Map returns the counts keyed by name, as sync-run records keep them.
+func (c Counts) Map() map[string]int {
+	return map[string]int{
+		"created": c.Created, "updated": c.Updated, "activated": c.Activated, "deactivated": c.Deactivated,
+		"removed": c.Removed, "groups_created": c.GroupsCreated, "groups_updated": c.GroupsUpdated,
+		"groups_removed": c.GroupsRemoved, "skipped": c.Skipped, "held": c.Held,
+	}
+}
+
+// Skip reports a person the run left as it was, and why. People are named by
+// Personio id only.
+type Skip struct {
+	PersonID string `json:"person_id"`
+	Reason   string `json:"reason"`
+}
+
+// PlannedChange is one line of a plan, for dry runs and run reports.
+type PlannedChange struct {
+	Op      store.Op           `json:"op"`
+	Kind    store.ResourceKind `json:"kind"`
+	ID      string             `json:"id"`
+	Name    string             `json:"name"` // userName or group displayName
+	Reason  string             `json:"reason,omitempty"`
+	Changed []string           `json:"changed,omitempty"`
+}
+
+// GuardReport explains a guard decision.
+type GuardReport struct {
+	Tripped        bool    `json:"tripped"`
+	Approved       bool    `json:"approved,omitempty"`
+	Deprovisioning int     `json:"deprovisioning"` // deactivations and removals the run wanted
+	Identities     int     `json:"identities"`     // identities before the run
+	MaxPercent     float64 `json:"max_percent"`
+	MaxCount       int     `json:"max_count"`
+	Reason         string  `json:"reason,omitempty"`
+}
+
+// Plan is the difference between the store and what Personio and the policy
+// say should be, as one change set, with an account of it.
+type Plan struct {
+	ChangeSet store.ChangeSet
+	Counts    Counts
+	Changes   []PlannedChange
+	Skipped   []Skip
+	Conflicts []string
+	Guard     GuardReport
+}
+
+// planInput is what a plan is computed from.
+type planInput struct {
+	records []personio.Record
+	// complete says records holds everyone in Personio, so that an identity
+	// whose person is absent has vanished. Incremental runs are incomplete.
+	complete bool
+	view     *store.View
+	today    personio.Date
+	// approved lifts the guard for this one run.
+	approved bool
+}
+
+// planner computes one plan; it lives only for that.
+type planner struct {
+	policy *Policy
+	ns     store.Namespace
+	in     planInput
+
+	desired  map[string]*store.Identity // SCIM id → identity that should exist
+	memberOf map[string][]GroupRef      // SCIM id → groups
+	reasons  map[string]string          // SCIM id → lifecycle rule behind its change
+	skipped  []Skip
+	conflict []string
+}
+
+func (p *Policy) plan(ns store.Namespace, in planInput) Plan {
+	pl := p.newPlanner(ns, in)
+	pl.evaluateAll()
+	return pl.finish()
+}
+
+func (p *Policy) newPlanner(ns store.Namespace, in planInput) *planner {
+	return &planner{
+		policy: p, ns: ns, in: in,
+		desired:  make(map[string]*store.Identity, len(in.records)),
+		memberOf: make(map[string][]GroupRef, len(in.records)),
+		reasons:  map[string]string{},
+	}
+}
+
+// evaluateAll decides every person's desired identity.
+func (pl *planner) evaluateAll() {
+	seen := make(map[string]bool, len(pl.in.records))
+	for n := range pl.in.records {
+		seen[pl.ns.IdentityID(pl.in.records[n].ID)] = true
+		pl.evaluate(&pl.in.records[n])
+	}
+	for _, prev := range pl.in.view.Identities() {
+		if seen[prev.ID] {
+			continue
+		}
+		if pl.in.complete {
+			pl.departed(prev, pl.policy.Vanished(*prev, pl.in.today))
+		} else {
+			pl.keep(prev)
+		}
+	}
+}
+
+// finish applies the guard, settles references and conflicts, and diffs.
+func (pl *planner) finish() Plan {
+	guard := pl.applyGuard()
+	pl.resolveManagers()
+	pl.resolveUserNames()
+	plan := pl.diff()
+	plan.Guard = guard
+	plan.Skipped = pl.skipped
+	plan.Conflicts = append(pl.conflict, plan.Conflicts...)
+	plan.Counts.Skipped = len(pl.skipped)
+	return plan
+}
+
+func (pl *planner) evaluate(rec *personio.Record) {
+	id := pl.ns.IdentityID(rec.ID)
+	prev, exists := pl.in.view.Identity(id)
+	var prevLife *store.Lifecycle
+	if exists {
+		prevLife = &prev.Lifecycle
+	}
+	out, err := pl.policy.Evaluate(*rec, pl.in.today, prevLife)
+	switch {
+	case !out.InScope:
+		if exists {
+			pl.departed(prev, pl.policy.OutOfScope(*prev, pl.in.today))
+		}
+	case err != nil && exists && out.Lifecycle.State == store.StateLeaver:
+		// The record no longer maps (say, the email was deleted on the way
+		// out), but the lifecycle is clear: deactivate with stored values.
+		pl.departed(prev, pl.policy.departed(*prev, pl.in.today, out.Lifecycle.Rule))
+	case err != nil:
+		pl.skipped = append(pl.skipped, Skip{PersonID: rec.ID, Reason: err.Error()})
+		if exists {
+			pl.keep(prev)
+		}
+	case !out.Present:
+		pl.reasons[id] = out.Lifecycle.Rule // an existing identity is removed
+	default:
+		pl.present(id, rec, prev, out)
+	}
+}
+
+// present records the identity a person should have.
+func (pl *planner) present(id string, rec *personio.Record, prev *store.Identity, out Outcome) {
+	ident := &store.Identity{ID: id, PersonioID: rec.ID, Attributes: out.Attributes, Lifecycle: out.Lifecycle}
+	if prev != nil {
+		for _, attr := range out.OnCreateOnly {
+			if v, ok := prev.Get(attr); ok {
+				ident.Set(attr, v)
+			}
+		}
+		for attr, v := range prev.Overrides {
+			if pl.policy.IsWritable(attr) && ident.Set(attr, v) {
+				if ident.Overrides == nil {
+					ident.Overrides = map[string]string{}
+				}
+				ident.Overrides[attr] = v
+			}
+		}
+	}
+	if ident.Manager != "" {
+		ident.Manager = pl.ns.IdentityID(ident.Manager)
+	}
+	ident.Source = sourceOf(pl.policy.Minimize(*rec))
+	ident.SourceHash = fingerprint(ident.Source)
+	pl.desired[id] = ident
+	pl.memberOf[id] = out.Groups
+	pl.reasons[id] = out.Lifecycle.Rule
+}
+
+// departed handles a leaver the policy decided on without their record:
+// vanished from Personio, out of scope, or unmappable.
+func (pl *planner) departed(prev *store.Identity, out Outcome) {
+	pl.reasons[prev.ID] = out.Lifecycle.Rule
+	if !out.Present {
+		return
+	}
+	ident := prev.Clone()
+	ident.Attributes, ident.Lifecycle = out.Attributes, out.Lifecycle
+	pl.desired[prev.ID] = &ident
+	pl.memberOf[prev.ID] = nil
+}
+
+// keep leaves an identity exactly as stored, with its memberships.
+func (pl *planner) keep(prev *store.Identity) {
+	ident := prev.Clone()
+	pl.desired[prev.ID] = &ident
+	pl.memberOf[prev.ID] = currentGroups(pl.in.view, prev.ID)
+	delete(pl.reasons, prev.ID)
+}
+
+func currentGroups(v *store.View, id string) []GroupRef {
+	var refs []GroupRef
+	for _, g := range v.GroupsOf(id) {
+		refs = append(refs, GroupRef{Key: g.Key, Kind: g.Kind, DisplayName: g.DisplayName})
+	}
+	return refs
+}
+
+// applyGuard counts what the run would deprovision and, past the limits,
+// keeps every such identity as it is unless the run is approved.
+func (pl *planner) applyGuard() GuardReport {
+	g := pl.policy.Guard()
+	ids := pl.in.view.Identities()
+	var deprov []*store.Identity
+	for _, prev := range ids {
+		next, stays := pl.desired[prev.ID]
+		if !stays || (prev.Active && !next.Active) {
+			deprov = append(deprov, prev)
+		}
+	}
+	rep := GuardReport{Deprovisioning: len(deprov), Identities: len(ids), MaxPercent: g.MaxPercent, MaxCount: g.MaxCount}
+	switch {
+	case g.MaxCount > 0 && len(deprov) > g.MaxCount:
+		rep.Reason = fmt.Sprintf("%d deactivations and removals exceed max_count %d", len(deprov), g.MaxCount)
+	case len(ids) > 0 && g.MaxPercent < 100 && float64(len(deprov))*100 > g.MaxPercent*float64(len(ids)):
+		rep.Reason = fmt.Sprintf("%d deactivations and removals are %.1f%% of %d identities, over max_percent %g",
+			len(deprov), float64(len(deprov))*100/float64(len(ids)), len(ids), g.MaxPercent)
+	default:
+		return rep
+	}
+	if pl.in.approved {
+		rep.Approved = true
+		return rep
+	}
+	rep.Tripped = true
+	for _, prev := range deprov {
+		pl.keep(prev)
+	}
+	return rep
+}
+
+// resolveManagers drops a manager who has no identity, so that no identity
+// points at a missing one.
+func (pl *planner) resolveManagers() {
+	for _, ident := range pl.desired {
+		if ident.Manager != "" && pl.desired[ident.Manager] == nil {
+			ident.Manager = ""
+		}
+	}
+}
+
+// resolveUserNames settles two people mapping to one userName: whoever holds
+// it keeps it, otherwise the lowest Personio id; the other is left as stored
+// (or not created) and reported. Keeping someone can free or take another
+// name, so it repeats until nothing collides.
+func (pl *planner) resolveUserNames() {
+	for range len(pl.desired) + 1 {
+		byName := map[string][]*store.Identity{}
+		for _, ident := range pl.desired {
+			key := strings.ToLower(ident.UserName)
+			byName[key] = append(byName[key], ident)
+		}
+		collided := false
+		for _, key := range slices.Sorted(maps.Keys(byName)) {
+			claimants := byName[key]
+			if len(claimants) < 2 {
+				continue
+			}
+			collided = true
+			slices.SortFunc(claimants, pl.userNamePriority(key))
+			for _, loser := range claimants[1:] {
+				pl.conflict = append(pl.conflict, fmt.Sprintf("userName %q: person %s keeps it, person %s left unchanged",
+					key, claimants[0].PersonioID, loser.PersonioID))
+				pl.skipped = append(pl.skipped, Skip{PersonID: loser.PersonioID, Reason: "userName taken by person " + claimants[0].PersonioID})
+				if prev, ok := pl.in.view.Identity(loser.ID); ok {
+					pl.keep(prev)
+				} else {
+					delete(pl.desired, loser.ID)
+					delete(pl.memberOf, loser.ID)
+				}
+			}
+		}
+		if !collided {
+			return
+		}
+	}
+}
+
+func (pl *planner) userNamePriority(key string) func(a, b *store.Identity) int {
+	holds := func(i *store.Identity) bool {
+		prev, ok := pl.in.view.Identity(i.ID)
+		return ok && strings.ToLower(prev.UserName) == key
+	}
+	return func(a, b *store.Identity) int {
+		if ha, hb := holds(a), holds(b); ha != hb {
+			if ha {
+				return -1
+			}
+			return 1
+		}
+		return comparePersonIDs(a.PersonioID, b.PersonioID)
+	}
+}
+
+// comparePersonIDs orders numeric ids numerically (shorter first), others
+// as text.
+func comparePersonIDs(a, b string) int {
+	if c := cmp.Compare(len(a), len(b)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a, b)
+}

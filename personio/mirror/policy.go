@@ -1,0 +1,292 @@
+package mirror
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Policy is a compiled configuration: it decides, for one person on one
+// day, whether they are in scope, whether an identity should exist, its
+// attributes, lifecycle and groups. It is immutable and safe for concurrent
+// use.
+type Policy struct {
+	loc       *time.Location
+	lifecycle lifecyclePolicy
+	scope     cel.Program
+	mapping   compiledMapping
+	groups    compiledGroups
+
+	includePrehire bool
+	sourceFields   []string // standard fields, then dynamic_N keys
+	customLabels   []string
+	allCustom      bool
+
+	guard     GuardConfig
+	writable  []string
+	fullEvery time.Duration
+}
+
+// Outcome is everything the policy says about one person today.
+type Outcome struct {
+	// InScope is the scope expression's answer; false for a person who is
+	// not in Personio's answer at all.
+	InScope bool
+	// Present says whether an identity should exist today.
+	Present bool
+	// Attributes are the mapped values; Active is the lifecycle's decision
+	// and the mapping's active expression together. Manager is the
+	// supervisor's Personio id: the engine translates it to a SCIM id.
+	Attributes store.Attributes
+	Lifecycle  store.Lifecycle
+	// Groups the person is a member of; empty unless they are to be one.
+	Groups []GroupRef
+	// OnCreateOnly lists the attributes whose first value must be kept.
+	// The slice is shared between outcomes: do not modify it.
+	OnCreateOnly []string
+}
+
+// PersonError reports that the policy could not be applied to one person.
+// It names the person by Personio id only, never by name or email, so it
+// can be logged and shown in sync reports.
+type PersonError struct {
+	PersonID  string
+	Attribute string // the mapped attribute, "scope" or "group rule:<name>"
+	Err       error
+}
+
+func (e *PersonError) Error() string {
+	return fmt.Sprintf("person %s: %s: %v", e.PersonID, e.Attribute, e.Err)
+}
+
+func (e *PersonError) Unwrap() error { return e.Err }
+
+// ErrEmptyUserName is the cause when a person maps to an empty userName,
+// typically because Personio has no work email for them.
+var ErrEmptyUserName = errors.New("userName is empty (is the work email missing in Personio?)")
+
+// Compile checks a configuration and compiles every expression once. The
+// error lists every problem, each with its file, YAML line, configuration
+// path and position within the expression.
+func Compile(cfg Config) (*Policy, error) {
+	v := validator{name: cfg.name}
+	cfg.validate(&v)
+	if err := errors.Join(v.errs...); err != nil {
+		return nil, err
+	}
+	loc, err := loadZone(cfg.Lifecycle.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("lifecycle.timezone: %w", err)
+	}
+	env, err := newEnv()
+	if err != nil {
+		return nil, err
+	}
+	refs := newFieldRefs()
+	var errs []error
+	scope, checked, err := compileExpr(env, cfg.Scope.Text, cel.BoolType)
+	if err != nil {
+		errs = append(errs, configError(cfg.name, cfg.Scope.line, "scope", err))
+	} else {
+		refs.add(checked)
+	}
+	mapping, mappingErrs := compileMapping(env, cfg.name, cfg.Mapping, &refs)
+	groups, groupErrs := compileGroups(env, cfg.name, cfg.Groups, &refs)
+	if err := errors.Join(slices.Concat(errs, mappingErrs, groupErrs)...); err != nil {
+		return nil, err
+	}
+	for _, f := range lifecycleFields() {
+		refs.fields[f] = true
+	}
+	return &Policy{
+		loc: loc,
+		lifecycle: lifecyclePolicy{
+			prehireDays:   cfg.Lifecycle.PrehireDays,
+			activateDays:  cfg.Lifecycle.ActivateDays,
+			retentionDays: cfg.Lifecycle.RetentionDays,
+		},
+		scope:          scope,
+		mapping:        mapping,
+		groups:         groups,
+		includePrehire: cfg.Groups.IncludePrehire,
+		sourceFields:   refs.sourceFields(),
+		customLabels:   refs.customLabels(),
+		allCustom:      refs.allCustom,
+		guard:          cfg.Guard,
+		writable:       slices.Clone(cfg.SCIM.Writable),
+		fullEvery:      cfg.Sync.FullEvery,
+	}, nil
+}
+
+// lifecycleFields are read by the lifecycle policy whatever the
+// expressions say; id identifies the person.
+func lifecycleFields() []string {
+	return []string{personio.FieldID, personio.FieldStatus, personio.FieldHireDate, personio.FieldTerminationDate, personio.FieldLastWorkingDay, personio.FieldContractEndDate}
+}
+
+// Evaluate applies the policy to one Personio record. prev is the lifecycle
+// stored for the person, nil for someone new.
+//
+// A person outside the scope gets InScope false and nothing else; for an
+// existing identity the engine then calls OutOfScope. A person with no
+// identity due today (hire date further ahead than prehire_days, or a
+// leaver past retention) gets Present false and their lifecycle, without
+// mapping: old leavers do not need a work email.
+//
+// An expression that fails for this person returns a *PersonError. The
+// Outcome then still carries InScope, Present and Lifecycle, so the engine
+// can deactivate a leaver whose record no longer maps, keeping the stored
+// attributes.
+func (p *Policy) Evaluate(rec personio.Record, today personio.Date, prev *store.Lifecycle) (Outcome, error) {
+	act := newRecordActivation(&rec)
+	inScope, err := evalBool(p.scope, act)
+	if err != nil {
+		return Outcome{}, &PersonError{PersonID: rec.ID, Attribute: "scope", Err: err}
+	}
+	if !inScope {
+		return Outcome{}, nil
+	}
+	lc, present := p.lifecycle.decide(&rec, today, prev)
+	out := Outcome{InScope: true, Present: present, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
+	if !present {
+		return out, nil
+	}
+	out.Attributes, err = p.mapping.evaluate(act, lc.State == store.StateActive)
+	if err != nil {
+		return out, err
+	}
+	if p.isMember(lc.State) {
+		out.Groups, err = p.groups.evaluate(act)
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+func (p *Policy) isMember(s store.LifecycleState) bool {
+	return s == store.StateActive || (s == store.StatePrehire && p.includePrehire)
+}
+
+// Vanished is the outcome for an identity whose person is missing from
+// Personio: a leaver from today (or from the first inactive day already
+// recorded), visible and inactive until retention ends, attributes kept,
+// no groups.
+func (p *Policy) Vanished(prev store.Identity, today personio.Date) Outcome {
+	return p.departed(prev, today, RuleVanished)
+}
+
+// OutOfScope is Vanished for an identity whose person the scope expression
+// no longer accepts.
+func (p *Policy) OutOfScope(prev store.Identity, today personio.Date) Outcome {
+	return p.departed(prev, today, RuleOutOfScope)
+}
+
+func (p *Policy) departed(prev store.Identity, today personio.Date, rule string) Outcome {
+	lc, present := p.lifecycle.departed(prev.Lifecycle, today, rule)
+	attrs := prev.Attributes
+	attrs.Active = false
+	return Outcome{Present: present, Attributes: attrs, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
+}
+
+// SourceFields lists what the policy reads from a record, in the
+// vocabulary of personio.Config.Attributes: the standard fields (personio's
+// Field* names, in record order) that expressions reference, that the
+// lifecycle needs and that enabled group kinds group by, then the custom
+// attributes expressions name by their dynamic_N key. The engine asks
+// Personio only for these and stores only these.
+func (p *Policy) SourceFields() []string { return slices.Clone(p.sourceFields) }
+
+// CustomLabels reports the custom attributes SourceFields cannot list:
+// those expressions name by label (custom["GitHub handle"]), which Personio's
+// attribute list resolves to dynamic_N keys, and whether an expression reads
+// custom attributes without naming one (iterating them, or a key computed
+// at run time), in which case every custom attribute is needed.
+func (p *Policy) CustomLabels() (labels []string, all bool) {
+	return slices.Clone(p.customLabels), p.allCustom
+}
+
+// Minimize keeps only what the policy reads from a record (SourceFields and
+// CustomLabels) and UpdatedAt: the minimized source record the engine
+// stores. The policy's outcome for the minimized record is the same.
+func (p *Policy) Minimize(rec personio.Record) personio.Record {
+	out := personio.Record{UpdatedAt: rec.UpdatedAt}
+	for _, f := range p.sourceFields {
+		copyField(&out, &rec, f)
+	}
+	for key, a := range rec.Custom {
+		if p.allCustom || slices.Contains(p.sourceFields, key) || slices.Contains(p.customLabels, a.Label) {
+			if out.Custom == nil {
+				out.Custom = map[string]personio.CustomAttribute{}
+			}
+			out.Custom[key] = a
+		}
+	}
+	return out
+}
+
+func copyField(dst, src *personio.Record, field string) {
+	switch field {
+	case personio.FieldID:
+		dst.ID = src.ID
+	case personio.FieldFirstName:
+		dst.FirstName = src.FirstName
+	case personio.FieldLastName:
+		dst.LastName = src.LastName
+	case personio.FieldPreferredName:
+		dst.PreferredName = src.PreferredName
+	case personio.FieldEmail:
+		dst.Email = src.Email
+	case personio.FieldStatus:
+		dst.Status = src.Status
+	case personio.FieldHireDate:
+		dst.HireDate = src.HireDate
+	case personio.FieldTerminationDate:
+		dst.TerminationDate = src.TerminationDate
+	case personio.FieldLastWorkingDay:
+		dst.LastWorkingDay = src.LastWorkingDay
+	case personio.FieldContractEndDate:
+		dst.ContractEndDate = src.ContractEndDate
+	case personio.FieldPosition:
+		dst.Position = src.Position
+	case personio.FieldDepartment:
+		dst.Department = src.Department
+	case personio.FieldOffice:
+		dst.Office = src.Office
+	case personio.FieldTeam:
+		dst.Team = src.Team
+	case personio.FieldLegalEntity:
+		dst.LegalEntity = src.LegalEntity
+	case personio.FieldCostCenters:
+		dst.CostCenters = slices.Clone(src.CostCenters)
+	case personio.FieldSupervisorID:
+		dst.SupervisorID = src.SupervisorID
+	case personio.FieldEmploymentType:
+		dst.EmploymentType = src.EmploymentType
+	}
+}
+
+// Location is the company's time zone.
+func (p *Policy) Location() *time.Location { return p.loc }
+
+// Today is the calendar date at now in the company's time zone: date rules
+// flip at its midnight, not UTC's.
+func (p *Policy) Today(now time.Time) personio.Date { return personio.DateOf(now.In(p.loc)) }
+
+// Guard returns the deprovisioning limits.
+func (p *Policy) Guard() GuardConfig { return p.guard }
+
+// Writable lists the attributes SCIM clients may override.
+func (p *Policy) Writable() []string { return slices.Clone(p.writable) }
+
+// IsWritable reports whether SCIM clients may override the attribute.
+func (p *Policy) IsWritable(attr string) bool { return slices.Contains(p.writable, attr) }
+
+// FullSyncEvery is how often a sync must read every person; 0 means always.
+func (p *Policy) FullSyncEvery() time.Duration { return p.fullEvery }

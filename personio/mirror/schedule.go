@@ -1,0 +1,205 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// leaderName is the store lock that makes one replica sync at a time.
+const leaderName = "sync"
+
+// ErrBusy means another replica holds the sync lock.
+var ErrBusy = errors.New("another replica is syncing")
+
+// Scheduler runs syncs on an interval. The leader lock is taken per run:
+// every replica tries on its tick, the one that gets it runs if a run is due,
+// and when a replica dies its lock goes with its database session, so
+// another takes over on its next tick.
+type Scheduler struct {
+	engine    *Engine
+	store     store.Store
+	interval  time.Duration
+	fullEvery time.Duration
+	now       func() time.Time
+	logger    *slog.Logger
+
+	mu       sync.Mutex // one run at a time in this process
+	lastFull time.Time  // zero until this process made a full run
+	started  bool       // this process has made its start-up run
+	ready    atomic.Bool
+	leading  atomic.Bool
+}
+
+// NewScheduler syncs every interval; fullEvery comes from the policy.
+func NewScheduler(e *Engine, interval time.Duration) *Scheduler {
+	return &Scheduler{engine: e, store: e.store, interval: interval, fullEvery: e.policy.FullSyncEvery(), now: e.now, logger: e.logger}
+}
+
+// Run syncs at once and then every interval until ctx ends.
+func (s *Scheduler) Run(ctx context.Context) {
+	tick := time.NewTicker(s.interval)
+	defer tick.Stop()
+	for {
+		s.tick(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Scheduler) tick(ctx context.Context) {
+	_, err := s.RunNow(ctx, RunOptions{Trigger: "schedule"}, true)
+	switch {
+	case errors.Is(err, ErrBusy), errors.Is(err, errNotDue):
+		s.checkReady(ctx)
+	case err != nil && ctx.Err() == nil:
+		s.logger.Warn("scheduled sync did not complete", "error", err)
+	}
+}
+
+var errNotDue = errors.New("a recent run by another replica makes this one unnecessary")
+
+// RunNow makes one run under the leader lock. With opts.Mode empty it picks
+// full or incremental: full when this process has not made one yet or the
+// last is older than fullEvery. onlyIfDue skips the run when another replica
+// ran within the interval.
+func (s *Scheduler) RunNow(ctx context.Context, opts RunOptions, onlyIfDue bool) (Report, error) {
+	if opts.DryRun {
+		// A dry run writes nothing but its record; it needs no lock.
+		opts.Mode = orMode(opts.Mode, ModeFull)
+		return s.engine.Run(ctx, opts)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lead, err := s.store.TryLead(ctx, leaderName)
+	if err != nil {
+		return Report{}, err
+	}
+	if lead == nil {
+		return Report{}, ErrBusy
+	}
+	s.leading.Store(true)
+	defer func() {
+		s.leading.Store(false)
+		lead.Release(context.WithoutCancel(ctx))
+	}()
+	last, err := s.lastRun(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	// Every process syncs fully once at start; after that a replica skips
+	// the schedule while another one keeps it.
+	if onlyIfDue && s.started && !last.StartedAt.IsZero() && s.now().Sub(last.StartedAt) < s.interval*9/10 {
+		return Report{}, errNotDue
+	}
+	s.started = true
+	if opts.Mode == "" {
+		opts.Mode, opts.Since = s.pickMode(ctx)
+	}
+	rep, err := s.engine.Run(ctx, opts)
+	if err == nil {
+		s.ready.Store(true)
+		if opts.Mode == ModeFull {
+			s.lastFull = rep.StartedAt
+		}
+	}
+	return rep, err
+}
+
+// Approve releases a held run under the leader lock.
+func (s *Scheduler) Approve(ctx context.Context, runID, by string) (Report, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	lead, err := s.store.TryLead(ctx, leaderName)
+	if err != nil {
+		return Report{}, err
+	}
+	if lead == nil {
+		return Report{}, ErrBusy
+	}
+	defer lead.Release(context.WithoutCancel(ctx))
+	rep, err := s.engine.Approve(ctx, runID, by)
+	if err == nil {
+		s.lastFull = rep.StartedAt
+	}
+	return rep, err
+}
+
+func (s *Scheduler) pickMode(ctx context.Context) (Mode, time.Time) {
+	if s.lastFull.IsZero() || s.fullEvery <= 0 || s.now().Sub(s.lastFull) >= s.fullEvery {
+		return ModeFull, time.Time{}
+	}
+	last, err := s.lastCompleted(ctx)
+	if err != nil || last.StartedAt.IsZero() {
+		return ModeFull, time.Time{}
+	}
+	// Read a little before the last run began: Personio's clock and ours
+	// differ, and a change made while that run was fetching must not fall
+	// between two runs.
+	return ModeIncremental, last.StartedAt.Add(-5 * time.Minute)
+}
+
+// lastRun is the newest run that was not a dry run.
+func (s *Scheduler) lastRun(ctx context.Context) (store.Run, error) {
+	runs, err := s.store.Runs(ctx, 20)
+	if err != nil {
+		return store.Run{}, err
+	}
+	for _, r := range runs {
+		if !r.DryRun {
+			return r, nil
+		}
+	}
+	return store.Run{}, nil
+}
+
+// lastCompleted is the newest run that applied its changes.
+func (s *Scheduler) lastCompleted(ctx context.Context) (store.Run, error) {
+	runs, err := s.store.Runs(ctx, 50)
+	if err != nil {
+		return store.Run{}, err
+	}
+	for _, r := range runs {
+		if !r.DryRun && (r.Status == store.RunSucceeded || r.Status == store.RunHeld) {
+			return r, nil
+		}
+	}
+	return store.Run{}, nil
+}
+
+// checkReady marks a follower ready once any replica has completed a run.
+func (s *Scheduler) checkReady(ctx context.Context) {
+	if s.ready.Load() {
+		return
+	}
+	if last, err := s.lastCompleted(ctx); err == nil && !last.StartedAt.IsZero() {
+		s.ready.Store(true)
+	}
+}
+
+// Ready says why this replica is not ready yet, or "" once a sync has
+// completed (here or on another replica).
+func (s *Scheduler) Ready() string {
+	if s.ready.Load() {
+		return ""
+	}
+	return "the first sync has not completed"
+}
+
+// Leading reports whether this replica is running a sync right now.
+func (s *Scheduler) Leading() bool { return s.leading.Load() }
+
+func orMode(m, def Mode) Mode {
+	if m == "" {
+		return def
+	}
+	return m
+}

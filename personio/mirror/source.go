@@ -1,0 +1,70 @@
+package mirror
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/personio-scim/personio-scim/personio"
+)
+
+// labelPrefix keys a custom attribute's label in a stored source record, so
+// that rules written against labels still work on stored records.
+const labelPrefix = "label:"
+
+// sourceOf is the minimized record as stored with an identity: only what the
+// policy reads, empty values and Personio's modification time left out so
+// that the fingerprint changes only when something the mapping sees changes.
+func sourceOf(rec personio.Record) map[string]string {
+	src := rec.Fields()
+	delete(src, personio.FieldUpdatedAt)
+	for k, v := range src {
+		if v == "" {
+			delete(src, k)
+		}
+	}
+	for key, attr := range rec.Custom {
+		if attr.Label != "" {
+			src[labelPrefix+key] = attr.Label
+		}
+	}
+	return src
+}
+
+// recordOf rebuilds a record from its stored source, the inverse of sourceOf.
+func recordOf(src map[string]string) (personio.Record, error) {
+	fields := make(map[string]string, len(src))
+	labels := map[string]string{}
+	for k, v := range src {
+		if key, ok := strings.CutPrefix(k, labelPrefix); ok {
+			labels[key] = v
+			continue
+		}
+		fields[k] = v
+	}
+	rec, err := personio.RecordFromFields(fields)
+	if err != nil {
+		return rec, err
+	}
+	for key, label := range labels {
+		if attr, ok := rec.Custom[key]; ok {
+			attr.Label = label
+			rec.Custom[key] = attr
+		}
+	}
+	return rec, nil
+}
+
+// fingerprint hashes a source record; equal sources give equal fingerprints.
+func fingerprint(src map[string]string) string {
+	h := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(src)) {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+		h.Write([]byte(src[k]))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
