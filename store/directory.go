@@ -25,7 +25,7 @@ type View struct {
 	byUserName   map[string]*Identity // key: lower-cased userName
 	byExternalID map[string]*Identity
 	groupByID    map[string]*Group
-	groupByName  map[string]*Group  // key: lower-cased displayName
+	groupByName  map[string]*Group   // key: lower-cased displayName
 	groupsOf     map[string][]*Group // identity id → its groups, sorted by ID
 }
 

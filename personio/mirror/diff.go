@@ -37,6 +37,9 @@ func (pl *planner) diffIdentities(plan *Plan) {
 			plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpCreate, Kind: store.KindIdentity, ID: id, Name: next.UserName, Reason: reason})
 			continue
 		}
+		if next == prev {
+			continue // kept as stored
+		}
 		changed := changedFields(prev, next)
 		if len(changed) == 0 {
 			continue

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/personio-scim/personio-scim/personio"
@@ -31,6 +32,12 @@ type Engine struct {
 	now    func() time.Time
 	logger *slog.Logger
 	onRun  func(Report)
+
+	mu sync.Mutex
+	// evaluatedDay is the company-zone day on which a run last evaluated
+	// every person. Lifecycle dates only move at midnight, so later
+	// incremental runs that day need only evaluate the people that changed.
+	evaluatedDay personio.Date
 }
 
 // EngineOptions wires an engine.
@@ -145,7 +152,7 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, rep *Report) error {
 	if err := e.dir.Refresh(ctx); err != nil {
 		return fmt.Errorf("read the store before planning: %w", err)
 	}
-	in, err := e.planInput(opts, records)
+	in, everyone, err := e.planInput(opts, records)
 	if err != nil {
 		return err
 	}
@@ -161,6 +168,11 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, rep *Report) error {
 	plan, err = e.apply(ctx, opts, in, plan, rep)
 	if err != nil {
 		return err
+	}
+	if everyone {
+		e.mu.Lock()
+		e.evaluatedDay = in.today
+		e.mu.Unlock()
 	}
 	e.fillReport(rep, plan)
 	rep.Status = store.RunSucceeded
@@ -188,13 +200,20 @@ func (e *Engine) fetch(ctx context.Context, opts RunOptions) ([]personio.Record,
 }
 
 // planInput completes an incremental fetch with everyone else's stored
-// source record, so that date boundaries (a hire date, a last working day)
-// flip for people Personio did not report as changed.
-func (e *Engine) planInput(opts RunOptions, fetched []personio.Record) (planInput, error) {
+// source record on the first run of a day, so that date boundaries (a hire
+// date, a last working day) flip for people Personio did not report as
+// changed. everyone says whether the plan evaluates every person.
+func (e *Engine) planInput(opts RunOptions, fetched []personio.Record) (in planInput, everyone bool, err error) {
 	view := e.dir.View()
-	in := planInput{records: fetched, complete: opts.Mode != ModeIncremental, view: view, today: e.policy.Today(e.now()), approved: opts.Approves != ""}
+	in = planInput{records: fetched, complete: opts.Mode != ModeIncremental, view: view, today: e.policy.Today(e.now()), approved: opts.Approves != ""}
 	if in.complete {
-		return in, nil
+		return in, true, nil
+	}
+	e.mu.Lock()
+	evaluatedToday := e.evaluatedDay == in.today
+	e.mu.Unlock()
+	if evaluatedToday {
+		return in, false, nil
 	}
 	changed := make(map[string]bool, len(fetched))
 	for _, r := range fetched {
@@ -206,11 +225,11 @@ func (e *Engine) planInput(opts RunOptions, fetched []personio.Record) (planInpu
 		}
 		rec, err := recordOf(ident.Source)
 		if err != nil {
-			return in, fmt.Errorf("stored source of identity %s: %w", ident.ID, err)
+			return in, false, fmt.Errorf("stored source of identity %s: %w", ident.ID, err)
 		}
 		in.records = append(in.records, rec)
 	}
-	return in, nil
+	return in, true, nil
 }
 
 // apply writes the plan. A SCIM client may change an identity between

@@ -295,3 +295,47 @@ func TestScimOverrideSurvivesSync(t *testing.T) {
 		t.Fatalf("after the sync: department %q title %q; want Legal and the override kept", got.Department, got.Title)
 	}
 }
+
+func TestManagerOverrideSurvivesSync(t *testing.T) {
+	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
+		h := newHarness(t, open, "scim: {writable: [manager]}\n")
+		people := staff(3)
+		people[2].SupervisorID = "1"
+		h.src.set(people...)
+		h.sync(RunOptions{Trigger: "test"})
+		ident := h.identity("3").Clone()
+		override := store.DefaultNamespace.IdentityID("2")
+		ident.Manager, ident.Overrides = override, map[string]string{store.AttrManager: override}
+		if _, err := h.store.Apply(context.Background(), store.ChangeSet{Actor: "scim:okta", Identities: []store.IdentityChange{{Op: store.OpUpdate, Identity: ident}}}); err != nil {
+			t.Fatal(err)
+		}
+		h.now = h.now.Add(time.Hour)
+		h.sync(RunOptions{Trigger: "test"})
+		if got := h.identity("3").Manager; got != override {
+			t.Fatalf("manager = %q after a sync, want the override %q", got, override)
+		}
+	})
+}
+
+func TestIncrementalRunsReevaluateEveryoneOncePerDay(t *testing.T) {
+	h := newHarness(t, func(now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) }, "")
+	people := staff(3)
+	// Person 3 starts tomorrow: a prehire today, active tomorrow, with no
+	// change in Personio in between.
+	people[2].HireDate = personio.DateOf(h.now.In(berlin)).AddDays(1)
+	h.src.set(people...)
+	h.sync(RunOptions{Trigger: "test"})
+	if h.identity("3").Active {
+		t.Fatal("active before the hire date")
+	}
+	since := h.now
+	h.now = h.now.Add(time.Hour)
+	if rep := h.sync(RunOptions{Mode: ModeIncremental, Since: since, Trigger: "test"}); rep.Counts != (Counts{}) {
+		t.Fatalf("incremental run the same day changed %+v", rep.Counts)
+	}
+	h.now = h.now.Add(24 * time.Hour)
+	rep := h.sync(RunOptions{Mode: ModeIncremental, Since: since, Trigger: "test"})
+	if rep.Counts.Activated != 1 || !h.identity("3").Active {
+		t.Fatalf("first incremental run of the hire date: %+v", rep.Counts)
+	}
+}

@@ -91,9 +91,12 @@ type planner struct {
 	ns     store.Namespace
 	in     planInput
 
-	desired  map[string]*store.Identity // SCIM id → identity that should exist
-	memberOf map[string][]GroupRef      // SCIM id → groups
-	reasons  map[string]string          // SCIM id → lifecycle rule behind its change
+	desired map[string]*store.Identity // SCIM id → identity that should exist
+	// shared marks desired identities that are the view's own, kept as
+	// stored: the planner must copy one before it changes anything in it.
+	shared   map[string]bool
+	memberOf map[string][]GroupRef // SCIM id → groups
+	reasons  map[string]string     // SCIM id → lifecycle rule behind its change
 	skipped  []Skip
 	conflict []string
 }
@@ -110,6 +113,7 @@ func (p *Policy) newPlanner(ns store.Namespace, in planInput) *planner {
 		desired:  make(map[string]*store.Identity, len(in.records)),
 		memberOf: make(map[string][]GroupRef, len(in.records)),
 		reasons:  map[string]string{},
+		shared:   map[string]bool{},
 	}
 }
 
@@ -177,6 +181,11 @@ func (pl *planner) evaluate(rec *personio.Record) {
 // present records the identity a person should have.
 func (pl *planner) present(id string, rec *personio.Record, prev *store.Identity, out Outcome) {
 	ident := &store.Identity{ID: id, PersonioID: rec.ID, Attributes: out.Attributes, Lifecycle: out.Lifecycle}
+	// The mapping names the manager by Personio id; stored values (kept
+	// first values, overrides) are SCIM ids already, so translate first.
+	if ident.Manager != "" {
+		ident.Manager = pl.ns.IdentityID(ident.Manager)
+	}
 	if prev != nil {
 		for _, attr := range out.OnCreateOnly {
 			if v, ok := prev.Get(attr); ok {
@@ -192,12 +201,9 @@ func (pl *planner) present(id string, rec *personio.Record, prev *store.Identity
 			}
 		}
 	}
-	if ident.Manager != "" {
-		ident.Manager = pl.ns.IdentityID(ident.Manager)
-	}
 	ident.Source = sourceOf(pl.policy.Minimize(*rec))
 	ident.SourceHash = fingerprint(ident.Source)
-	pl.desired[id] = ident
+	pl.desired[id], pl.shared[id] = ident, false
 	pl.memberOf[id] = out.Groups
 	pl.reasons[id] = out.Lifecycle.Rule
 }
@@ -211,14 +217,15 @@ func (pl *planner) departed(prev *store.Identity, out Outcome) {
 	}
 	ident := prev.Clone()
 	ident.Attributes, ident.Lifecycle = out.Attributes, out.Lifecycle
-	pl.desired[prev.ID] = &ident
+	pl.desired[prev.ID], pl.shared[prev.ID] = &ident, false
 	pl.memberOf[prev.ID] = nil
 }
 
-// keep leaves an identity exactly as stored, with its memberships.
+// keep leaves an identity exactly as stored, with its memberships. It is
+// shared with the view, not copied: most runs keep nearly everyone.
 func (pl *planner) keep(prev *store.Identity) {
-	ident := prev.Clone()
-	pl.desired[prev.ID] = &ident
+	pl.desired[prev.ID] = prev
+	pl.shared[prev.ID] = true
 	pl.memberOf[prev.ID] = currentGroups(pl.in.view, prev.ID)
 	delete(pl.reasons, prev.ID)
 }
@@ -267,8 +274,13 @@ func (pl *planner) applyGuard() GuardReport {
 // resolveManagers drops a manager who has no identity, so that no identity
 // points at a missing one.
 func (pl *planner) resolveManagers() {
-	for _, ident := range pl.desired {
+	for id, ident := range pl.desired {
 		if ident.Manager != "" && pl.desired[ident.Manager] == nil {
+			if pl.shared[id] {
+				copied := ident.Clone()
+				ident = &copied
+				pl.desired[id], pl.shared[id] = ident, false
+			}
 			ident.Manager = ""
 		}
 	}

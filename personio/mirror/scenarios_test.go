@@ -169,7 +169,7 @@ func person(first, last string, extra personiotest.Attrs) personiotest.Attrs {
 func TestJoinerAppearsInPrehireWindowAndActivatesOnHireDate(t *testing.T) {
 	bothBackends(t, func(t *testing.T, open storeOpener) {
 		w := newWorld(t, open, "")
-		soon := w.hire(person("Zoë", "Keller", personiotest.Attrs{"hire_date": "2026-04-10"}))  // 11 days ahead
+		soon := w.hire(person("Zoë", "Keller", personiotest.Attrs{"hire_date": "2026-04-10"}))   // 11 days ahead
 		later := w.hire(person("Ömer", "Yılmaz", personiotest.Attrs{"hire_date": "2026-05-30"})) // 61 days ahead
 		w.sync()
 		joiner := w.mustIdentity(soon)
