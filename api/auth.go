@@ -1,0 +1,476 @@
+package api
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Principal is who a request authenticated as: a token's name and scopes.
+type Principal struct {
+	Name    string
+	Scopes  []string
+	TokenID string // empty for bootstrap tokens
+}
+
+// HasScope reports whether the principal carries scope. Scopes do not
+// imply each other: admin does not open SCIM, scim:write does not open
+// reads.
+func (p Principal) HasScope(scope string) bool {
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal Authenticate put into ctx.
+func PrincipalFrom(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+// SCIMActor names the change-log actor of a SCIM write: "scim:<token
+// name>". It is meant for scim.Options.Actor.
+func SCIMActor(r *http.Request) string {
+	if p, ok := PrincipalFrom(r.Context()); ok {
+		return "scim:" + p.Name
+	}
+	return "scim"
+}
+
+// SCIMScope is the scope a SCIM request needs: scim:read for reads,
+// including POST …/.search, and scim:write for everything else.
+func SCIMScope(r *http.Request) string {
+	switch {
+	case r.Method == http.MethodGet, r.Method == http.MethodHead:
+		return store.ScopeSCIMRead
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/.search"):
+		return store.ScopeSCIMRead
+	}
+	return store.ScopeSCIMWrite
+}
+
+// AdminScope is the scope every admin API request needs.
+func AdminScope(*http.Request) string { return store.ScopeAdmin }
+
+// TokenSource finds a token that is not revoked by the hash of its secret;
+// store.Store is one.
+type TokenSource interface {
+	TokenByHash(ctx context.Context, hash []byte) (store.Token, error)
+}
+
+// BootstrapToken is a token given as configuration rather than stored:
+// SCIM_TOKEN (scim:read) and ADMIN_TOKEN (admin).
+type BootstrapToken struct {
+	Name   string
+	Secret string
+	Scopes []string
+}
+
+// AuthOptions configures Authenticate.
+type AuthOptions struct {
+	// Bootstrap tokens are checked before the store; empty secrets are
+	// ignored.
+	Bootstrap []BootstrapToken
+	// RequiredScope names the scope a request needs, e.g. SCIMScope or
+	// AdminScope; "" lets any valid token through. Nil means "".
+	RequiredScope func(*http.Request) string
+	// Basic also accepts HTTP Basic, with the token as the password, for
+	// clients such as Okta that offer it.
+	Basic bool
+	// BasicUser, when set, must equal the Basic username; otherwise the
+	// username is ignored.
+	BasicUser string
+	// Realm is named in WWW-Authenticate (default "personio-scim").
+	Realm string
+	// RenderError writes the body of a refusal (401, 403, 429, 503):
+	// scim.WriteError on /scim, writeProblem (problem+json, the default) on
+	// /api. Headers such as WWW-Authenticate are set before it runs.
+	RenderError func(w http.ResponseWriter, r *http.Request, status int, detail string)
+	// CacheTTL is how long a stored token, once found, is trusted without
+	// asking the store again (default 30 s). A revoked token therefore
+	// stops working within CacheTTL.
+	CacheTTL time.Duration
+	// CacheSize bounds the cached tokens (default 1024).
+	CacheSize int
+	// FailureRate and FailureBurst limit failed attempts per client address
+	// (default a burst of 10, then one every 6 s). Over the limit the
+	// answer is 429 with Retry-After, and the store is not asked.
+	FailureRate  rate.Limit
+	FailureBurst int
+	// MaxClients bounds the addresses tracked for failures (default 10,000).
+	MaxClients int
+	// ClientAddr names the client for rate limiting (default: the host of
+	// RemoteAddr). Behind a proxy, pass one that reads the header it sets.
+	ClientAddr func(*http.Request) string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives failures, never secrets (default: discard).
+	Logger *slog.Logger
+}
+
+const (
+	defaultRealm        = "personio-scim"
+	defaultCacheTTL     = 30 * time.Second
+	defaultCacheSize    = 1024
+	defaultFailureBurst = 10
+	defaultMaxClients   = 10000
+)
+
+func defaultFailureRate() rate.Limit { return rate.Every(6 * time.Second) }
+
+// Authenticate returns middleware that admits requests carrying a valid
+// token (Authorization: Bearer, or Basic when enabled) and puts its
+// Principal into the request context. Missing or wrong credentials get 401
+// with WWW-Authenticate, a token without the required scope 403, too many
+// failures from one address 429 with Retry-After, an unreachable token
+// store 503. Secrets are compared in constant time (bootstrap tokens) or
+// looked up by hash (stored tokens) and never logged.
+func Authenticate(src TokenSource, opts AuthOptions) func(http.Handler) http.Handler {
+	a := newAuthenticator(src, opts)
+	return a.middleware
+}
+
+type bootstrapEntry struct {
+	principal Principal
+	hash      []byte
+}
+
+type authenticator struct {
+	src       TokenSource
+	opts      AuthOptions
+	bootstrap []bootstrapEntry
+	basicUser []byte // hash of BasicUser, compared in constant time
+	cache     *tokenCache
+	failures  *failureLimiter
+}
+
+func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
+	if opts.RequiredScope == nil {
+		opts.RequiredScope = func(*http.Request) string { return "" }
+	}
+	if opts.Realm == "" {
+		opts.Realm = defaultRealm
+	}
+	if opts.RenderError == nil {
+		opts.RenderError = writeProblem
+	}
+	if opts.CacheTTL <= 0 {
+		opts.CacheTTL = defaultCacheTTL
+	}
+	if opts.CacheSize <= 0 {
+		opts.CacheSize = defaultCacheSize
+	}
+	if opts.FailureRate <= 0 {
+		opts.FailureRate = defaultFailureRate()
+	}
+	if opts.FailureBurst <= 0 {
+		opts.FailureBurst = defaultFailureBurst
+	}
+	if opts.MaxClients <= 0 {
+		opts.MaxClients = defaultMaxClients
+	}
+	if opts.ClientAddr == nil {
+		opts.ClientAddr = remoteHost
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &authenticator{
+		src:      src,
+		opts:     opts,
+		cache:    &tokenCache{ttl: opts.CacheTTL, max: opts.CacheSize, entries: map[string]cachedToken{}},
+		failures: &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
+	}
+	if opts.BasicUser != "" {
+		a.basicUser = store.HashToken(opts.BasicUser)
+	}
+	for _, b := range opts.Bootstrap {
+		if strings.TrimSpace(b.Secret) == "" {
+			continue
+		}
+		a.bootstrap = append(a.bootstrap, bootstrapEntry{
+			principal: Principal{Name: b.Name, Scopes: append([]string(nil), b.Scopes...)},
+			hash:      store.HashToken(b.Secret),
+		})
+	}
+	return a
+}
+
+// refusal is why a request was not admitted.
+type refusal struct {
+	status     int
+	detail     string
+	presented  bool          // credentials were sent (401 says invalid_token)
+	retryAfter time.Duration // for 429
+}
+
+func (a *authenticator) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ref := a.authenticate(r)
+		if ref != nil {
+			a.refuse(w, r, ref)
+			return
+		}
+		if scope := a.opts.RequiredScope(r); scope != "" && !p.HasScope(scope) {
+			w.Header().Set("WWW-Authenticate",
+				fmt.Sprintf(`Bearer realm=%q, error="insufficient_scope", scope=%q`, a.opts.Realm, scope))
+			a.opts.RenderError(w, r, http.StatusForbidden, "The token does not have the "+scope+" scope this request needs.")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+	})
+}
+
+func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
+	now := a.opts.Now()
+	addr := a.opts.ClientAddr(r)
+	secret, ok := a.credentials(r)
+	if ok {
+		if p, found := a.matchBootstrap(secret); found {
+			return p, nil
+		}
+		hash := store.HashToken(secret)
+		if p, found := a.cache.get(hash, now); found {
+			return p, nil
+		}
+		if wait, blocked := a.failures.blocked(addr, now); blocked {
+			return Principal{}, a.limited(r, addr, wait)
+		}
+		tok, err := a.src.TokenByHash(r.Context(), hash)
+		switch {
+		case err == nil:
+			p := Principal{Name: tok.Name, Scopes: append([]string(nil), tok.Scopes...), TokenID: tok.ID}
+			a.cache.put(hash, p, now)
+			return p, nil
+		case !errors.Is(err, store.ErrNotFound):
+			a.opts.Logger.ErrorContext(r.Context(), "token lookup failed", "error", err)
+			return Principal{}, &refusal{status: http.StatusServiceUnavailable,
+				detail: "Credentials cannot be checked right now; try again shortly.", retryAfter: time.Second}
+		}
+	}
+	if wait, limited := a.failures.fail(addr, now); limited {
+		return Principal{}, a.limited(r, addr, wait)
+	}
+	a.opts.Logger.InfoContext(r.Context(), "authentication failed", "client", addr, "credentials_presented", ok)
+	if ok {
+		return Principal{}, &refusal{status: http.StatusUnauthorized, presented: true,
+			detail: "The token is not valid (unknown, revoked or mistyped)."}
+	}
+	return Principal{}, &refusal{status: http.StatusUnauthorized, detail: a.missingDetail()}
+}
+
+func (a *authenticator) missingDetail() string {
+	if a.opts.Basic {
+		return "Authentication required: send Authorization: Bearer <token>, or HTTP Basic with the token as the password."
+	}
+	return "Authentication required: send Authorization: Bearer <token>."
+}
+
+func (a *authenticator) limited(r *http.Request, addr string, wait time.Duration) *refusal {
+	a.opts.Logger.WarnContext(r.Context(), "authentication failures rate limited", "client", addr)
+	return &refusal{status: http.StatusTooManyRequests, retryAfter: wait,
+		detail: "Too many failed authentication attempts from this address; wait before trying again."}
+}
+
+func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, ref *refusal) {
+	switch ref.status {
+	case http.StatusUnauthorized:
+		bearer := fmt.Sprintf("Bearer realm=%q", a.opts.Realm)
+		if ref.presented {
+			bearer += `, error="invalid_token"`
+		}
+		w.Header().Add("WWW-Authenticate", bearer)
+		if a.opts.Basic {
+			w.Header().Add("WWW-Authenticate", fmt.Sprintf(`Basic realm=%q, charset="UTF-8"`, a.opts.Realm))
+		}
+	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
+		// Okta honours only whole seconds.
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(ref.retryAfter.Seconds())))))
+	}
+	a.opts.RenderError(w, r, ref.status, ref.detail)
+}
+
+// credentials extracts the presented secret. Bearer is always accepted,
+// Basic only when configured (the password is the token).
+func (a *authenticator) credentials(r *http.Request) (string, bool) {
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	rest = strings.TrimSpace(rest)
+	switch {
+	case strings.EqualFold(scheme, "Bearer") && rest != "":
+		return rest, true
+	case a.opts.Basic && strings.EqualFold(scheme, "Basic"):
+		raw, err := base64.StdEncoding.DecodeString(rest)
+		if err != nil {
+			return "", false
+		}
+		user, pass, ok := strings.Cut(string(raw), ":")
+		if !ok || pass == "" {
+			return "", false
+		}
+		if a.basicUser != nil && !store.TokenMatches(user, a.basicUser) {
+			return "", false
+		}
+		return pass, true
+	}
+	return "", false
+}
+
+// matchBootstrap compares the secret with every bootstrap token in
+// constant time, without stopping at the first match.
+func (a *authenticator) matchBootstrap(secret string) (Principal, bool) {
+	var found Principal
+	ok := false
+	for _, b := range a.bootstrap {
+		if store.TokenMatches(secret, b.hash) {
+			found, ok = b.principal, true
+		}
+	}
+	return found, ok
+}
+
+// remoteHost is the client's address without the port.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// tokenCache remembers stored tokens found by hash, so that SCIM requests do
+// not each ask Postgres; entries expire after ttl, which bounds how long a
+// revoked token keeps working.
+type tokenCache struct {
+	ttl     time.Duration
+	max     int
+	mu      sync.RWMutex
+	entries map[string]cachedToken
+}
+
+type cachedToken struct {
+	principal Principal
+	expires   time.Time
+}
+
+func (c *tokenCache) get(hash []byte, now time.Time) (Principal, bool) {
+	c.mu.RLock()
+	e, ok := c.entries[string(hash)]
+	c.mu.RUnlock()
+	if !ok || !now.Before(e.expires) {
+		return Principal{}, false
+	}
+	return e.principal, true
+}
+
+func (c *tokenCache) put(hash []byte, p Principal, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= c.max {
+		for k, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, k)
+			}
+		}
+	}
+	// Still full of live entries: drop any one, the next request for it
+	// asks the store again.
+	for k := range c.entries {
+		if len(c.entries) < c.max {
+			break
+		}
+		delete(c.entries, k)
+	}
+	c.entries[string(hash)] = cachedToken{principal: p, expires: now.Add(c.ttl)}
+}
+
+// failureLimiter counts failed authentications per client address with a
+// token bucket each, in a bounded map.
+type failureLimiter struct {
+	limit   rate.Limit
+	burst   int
+	max     int
+	mu      sync.Mutex
+	clients map[string]*rate.Limiter
+}
+
+// blocked reports whether addr has no failures left to spend, and how long
+// until it has one.
+func (l *failureLimiter) blocked(addr string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	lim, ok := l.clients[addr]
+	l.mu.Unlock()
+	if !ok || lim.TokensAt(now) >= 1 {
+		return 0, false
+	}
+	return l.wait(lim, now), true
+}
+
+// fail records a failure and reports whether addr is over its limit.
+func (l *failureLimiter) fail(addr string, now time.Time) (time.Duration, bool) {
+	lim := l.limiter(addr, now)
+	if lim.AllowN(now, 1) {
+		return 0, false
+	}
+	return l.wait(lim, now), true
+}
+
+func (l *failureLimiter) wait(lim *rate.Limiter, now time.Time) time.Duration {
+	missing := 1 - lim.TokensAt(now)
+	return time.Duration(missing / float64(l.limit) * float64(time.Second))
+}
+
+func (l *failureLimiter) limiter(addr string, now time.Time) *rate.Limiter {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if lim, ok := l.clients[addr]; ok {
+		return lim
+	}
+	if len(l.clients) >= l.max {
+		l.evict(now)
+	}
+	lim := rate.NewLimiter(l.limit, l.burst)
+	l.clients[addr] = lim
+	return lim
+}
+
+// evict forgets addresses whose bucket has refilled (they carry no
+// information), and if that frees nothing, an arbitrary one.
+func (l *failureLimiter) evict(now time.Time) {
+	for addr, lim := range l.clients {
+		if lim.TokensAt(now) >= float64(l.burst) {
+			delete(l.clients, addr)
+		}
+	}
+	for addr := range l.clients {
+		if len(l.clients) < l.max {
+			return
+		}
+		delete(l.clients, addr)
+	}
+}

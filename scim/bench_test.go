@@ -1,0 +1,193 @@
+package scim_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/personio-scim/personio-scim/scim"
+)
+
+// The benchmarks serve a directory of 10,000 identities through the full
+// handler as the router composes it (authentication, StripPrefix, SCIM).
+// The loopback ones run a real HTTP server and client on this machine and
+// report throughput and latency percentiles; the baseline is a bare
+// net/http handler writing a fixed SCIM body of the same size through the
+// same harness, so that the ratio of the two shows what the service costs
+// on top of net/http itself.
+//
+//	go test ./scim/ -run '^$' -bench . -benchtime 5s
+
+const benchPeople = 10000
+
+func benchServer(b *testing.B) (http.Handler, []string) {
+	b.Helper()
+	people := append(scim.CompanyPeople(), scim.SyntheticPeople(benchPeople-len(scim.CompanyPeople()))...)
+	st, dir := scim.NewFixtureStore(b, people)
+	h, err := scim.NewHandler(dir, st, scim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Route("/scim/v2", func(r chi.Router) {
+		r.Use(authMiddleware(st))
+		r.Mount("/", http.StripPrefix("/scim/v2", h))
+	})
+	var targets []string
+	for i, p := range dir.View().Identities() {
+		if i%10 == 0 {
+			targets = append(targets, "/scim/v2/Users?filter="+url.QueryEscape(`userName eq "`+p.UserName+`"`))
+		}
+	}
+	return r, targets
+}
+
+// loopback runs the targets round-robin against handler from parallel
+// clients over keep-alive connections and reports req/s, p50 and p99.
+func loopback(b *testing.B, handler http.Handler, targets []string) {
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	var (
+		mu        sync.Mutex
+		latencies []time.Duration
+		next      int
+	)
+	b.SetParallelism(4)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		mu.Lock()
+		offset := next
+		next += 7919
+		mu.Unlock()
+		local := make([]time.Duration, 0, 4096)
+		for i := offset; pb.Next(); i++ {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+targets[i%len(targets)], nil)
+			req.Header.Set("Authorization", "Bearer "+readToken)
+			t0 := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+			local = append(local, time.Since(t0))
+		}
+		mu.Lock()
+		latencies = append(latencies, local...)
+		mu.Unlock()
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if len(latencies) == 0 {
+		return
+	}
+	slices.Sort(latencies)
+	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "req/s")
+	b.ReportMetric(float64(latencies[len(latencies)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds()), "p99-µs")
+}
+
+// BenchmarkLookupUserName is Okta's existence check, GET /Users?filter=
+// userName eq "…", for rotating users of a 10,000-person directory.
+func BenchmarkLookupUserName(b *testing.B) {
+	h, targets := benchServer(b)
+	loopback(b, h, targets)
+}
+
+// BenchmarkStaticBaseline serves the answer to one such lookup as fixed
+// bytes from a bare handler, through the same loopback harness.
+func BenchmarkStaticBaseline(b *testing.B) {
+	h, targets := benchServer(b)
+	req := httptest.NewRequest(http.MethodGet, targets[0], nil)
+	req.Header.Set("Authorization", "Bearer "+readToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	body := rec.Body.Bytes()
+	static := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/scim+json")
+		_, _ = w.Write(body)
+	})
+	loopback(b, static, targets)
+}
+
+// BenchmarkLookupUserNameInProcess is the same lookup without the network,
+// for allocation counts.
+func BenchmarkLookupUserNameInProcess(b *testing.B) {
+	h, targets := benchServer(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for i := 0; pb.Next(); i++ {
+			req := httptest.NewRequest(http.MethodGet, targets[i%len(targets)], nil)
+			req.Header.Set("Authorization", "Bearer "+readToken)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusOK {
+				b.Fatalf("status %d", rec.Code)
+			}
+		}
+	})
+}
+
+// BenchmarkPageAllUsers is one full Okta import of the 10,000 users, 100
+// per page, over loopback; one op is the whole import.
+func BenchmarkPageAllUsers(b *testing.B) {
+	h, _ := benchServer(b)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	client := srv.Client()
+	b.ResetTimer()
+	var bytes int64
+	for range b.N {
+		for start := 1; start <= benchPeople; start += 100 {
+			req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/scim/v2/Users?startIndex=%d&count=100", srv.URL, start), nil)
+			req.Header.Set("Authorization", "Bearer "+readToken)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			n, _ := io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+			bytes += n
+		}
+	}
+	b.ReportMetric(float64(benchPeople/100*b.N)/b.Elapsed().Seconds(), "pages/s")
+	b.ReportMetric(float64(bytes)/float64(b.N)/(1<<20), "MiB/import")
+}
+
+// BenchmarkScanFilter evaluates a filter no index answers over all 10,000
+// users in process; its allocations must not grow with the directory.
+func BenchmarkScanFilter(b *testing.B) {
+	h, _ := benchServer(b)
+	target := "/scim/v2/Users?count=10&filter=" + url.QueryEscape(`name.familyName co "SCH" and emails[type eq "work" and value ew "9@example.de"]`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		req := httptest.NewRequest(http.MethodGet, target, nil)
+		req.Header.Set("Authorization", "Bearer "+readToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package scim
+
+import (
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// jsonWriter appends JSON to a byte slice. Resources are written by hand
+// rather than through encoding/json because a list page renders thousands
+// of values per request and reflection over maps dominated the profile; the
+// writer only tracks where a comma is due.
+type jsonWriter struct {
+	b     []byte
+	comma bool
+}
+
+func (w *jsonWriter) sep() {
+	if w.comma {
+		w.b = append(w.b, ',')
+	}
+}
+
+// key writes a member name. Names are constants of this package (SCIM
+// attribute names and URNs), never client data, so they are not escaped.
+func (w *jsonWriter) key(k string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':')
+	w.comma = false
+}
+
+func (w *jsonWriter) beginObject() {
+	w.sep()
+	w.b = append(w.b, '{')
+	w.comma = false
+}
+
+func (w *jsonWriter) endObject() {
+	w.b = append(w.b, '}')
+	w.comma = true
+}
+
+func (w *jsonWriter) beginArray() {
+	w.sep()
+	w.b = append(w.b, '[')
+	w.comma = false
+}
+
+func (w *jsonWriter) endArray() {
+	w.b = append(w.b, ']')
+	w.comma = true
+}
+
+func (w *jsonWriter) str(s string) {
+	w.sep()
+	w.b = appendJSONString(w.b, s)
+	w.comma = true
+}
+
+// strConcat writes the concatenation of parts as one JSON string, so URLs
+// are written without building them first.
+func (w *jsonWriter) strConcat(parts ...string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	for _, p := range parts {
+		w.b = appendJSONStringBody(w.b, p)
+	}
+	w.b = append(w.b, '"')
+	w.comma = true
+}
+
+func (w *jsonWriter) boolean(v bool) {
+	w.sep()
+	w.b = strconv.AppendBool(w.b, v)
+	w.comma = true
+}
+
+func (w *jsonWriter) integer(n int64) {
+	w.sep()
+	w.b = strconv.AppendInt(w.b, n, 10)
+	w.comma = true
+}
+
+func (w *jsonWriter) timestamp(t time.Time) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = t.UTC().AppendFormat(w.b, time.RFC3339Nano)
+	w.b = append(w.b, '"')
+	w.comma = true
+}
+
+// raw writes an already encoded JSON value.
+func (w *jsonWriter) raw(v []byte) {
+	w.sep()
+	w.b = append(w.b, v...)
+	w.comma = true
+}
+
+func (w *jsonWriter) field(k, v string) {
+	w.key(k)
+	w.str(v)
+}
+
+// fieldIf writes a string member only when it has a value: SCIM leaves
+// unassigned attributes out rather than sending empty strings.
+func (w *jsonWriter) fieldIf(k, v string) {
+	if v != "" {
+		w.field(k, v)
+	}
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	b = appendJSONStringBody(b, s)
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONStringBody escapes s for a JSON string the way encoding/json
+// does without HTML escaping: quotes, backslashes and control characters are
+// escaped, invalid UTF-8 becomes U+FFFD, and U+2028/U+2029 are escaped so
+// the output is also valid JavaScript.
+func appendJSONStringBody(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}

@@ -1,0 +1,424 @@
+package scim
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	scimerrors "github.com/elimity-com/scim/errors"
+	fp "github.com/scim2/filter-parser/v2"
+
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// listRequest is a query of a collection, from the URL of a GET or from the
+// body of a POST to …/.search.
+type listRequest struct {
+	filter     string
+	startIndex int
+	count      int
+	sortBy     string
+	descending bool
+	attributes []string
+	excluded   []string
+}
+
+// queryValues parses a raw query string, splitting on "&" only: Go's
+// url.ParseQuery drops any pair containing ";", which would silently turn
+// filter=displayName eq "R&D; Berlin" into no filter at all, and an
+// existence check into "everyone". Keys are matched case-insensitively
+// (Entra's inbound connector sends startindex); the first value wins.
+func queryValues(raw string) (map[string]string, error) {
+	out := make(map[string]string)
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, err
+		}
+		value, err := url.QueryUnescape(v)
+		if err != nil {
+			return nil, err
+		}
+		key = strings.ToLower(key)
+		if _, seen := out[key]; !seen {
+			out[key] = value
+		}
+	}
+	return out, nil
+}
+
+func badQuery() scimerrors.ScimError {
+	return badRequest(scimerrors.ScimTypeInvalidValue, "The query string is not properly URL-encoded.")
+}
+
+func (h *handler) listRequestFromQuery(r *http.Request) (listRequest, error) {
+	q, err := queryValues(r.URL.RawQuery)
+	if err != nil {
+		return listRequest{}, badQuery()
+	}
+	if f, ok := q["filter"]; ok && strings.TrimSpace(f) == "" {
+		// An empty filter is a client bug; answering with everyone would
+		// make an existence check match the whole directory.
+		return listRequest{}, invalidFilter("the filter is empty")
+	}
+	req := listRequest{
+		filter:     q["filter"],
+		sortBy:     q["sortby"],
+		attributes: splitAttributeList(q["attributes"]),
+		excluded:   splitAttributeList(q["excludedattributes"]),
+	}
+	start, err := intParam(q, "startindex", "startIndex", 1)
+	if err != nil {
+		return listRequest{}, err
+	}
+	count, err := intParam(q, "count", "count", h.opts.PageSize)
+	if err != nil {
+		return listRequest{}, err
+	}
+	if req.descending, err = descending(q["sortorder"]); err != nil {
+		return listRequest{}, err
+	}
+	h.bound(&req, start, count)
+	return req, nil
+}
+
+func intParam(q map[string]string, key, name string, def int) (int, error) {
+	v, ok := q[key]
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return 0, badRequest(scimerrors.ScimTypeInvalidValue, name+" must be an integer.")
+	}
+	return n, nil
+}
+
+func descending(order string) (bool, error) {
+	switch {
+	case order == "", strings.EqualFold(order, "ascending"):
+		return false, nil
+	case strings.EqualFold(order, "descending"):
+		return true, nil
+	}
+	return false, badRequest(scimerrors.ScimTypeInvalidValue, `sortOrder must be "ascending" or "descending".`)
+}
+
+// bound applies RFC 7644 section 3.4.2.4: a startIndex below 1 means 1, a
+// negative count means 0, and count is capped at MaxResults.
+func (h *handler) bound(req *listRequest, start, count int) {
+	req.startIndex = max(start, 1)
+	req.count = min(max(count, 0), h.opts.MaxResults)
+}
+
+// searchRequest is the body of POST …/.search (RFC 7644 section 3.4.3).
+type searchRequest struct {
+	Schemas            []string `json:"schemas"`
+	Attributes         []string `json:"attributes"`
+	ExcludedAttributes []string `json:"excludedAttributes"`
+	Filter             string   `json:"filter"`
+	SortBy             string   `json:"sortBy"`
+	SortOrder          string   `json:"sortOrder"`
+	StartIndex         *int     `json:"startIndex"`
+	Count              *int     `json:"count"`
+}
+
+func (h *handler) listRequestFromBody(body []byte) (listRequest, error) {
+	var sr searchRequest
+	if err := json.Unmarshal(body, &sr); err != nil {
+		return listRequest{}, badRequest(scimerrors.ScimTypeInvalidSyntax, "The body is not a SearchRequest: "+
+			`{"schemas":["`+searchURN+`"],"filter":"…","startIndex":1,"count":100}.`)
+	}
+	req := listRequest{filter: sr.Filter, sortBy: sr.SortBy, attributes: sr.Attributes, excluded: sr.ExcludedAttributes}
+	start, count := 1, h.opts.PageSize
+	if sr.StartIndex != nil {
+		start = *sr.StartIndex
+	}
+	if sr.Count != nil {
+		count = *sr.Count
+	}
+	var err error
+	if req.descending, err = descending(sr.SortOrder); err != nil {
+		return listRequest{}, err
+	}
+	h.bound(&req, start, count)
+	return req, nil
+}
+
+func (h *handler) serveList(w http.ResponseWriter, r *http.Request, kind resourceKind) {
+	req, err := h.listRequestFromQuery(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.answerList(w, r, kind, req)
+}
+
+func (h *handler) serveSearch(w http.ResponseWriter, r *http.Request, kind resourceKind) {
+	body, ok := readBody(w, r, h.opts.MaxBodyBytes)
+	if !ok {
+		return
+	}
+	req, err := h.listRequestFromBody(body)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.answerList(w, r, kind, req)
+}
+
+func (h *handler) answerList(w http.ResponseWriter, r *http.Request, kind resourceKind, req listRequest) {
+	view := h.dir.View()
+	base := h.baseURL(r)
+	var err error
+	if kind == kindGroups {
+		err = h.listGroups(w, view, base, req)
+	} else {
+		err = h.listUsers(w, view, base, req)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+	}
+}
+
+func (h *handler) listUsers(w http.ResponseWriter, view *store.View, base string, req listRequest) error {
+	all := view.Identities()
+	var match func(*store.Identity) bool
+	if req.filter != "" {
+		expr, err := parseFilter(req.filter)
+		if err != nil {
+			return err
+		}
+		if match, err = compileUserFilter(expr, view); err != nil {
+			return err
+		}
+		if u, ok := indexedUser(expr, view); ok {
+			all = nil
+			if u != nil {
+				all = []*store.Identity{u}
+			}
+		}
+	}
+	var order func(a, b *store.Identity) int
+	if req.sortBy != "" {
+		var err error
+		if order, err = sortOrder(req.sortBy, func(p fp.AttributePath) (userAttribute, error) {
+			return resolveUserAttr(p, view)
+		}); err != nil {
+			return err
+		}
+	}
+	page, total := selectPage(all, match, order, req)
+	rd := renderer{base: base, view: view, fields: newProjection(h.userLeaves, userURN, req.attributes, req.excluded)}
+	writeList(h, w, page, total, req.startIndex, rd.user)
+	return nil
+}
+
+func (h *handler) listGroups(w http.ResponseWriter, view *store.View, base string, req listRequest) error {
+	all := view.Groups()
+	var match func(*store.Group) bool
+	if req.filter != "" {
+		expr, err := parseFilter(req.filter)
+		if err != nil {
+			return err
+		}
+		if match, err = compileGroupFilter(expr, view); err != nil {
+			return err
+		}
+		if g, ok := indexedGroup(expr, view); ok {
+			all = nil
+			if g != nil {
+				all = []*store.Group{g}
+			}
+		}
+	}
+	var order func(a, b *store.Group) int
+	if req.sortBy != "" {
+		needsDisplay := new(bool)
+		var err error
+		if order, err = sortOrder(req.sortBy, func(p fp.AttributePath) (groupAttribute, error) {
+			return resolveGroupAttr(p, view, needsDisplay)
+		}); err != nil {
+			return err
+		}
+	}
+	page, total := selectPage(all, match, order, req)
+	rd := renderer{base: base, view: view, fields: newProjection(h.groupLeaves, groupURN, req.attributes, req.excluded)}
+	writeList(h, w, page, total, req.startIndex, rd.group)
+	return nil
+}
+
+// selectPage filters all (already in the stable order of the view), sorts
+// the matches if asked to, and returns the requested page with the number
+// of matches.
+func selectPage[T any](all []T, match func(T) bool, order func(a, b T) int, req listRequest) ([]T, int) {
+	if match == nil && order == nil {
+		from := min(req.startIndex-1, len(all))
+		return all[from:min(from+req.count, len(all))], len(all)
+	}
+	if order == nil {
+		page := make([]T, 0, min(req.count, len(all)))
+		total := 0
+		for _, v := range all {
+			if !match(v) {
+				continue
+			}
+			total++
+			if total >= req.startIndex && len(page) < req.count {
+				page = append(page, v)
+			}
+		}
+		return page, total
+	}
+	matched := all
+	if match != nil {
+		matched = make([]T, 0, len(all))
+		for _, v := range all {
+			if match(v) {
+				matched = append(matched, v)
+			}
+		}
+	} else {
+		matched = slices.Clone(all)
+	}
+	if req.descending {
+		slices.SortStableFunc(matched, func(a, b T) int { return order(b, a) })
+	} else {
+		slices.SortStableFunc(matched, order)
+	}
+	from := min(req.startIndex-1, len(matched))
+	return matched[from:min(from+req.count, len(matched))], len(matched)
+}
+
+// sortOrder compiles sortBy into a comparison. Unassigned values sort after
+// assigned ones; ties keep the stable order of the view.
+func sortOrder[T any](sortBy string, resolve func(fp.AttributePath) (attribute[T], error)) (func(a, b T) int, error) {
+	refused := badRequest(scimerrors.ScimTypeInvalidValue, "sortBy must name a singular attribute, e.g. userName or meta.lastModified.")
+	path, err := parseAttrPath(sortBy)
+	if err != nil {
+		return nil, refused
+	}
+	a, err := resolve(path)
+	if err != nil {
+		return nil, refused
+	}
+	switch a.kind {
+	case kindString:
+		get, cmp := a.str, compareFold
+		if a.exact {
+			cmp = strings.Compare
+		}
+		return func(x, y T) int { return compareAssigned(get(x), get(y), cmp) }, nil
+	case kindTime:
+		get := a.when
+		return func(x, y T) int {
+			return compareAssigned(get(x), get(y), func(s, t time.Time) int { return s.Compare(t) })
+		}, nil
+	case kindBool:
+		get := a.flag
+		return func(x, y T) int { return compareBool(get(x), get(y)) }, nil
+	case kindMulti:
+		// Multi-valued attributes sort by their first value: the work email.
+		field, err := elementField(a.sub, a.elems)
+		if err != nil || field.kind != kindString {
+			return nil, refused
+		}
+		first := func(v T) string {
+			var out string
+			a.each(v, func(e element) bool { out = field.str(e); return true })
+			return out
+		}
+		return func(x, y T) int { return compareAssigned(first(x), first(y), compareFold) }, nil
+	}
+	return nil, refused
+}
+
+func compareAssigned[V comparable](a, b V, cmp func(V, V) int) int {
+	var zero V
+	switch {
+	case a == zero && b == zero:
+		return 0
+	case a == zero:
+		return 1
+	case b == zero:
+		return -1
+	}
+	return cmp(a, b)
+}
+
+func compareBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// parseAttrPath parses a sortBy value; like parseFilter it contains a
+// panic of the third-party parser.
+func parseAttrPath(s string) (path fp.AttributePath, err error) {
+	defer func() {
+		if recover() != nil {
+			err = invalidFilter("the attribute path could not be parsed")
+		}
+	}()
+	return fp.ParseAttrPath([]byte(strings.TrimSpace(s)))
+}
+
+// writeList writes a ListResponse. itemsPerPage is the number of resources
+// on this page, which is what Okta checks, not the count asked for.
+func writeList[T any](h *handler, w http.ResponseWriter, page []T, total, start int, one func(*jsonWriter, T)) {
+	jw := h.newWriter()
+	jw.beginObject()
+	jw.key("schemas")
+	jw.beginArray()
+	jw.str(listURN)
+	jw.endArray()
+	jw.key("totalResults")
+	jw.integer(int64(total))
+	jw.key("itemsPerPage")
+	jw.integer(int64(len(page)))
+	jw.key("startIndex")
+	jw.integer(int64(start))
+	jw.key("Resources")
+	jw.beginArray()
+	for _, v := range page {
+		one(jw, v)
+	}
+	jw.endArray()
+	jw.endObject()
+	h.send(w, http.StatusOK, jw)
+}
+
+// maxPooledBuffer keeps one huge page from pinning its buffer forever.
+const maxPooledBuffer = 1 << 20
+
+// newWriter takes a JSON writer with a reused buffer from the pool; send
+// gives it back.
+func (h *handler) newWriter() *jsonWriter {
+	if jw, ok := h.buffers.Get().(*jsonWriter); ok {
+		return jw
+	}
+	return &jsonWriter{b: make([]byte, 0, 4096)}
+}
+
+func (h *handler) send(w http.ResponseWriter, status int, jw *jsonWriter) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Length", strconv.Itoa(len(jw.b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(jw.b)
+	if cap(jw.b) <= maxPooledBuffer {
+		jw.b, jw.comma = jw.b[:0], false
+		h.buffers.Put(jw)
+	}
+}

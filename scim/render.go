@@ -1,0 +1,291 @@
+package scim
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// renderer writes Users and Groups as SCIM JSON. base is the absolute URL
+// of the SCIM root, without a trailing slash, for meta.location and $ref.
+// Only attributes clients may see are written: never the Personio source
+// record, the lifecycle internals or overrides.
+type renderer struct {
+	base   string
+	view   *store.View
+	fields projection
+}
+
+func (r *renderer) user(w *jsonWriter, u *store.Identity) {
+	f := r.fields
+	groups := r.view.GroupsOf(u.ID)
+	enterprise := f.anyOf(uEnterprise) && hasEnterpriseData(u, f)
+
+	w.beginObject()
+	w.key("schemas")
+	w.beginArray()
+	w.str(userURN)
+	if enterprise {
+		w.str(enterpriseURN)
+	}
+	w.endArray()
+	w.field("id", u.ID)
+	if f.has(uExternalID) {
+		w.fieldIf("externalId", u.ExternalID)
+	}
+	if f.has(uUserName) {
+		w.fieldIf("userName", u.UserName)
+	}
+	r.userName(w, u)
+	for _, s := range []struct {
+		bit  uint
+		name string
+		v    string
+	}{
+		{uDisplayName, "displayName", u.DisplayName},
+		{uNickName, "nickName", u.NickName},
+		{uTitle, "title", u.Title},
+		{uUserType, "userType", u.UserType},
+		{uPreferredLanguage, "preferredLanguage", u.PreferredLanguage},
+		{uLocale, "locale", u.Locale},
+		{uTimezone, "timezone", u.Timezone},
+	} {
+		if f.has(s.bit) {
+			w.fieldIf(s.name, s.v)
+		}
+	}
+	if f.has(uActive) {
+		w.key("active")
+		w.boolean(u.Active)
+	}
+	workEntry(w, f, "emails", u.Email, uEmailValue)
+	workEntry(w, f, "phoneNumbers", u.Phone, uPhoneValue)
+	if len(groups) > 0 && f.anyOf(uGroups) {
+		w.key("groups")
+		w.beginArray()
+		for _, g := range groups {
+			w.beginObject()
+			if f.has(uGroupValue) {
+				w.field("value", g.ID)
+			}
+			if f.has(uGroupRef) {
+				w.key("$ref")
+				w.strConcat(r.base, "/Groups/", url.PathEscape(g.ID))
+			}
+			if f.has(uGroupDisplay) {
+				w.fieldIf("display", g.DisplayName)
+			}
+			if f.has(uGroupType) {
+				w.field("type", "direct")
+			}
+			w.endObject()
+		}
+		w.endArray()
+	}
+	if enterprise {
+		r.enterprise(w, u)
+	}
+	if f.anyOf(uMeta) {
+		var hash uint64
+		if f.has(uMetaVersion) {
+			hash = userDerivedHash(r.view, u)
+		}
+		r.meta(w, f>>uMetaResourceType, resourceMeta{kind: "User", endpoint: "/Users/", id: u.ID,
+			created: u.Created, modified: u.Modified, version: u.Version, hash: hash})
+	}
+	w.endObject()
+}
+
+func (r *renderer) userName(w *jsonWriter, u *store.Identity) {
+	f := r.fields
+	given := f.has(uGivenName) && u.GivenName != ""
+	family := f.has(uFamilyName) && u.FamilyName != ""
+	middle := f.has(uMiddleName) && u.MiddleName != ""
+	if !given && !family && !middle {
+		return
+	}
+	w.key("name")
+	w.beginObject()
+	if given {
+		w.field("givenName", u.GivenName)
+	}
+	if family {
+		w.field("familyName", u.FamilyName)
+	}
+	if middle {
+		w.field("middleName", u.MiddleName)
+	}
+	w.endObject()
+}
+
+// workEntry writes the one email or phone number of an identity as the
+// primary "work" entry, which is where Okta's default mapping
+// (emails.^[primary==true].value) looks for it. first is the bit of the
+// value leaf; type and primary follow it.
+func workEntry(w *jsonWriter, f projection, name, value string, first uint) {
+	if value == "" || !f.anyOf(projection(7)<<first) {
+		return
+	}
+	w.key(name)
+	w.beginArray()
+	w.beginObject()
+	if f.has(first) {
+		w.field("value", value)
+	}
+	if f.has(first + 1) {
+		w.field("type", workType)
+	}
+	if f.has(first + 2) {
+		w.key("primary")
+		w.boolean(true)
+	}
+	w.endObject()
+	w.endArray()
+}
+
+func hasEnterpriseData(u *store.Identity, f projection) bool {
+	return f.has(uEmployeeNumber) && u.EmployeeNumber != "" ||
+		f.has(uDepartment) && u.Department != "" ||
+		f.has(uOrganization) && u.Organization != "" ||
+		f.has(uCostCenter) && u.CostCenter != "" ||
+		f.has(uDivision) && u.Division != "" ||
+		f.anyOf(uManager) && u.Manager != ""
+}
+
+func (r *renderer) enterprise(w *jsonWriter, u *store.Identity) {
+	f := r.fields
+	w.key(enterpriseURN)
+	w.beginObject()
+	if f.has(uEmployeeNumber) {
+		w.fieldIf("employeeNumber", u.EmployeeNumber)
+	}
+	if f.has(uDepartment) {
+		w.fieldIf("department", u.Department)
+	}
+	if f.has(uOrganization) {
+		w.fieldIf("organization", u.Organization)
+	}
+	if f.has(uCostCenter) {
+		w.fieldIf("costCenter", u.CostCenter)
+	}
+	if f.has(uDivision) {
+		w.fieldIf("division", u.Division)
+	}
+	if u.Manager != "" && f.anyOf(uManager) {
+		w.key("manager")
+		w.beginObject()
+		if f.has(uManagerValue) {
+			w.field("value", u.Manager)
+		}
+		if f.has(uManagerRef) {
+			w.key("$ref")
+			w.strConcat(r.base, "/Users/", url.PathEscape(u.Manager))
+		}
+		if f.has(uManagerDisplayName) {
+			w.fieldIf("displayName", managerName(r.view, u))
+		}
+		w.endObject()
+	}
+	w.endObject()
+}
+
+func (r *renderer) group(w *jsonWriter, g *store.Group) {
+	f := r.fields
+	w.beginObject()
+	w.key("schemas")
+	w.beginArray()
+	w.str(groupURN)
+	w.endArray()
+	w.field("id", g.ID)
+	if f.has(gDisplayName) {
+		w.fieldIf("displayName", g.DisplayName)
+	}
+	if f.anyOf(gMembers) {
+		// An empty group still shows "members": [] so that clients replacing
+		// their member list see it is empty rather than unknown.
+		w.key("members")
+		w.beginArray()
+		for _, id := range g.Members {
+			w.beginObject()
+			if f.has(gMemberValue) {
+				w.field("value", id)
+			}
+			if f.has(gMemberRef) {
+				w.key("$ref")
+				w.strConcat(r.base, "/Users/", url.PathEscape(id))
+			}
+			if f.has(gMemberDisplay) {
+				w.fieldIf("display", memberDisplay(r.view, id))
+			}
+			if f.has(gMemberType) {
+				w.field("type", "User")
+			}
+			w.endObject()
+		}
+		w.endArray()
+	}
+	if f.anyOf(gMeta) {
+		var hash uint64
+		if f.has(gMetaVersion) {
+			hash = groupDerivedHash(r.view, g)
+		}
+		r.meta(w, f>>gMetaResourceType, resourceMeta{kind: "Group", endpoint: "/Groups/", id: g.ID,
+			created: g.Created, modified: g.Modified, version: g.Version, hash: hash})
+	}
+	w.endObject()
+}
+
+// resourceMeta is what the meta attribute of a resource is made of.
+type resourceMeta struct {
+	kind     string // meta.resourceType
+	endpoint string // "/Users/" or "/Groups/"
+	id       string
+	created  time.Time
+	modified time.Time
+	version  int64
+	hash     uint64 // what the resource shows of others, see etag.go
+}
+
+// meta writes the meta attribute; show holds the five meta leaves in the
+// order resourceType, created, lastModified, location, version, which both
+// resource types share.
+func (r *renderer) meta(w *jsonWriter, show projection, m resourceMeta) {
+	w.key("meta")
+	w.beginObject()
+	if show.has(0) {
+		w.field("resourceType", m.kind)
+	}
+	if show.has(1) && !m.created.IsZero() {
+		w.key("created")
+		w.timestamp(m.created)
+	}
+	if show.has(2) && !m.modified.IsZero() {
+		w.key("lastModified")
+		w.timestamp(m.modified)
+	}
+	if show.has(3) {
+		w.key("location")
+		w.strConcat(r.base, m.endpoint, url.PathEscape(m.id))
+	}
+	if show.has(4) {
+		w.key("version")
+		w.sep()
+		w.b = appendETagJSON(w.b, m.version, m.hash)
+		w.comma = true
+	}
+	w.endObject()
+}
+
+// memberDisplay names a member the way an administrator recognises them:
+// the displayName, or the userName when there is none.
+func memberDisplay(view *store.View, id string) string {
+	m, ok := view.Identity(id)
+	if !ok {
+		return ""
+	}
+	if m.DisplayName != "" {
+		return m.DisplayName
+	}
+	return m.UserName
+}
