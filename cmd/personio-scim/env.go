@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/personio-scim/personio-scim/store"
 )
 
 // env is the service's configuration from the environment (design §3).
@@ -27,6 +29,9 @@ type env struct {
 	PublicURL            string // the URL clients use, for absolute meta.location
 	LogFormat            string // json, text or auto (text on a terminal)
 	LogLevel             slog.Level
+	Namespace            store.Namespace // scopes SCIM ids to this installation
+	PersonioPartnerID    string
+	PersonioAppID        string
 }
 
 // minBootstrapTokenLength keeps guessable bootstrap tokens out of production.
@@ -119,6 +124,20 @@ func envVars() []envVar {
 			e.PublicURL = strings.TrimRight(v, "/")
 			return nil
 		}},
+		{Name: "SCIM_ID_NAMESPACE", Help: "UUID that scopes SCIM ids to this installation (default: a fixed UUID; set it before the first sync, never change it after)", set: func(e *env, v string) error {
+			e.Namespace = store.DefaultNamespace
+			if v == "" {
+				return nil
+			}
+			ns, err := store.ParseNamespace(v)
+			if err != nil {
+				return fmt.Errorf("want a UUID such as 6f0c3d2e-611f-4b8a-9d35-7e4210c45a01")
+			}
+			e.Namespace = ns
+			return nil
+		}},
+		{Name: "PERSONIO_PARTNER_ID", Help: "sent as X-Personio-Partner-ID (UPPER_SNAKE_CASE)", set: func(e *env, v string) error { e.PersonioPartnerID = v; return nil }},
+		{Name: "PERSONIO_APP_ID", Default: "PERSONIO_SCIM", Help: "sent as X-Personio-App-ID (UPPER_SNAKE_CASE)", set: func(e *env, v string) error { e.PersonioAppID = v; return nil }},
 		{Name: "LOG_FORMAT", Default: "auto", Help: "json, text, or auto (text on a terminal, JSON otherwise)", set: func(e *env, v string) error {
 			if v != "json" && v != "text" && v != "auto" {
 				return fmt.Errorf("want json, text or auto")

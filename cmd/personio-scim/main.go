@@ -66,12 +66,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cmd, rest = args[0], args[1:]
 	}
 	commands := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"serve":       runServe,
-		"healthcheck": runHealthcheck,
-		"migrate":     runMigrate,
-		"token":       runToken,
-		"version":     func(context.Context, []string, io.Writer, io.Writer) error { fmt.Fprintln(stdout, version); return nil },
-		"help":        func(context.Context, []string, io.Writer, io.Writer) error { fmt.Fprint(stdout, usage); return nil },
+		"serve":        runServe,
+		"healthcheck":  runHealthcheck,
+		"migrate":      runMigrate,
+		"token":        runToken,
+		"sync":         runSync,
+		"demo":         runDemo,
+		"simulate":     runSimulate,
+		"check-config": runCheckConfig,
+		"version":      func(context.Context, []string, io.Writer, io.Writer) error { fmt.Fprintln(stdout, version); return nil },
+		"help":         func(context.Context, []string, io.Writer, io.Writer) error { fmt.Fprint(stdout, usage); return nil },
 	}
 	fn, ok := commands[cmd]
 	if !ok {

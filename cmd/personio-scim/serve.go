@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/personio-scim/personio-scim/api"
+	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -52,14 +54,27 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // service is everything serve runs: the store, the directory that follows
 // it, background loops and the HTTP handler.
 type service struct {
-	store   store.Store
-	dir     *store.Directory
-	handler http.Handler
-	logger  *slog.Logger
-	loops   []func(context.Context)
+	store     store.Store
+	dir       *store.Directory
+	engine    *mirror.Engine    // nil when no Personio credentials are set
+	scheduler *mirror.Scheduler // nil when no Personio credentials are set
+	handler   http.Handler
+	logger    *slog.Logger
+	loops     []func(context.Context)
 }
 
+// newService loads the policy, opens the store and wires everything.
 func newService(ctx context.Context, e env, logger *slog.Logger) (*service, error) {
+	return newServiceWith(ctx, e, logger, nil)
+}
+
+// newServiceWith takes a Personio client config to use instead of the one
+// the environment describes (the demo points it at its simulator).
+func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(*personio.Config)) (*service, error) {
+	policy, _, err := loadPolicy(e)
+	if err != nil {
+		return nil, err
+	}
 	st, err := openStore(ctx, e, e.MigrateOnStart, logger)
 	if err != nil {
 		return nil, err
@@ -71,7 +86,37 @@ func newService(ctx context.Context, e env, logger *slog.Logger) (*service, erro
 	}
 	svc := &service{store: st, dir: dir, logger: logger}
 	svc.loops = append(svc.loops, dir.Run)
-	svc.handler = api.NewRouter(api.Options{Store: st, Directory: dir, Logger: logger})
+	metrics := api.NewMetrics(dir, st)
+	client, err := newPersonioClient(e, policy, func(c *personio.Config) {
+		c.OnRequest = metrics.ObservePersonio
+		if tweak != nil {
+			tweak(c)
+		}
+	})
+	switch {
+	case errors.Is(err, errNoPersonio):
+		logger.Warn("not syncing: " + err.Error() + "; serving what the store holds")
+	case err != nil:
+		st.Close()
+		return nil, err
+	default:
+		svc.engine, err = newEngine(e, policy, st, dir, client, logger, metrics.ObserveRun)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		svc.scheduler = mirror.NewScheduler(svc.engine, e.SyncInterval)
+		svc.loops = append(svc.loops, svc.scheduler.Run)
+	}
+	svc.handler, err = api.NewRouter(api.Options{
+		Store: st, Directory: dir, Scheduler: svc.scheduler, Engine: svc.engine,
+		Metrics: metrics, Version: version, Logger: logger,
+		SCIMToken: e.SCIMToken, AdminToken: e.AdminToken, Writable: policy.Writable(), PublicURL: e.PublicURL,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	return svc, nil
 }
 

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/personio/mirror"
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Metrics are the service's Prometheus metrics, on a registry of their own.
+type Metrics struct {
+	registry        *prometheus.Registry
+	httpRequests    *prometheus.CounterVec
+	httpDuration    *prometheus.HistogramVec
+	syncRuns        *prometheus.CounterVec
+	syncDuration    *prometheus.HistogramVec
+	guardHolds      prometheus.Counter
+	personioCalls   *prometheus.CounterVec
+	personioRetries prometheus.Counter
+	personio429s    prometheus.Counter
+}
+
+// NewMetrics registers every metric. Gauges that describe the directory are
+// computed when Prometheus scrapes, from dir and st.
+func NewMetrics(dir *store.Directory, st store.Store) *Metrics {
+	m := &Metrics{
+		registry: prometheus.NewRegistry(),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "personio_scim_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"route", "method", "status"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "personio_scim_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+		}, []string{"route", "method"}),
+		syncRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "personio_scim_sync_runs_total", Help: "Sync runs by mode and outcome.",
+		}, []string{"mode", "status"}),
+		syncDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "personio_scim_sync_duration_seconds", Help: "Sync run duration.",
+			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
+		}, []string{"mode"}),
+		guardHolds: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "personio_scim_guard_holds_total", Help: "Runs the guard held for approval.",
+		}),
+		personioCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "personio_scim_personio_requests_total", Help: "Requests to Personio by endpoint and status.",
+		}, []string{"endpoint", "status"}),
+		personioRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "personio_scim_personio_retries_total", Help: "Personio requests retried after 429, 5xx or network errors.",
+		}),
+		personio429s: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "personio_scim_personio_rate_limited_total", Help: "Personio answers with status 429.",
+		}),
+	}
+	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.syncRuns, m.syncDuration, m.guardHolds,
+		m.personioCalls, m.personioRetries, m.personio429s,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		newDirectoryCollector(dir, st))
+	return m
+}
+
+// ObserveRun records a finished sync run; it fits mirror.EngineOptions.OnRun.
+func (m *Metrics) ObserveRun(rep mirror.Report) {
+	m.syncRuns.WithLabelValues(string(rep.Mode), string(rep.Status)).Inc()
+	if !rep.DryRun {
+		m.syncDuration.WithLabelValues(string(rep.Mode)).Observe(rep.Duration.Seconds())
+	}
+	if rep.Status == store.RunHeld {
+		m.guardHolds.Inc()
+	}
+}
+
+// ObservePersonio records one request to Personio; it fits
+// personio.Config.OnRequest.
+func (m *Metrics) ObservePersonio(ev personio.RequestEvent) {
+	m.personioCalls.WithLabelValues(ev.Endpoint, strconv.Itoa(ev.Status)).Inc()
+	if ev.Retry {
+		m.personioRetries.Inc()
+	}
+	if ev.Status == http.StatusTooManyRequests {
+		m.personio429s.Inc()
+	}
+}
+
+func (m *Metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// instrument counts requests by chi's route pattern, never the raw path, so
+// ids do not blow up the label space.
+func (m *Metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		next.ServeHTTP(sw, r)
+		route := routePattern(r)
+		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
+		m.httpDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+	})
+}
+
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "unmatched"
+}
+
+// directoryCollector reports identities by state and the replica's change-log
+// lag when scraped.
+type directoryCollector struct {
+	dir        *store.Directory
+	st         store.Store
+	identities *prometheus.Desc
+	groups     *prometheus.Desc
+	lag        *prometheus.Desc
+}
+
+func newDirectoryCollector(dir *store.Directory, st store.Store) *directoryCollector {
+	return &directoryCollector{
+		dir: dir, st: st,
+		identities: prometheus.NewDesc("personio_scim_identities", "Identities by lifecycle state and active flag.", []string{"state", "active"}, nil),
+		groups:     prometheus.NewDesc("personio_scim_groups", "Groups in the directory.", nil, nil),
+		lag:        prometheus.NewDesc("personio_scim_change_log_lag", "Change-log rows this replica's directory has not applied yet.", nil, nil),
+	}
+}
+
+func (c *directoryCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.identities
+	ch <- c.groups
+	ch <- c.lag
+}
+
+func (c *directoryCollector) Collect(ch chan<- prometheus.Metric) {
+	v := c.dir.View()
+	type key struct {
+		state  string
+		active bool
+	}
+	counts := map[key]int{}
+	for _, i := range v.Identities() {
+		counts[key{string(i.Lifecycle.State), i.Active}]++
+	}
+	for k, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.identities, prometheus.GaugeValue, float64(n), k.state, strconv.FormatBool(k.active))
+	}
+	ch <- prometheus.MustNewConstMetric(c.groups, prometheus.GaugeValue, float64(len(v.Groups())))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if seq, err := c.st.LastSeq(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(c.lag, prometheus.GaugeValue, float64(seq-v.Seq()))
+	}
+}

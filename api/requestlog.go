@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+)
+
+type requestIDKey struct{}
+
+// RequestID returns the id the request was logged under.
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// statusWriter remembers the status a handler wrote; the SCIM library never
+// calls WriteHeader on success, so 200 is the default.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// logRequests gives every request an id (echoed as X-Request-Id) and logs
+// method, route, status and duration: never query strings, bodies or
+// headers, which may hold personal data or tokens.
+func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			var b [8]byte
+			rand.Read(b[:])
+			id := hex.EncodeToString(b[:])
+			w.Header().Set("X-Request-Id", id)
+			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+			start := time.Now()
+			next.ServeHTTP(sw, r)
+			level := slog.LevelDebug
+			if sw.status >= 500 {
+				level = slog.LevelError
+			} else if sw.status >= 400 {
+				level = slog.LevelInfo
+			}
+			logger.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method, "route", routePattern(r),
+				"status", sw.status, "duration_ms", time.Since(start).Milliseconds())
+		})
+	}
+}
