@@ -249,6 +249,7 @@ func NewDirectory(ctx context.Context, st Store, opts DirectoryOptions) (*Direct
 func viewFromState(state State) *View {
 	ids := make([]*Identity, len(state.Identities))
 	for n := range state.Identities {
+		intern(&state.Identities[n])
 		ids[n] = &state.Identities[n]
 	}
 	groups := make([]*Group, len(state.Groups))
@@ -331,6 +332,7 @@ func (d *Directory) apply(ctx context.Context, cur *View, changes []Change) (*Vi
 		changedIDs[id] = nil
 	}
 	for n := range ids {
+		intern(&ids[n])
 		changedIDs[ids[n].ID] = &ids[n]
 	}
 	changedGroups := make(map[string]*Group, len(groupIDs))

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -157,25 +156,9 @@ func writePlan(ctx context.Context, tx pgx.Tx, p store.Plan) (store.ApplyResult,
 
 var identityColumns = []string{"id", "personio_id", "user_name_key", "attributes", "lifecycle", "overrides", "source", "source_hash", "version", "created_at", "modified_at"}
 
-func identityRow(i *store.Identity) ([]any, error) {
-	attrs, err := json.Marshal(i.Attributes)
-	if err != nil {
-		return nil, fmt.Errorf("encode attributes of %s: %w", i.ID, err)
-	}
-	life, err := json.Marshal(i.Lifecycle)
-	if err != nil {
-		return nil, fmt.Errorf("encode lifecycle of %s: %w", i.ID, err)
-	}
-	return []any{i.ID, i.PersonioID, strings.ToLower(i.UserName), attrs, life, jsonOrNil(i.Overrides), jsonOrNil(i.Source),
-		i.SourceHash, i.Version, i.Created, i.Modified}, nil
-}
-
-func jsonOrNil(m map[string]string) []byte {
-	if m == nil {
-		return nil
-	}
-	b, _ := json.Marshal(m) // a map of strings always encodes
-	return b
+func identityRow(i *store.Identity) []any {
+	return []any{i.ID, i.PersonioID, strings.ToLower(i.UserName), encodeAttributes(&i.Attributes), encodeLifecycle(&i.Lifecycle),
+		flatMap(i.Overrides), flatMap(i.Source), i.SourceHash, i.Version, i.Created, i.Modified}
 }
 
 // writeIdentities copies creates in bulk (a first sync creates everyone) and
@@ -190,16 +173,9 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []store.PlannedIden
 		case store.OpDelete:
 			deletes = append(deletes, pi.Identity.ID)
 		case store.OpCreate:
-			row, err := identityRow(&pi.Identity)
-			if err != nil {
-				return err
-			}
-			creates = append(creates, row)
+			creates = append(creates, identityRow(&pi.Identity))
 		case store.OpUpdate:
-			row, err := identityRow(&pi.Identity)
-			if err != nil {
-				return err
-			}
+			row := identityRow(&pi.Identity)
 			batch.Queue(`UPDATE identities SET personio_id=$2, user_name_key=$3, attributes=$4, lifecycle=$5,
 				overrides=$6, source=$7, source_hash=$8, version=$9, created_at=$10, modified_at=$11 WHERE id=$1`, row...)
 		}
@@ -269,7 +245,7 @@ func appendChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) (firs
 	rows := make([][]any, len(changes))
 	for n, c := range changes {
 		rows[n] = []any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
-			jsonOrNil(c.Before), jsonOrNil(c.After), c.MembersAdded, c.MembersRemoved}
+			flatMap(c.Before), flatMap(c.After), c.MembersAdded, c.MembersRemoved}
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, pgx.CopyFromRows(rows)); err != nil {
 		return 0, 0, fmt.Errorf("append %d change-log rows: %w", len(rows), err)

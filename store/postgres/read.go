@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -21,12 +20,18 @@ type querier interface {
 const identitySelect = `SELECT id, personio_id, attributes, lifecycle, overrides, source, source_hash, version, created_at, modified_at FROM identities `
 
 func queryIdentities(ctx context.Context, q querier, where string, args ...any) ([]store.Identity, error) {
+	return queryIdentitiesSized(ctx, q, 0, where, args...)
+}
+
+// queryIdentitiesSized preallocates for the expected number of rows: at
+// 100,000 identities, growing the slice row by row copied gigabytes.
+func queryIdentitiesSized(ctx context.Context, q querier, expect int, where string, args ...any) ([]store.Identity, error) {
 	rows, err := q.Query(ctx, identitySelect+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query identities: %w", err)
 	}
 	defer rows.Close()
-	var out []store.Identity
+	out := make([]store.Identity, 0, expect)
 	var attrs, life, overrides, source []byte
 	for rows.Next() {
 		var i store.Identity
@@ -46,21 +51,18 @@ func queryIdentities(ctx context.Context, q querier, where string, args ...any) 
 }
 
 func decodeIdentity(i *store.Identity, attrs, life, overrides, source []byte) error {
-	if err := json.Unmarshal(attrs, &i.Attributes); err != nil {
+	if err := decodeAttributes(attrs, &i.Attributes); err != nil {
 		return fmt.Errorf("decode attributes of %s: %w", i.ID, err)
 	}
-	if err := json.Unmarshal(life, &i.Lifecycle); err != nil {
+	if err := decodeLifecycle(life, &i.Lifecycle); err != nil {
 		return fmt.Errorf("decode lifecycle of %s: %w", i.ID, err)
 	}
-	if overrides != nil {
-		if err := json.Unmarshal(overrides, &i.Overrides); err != nil {
-			return fmt.Errorf("decode overrides of %s: %w", i.ID, err)
-		}
+	var err error
+	if i.Overrides, err = decodeFlatMap(overrides); err != nil {
+		return fmt.Errorf("decode overrides of %s: %w", i.ID, err)
 	}
-	if source != nil {
-		if err := json.Unmarshal(source, &i.Source); err != nil {
-			return fmt.Errorf("decode source of %s: %w", i.ID, err)
-		}
+	if i.Source, err = decodeFlatMap(source); err != nil {
+		return fmt.Errorf("decode source of %s: %w", i.ID, err)
 	}
 	return nil
 }
@@ -96,11 +98,12 @@ func queryGroups(ctx context.Context, q querier, where string, args ...any) ([]s
 func (s *Store) State(ctx context.Context) (store.State, error) {
 	var st store.State
 	err := s.inTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&st.Seq); err != nil {
+		var count int
+		if err := tx.QueryRow(ctx, `SELECT (SELECT coalesce(max(seq), 0) FROM change_log), (SELECT count(*) FROM identities)`).Scan(&st.Seq, &count); err != nil {
 			return fmt.Errorf("read change-log end: %w", err)
 		}
 		var err error
-		if st.Identities, err = queryIdentities(ctx, tx, ""); err != nil {
+		if st.Identities, err = queryIdentitiesSized(ctx, tx, count, ""); err != nil {
 			return err
 		}
 		st.Groups, err = queryGroups(ctx, tx, "")
@@ -192,15 +195,12 @@ func scanChange(rows pgx.Rows) (store.Change, error) {
 		return c, fmt.Errorf("scan change: %w", err)
 	}
 	c.Time, c.Kind, c.Op = at.UTC(), store.ResourceKind(kind), store.Op(op)
-	if before != nil {
-		if err := json.Unmarshal(before, &c.Before); err != nil {
-			return c, fmt.Errorf("decode change %d: %w", c.Seq, err)
-		}
+	var err error
+	if c.Before, err = decodeFlatMap(before); err != nil {
+		return c, fmt.Errorf("decode change %d: %w", c.Seq, err)
 	}
-	if after != nil {
-		if err := json.Unmarshal(after, &c.After); err != nil {
-			return c, fmt.Errorf("decode change %d: %w", c.Seq, err)
-		}
+	if c.After, err = decodeFlatMap(after); err != nil {
+		return c, fmt.Errorf("decode change %d: %w", c.Seq, err)
 	}
 	return c, nil
 }
