@@ -87,7 +87,10 @@ type ApplyResult struct {
 	FirstSeq int64 // zero when nothing changed
 	LastSeq  int64
 	// Identities and Groups are the stored states after the apply, in the
-	// order of the change set, deleted ones omitted.
-	Identities []Identity
-	Groups     []Group
+	// order of the change set, deleted ones omitted; the ids of those are in
+	// DeletedIdentities and DeletedGroups. The caller owns them all.
+	Identities        []Identity
+	Groups            []Group
+	DeletedIdentities []string
+	DeletedGroups     []string
 }

@@ -306,6 +306,39 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	}
 }
 
+// Absorb installs what an Apply through this process just wrote, without
+// reading it back from the store, when it follows the view directly. It
+// reports false when another writer's changes came in between; the caller
+// then calls Refresh.
+func (d *Directory) Absorb(res ApplyResult) bool {
+	if res.FirstSeq == 0 {
+		return true
+	}
+	d.catchUp.Lock()
+	defer d.catchUp.Unlock()
+	cur := d.view.Load()
+	if res.FirstSeq != cur.seq+1 {
+		return res.LastSeq <= cur.seq // already in, or a gap to read first
+	}
+	ids := make(map[string]*Identity, len(res.Identities)+len(res.DeletedIdentities))
+	for n := range res.Identities {
+		intern(&res.Identities[n])
+		ids[res.Identities[n].ID] = &res.Identities[n]
+	}
+	for _, id := range res.DeletedIdentities {
+		ids[id] = nil
+	}
+	groups := make(map[string]*Group, len(res.Groups)+len(res.DeletedGroups))
+	for n := range res.Groups {
+		groups[res.Groups[n].ID] = &res.Groups[n]
+	}
+	for _, id := range res.DeletedGroups {
+		groups[id] = nil
+	}
+	d.view.Store(cur.withChanges(res.LastSeq, ids, groups))
+	return true
+}
+
 func (d *Directory) apply(ctx context.Context, cur *View, changes []Change) (*View, error) {
 	var idIDs, groupIDs []string
 	for _, c := range changes {

@@ -32,6 +32,9 @@ type env struct {
 	Namespace            store.Namespace // scopes SCIM ids to this installation
 	PersonioPartnerID    string
 	PersonioAppID        string
+	// PersonioRateLimit off lifts the client's limiter, for the simulator
+	// and benchmarks; only allowed against a loopback Personio.
+	PersonioRateLimit bool
 }
 
 // minBootstrapTokenLength keeps guessable bootstrap tokens out of production.
@@ -138,6 +141,17 @@ func envVars() []envVar {
 		}},
 		{Name: "PERSONIO_PARTNER_ID", Help: "sent as X-Personio-Partner-ID (UPPER_SNAKE_CASE)", set: func(e *env, v string) error { e.PersonioPartnerID = v; return nil }},
 		{Name: "PERSONIO_APP_ID", Default: "PERSONIO_SCIM", Help: "sent as X-Personio-App-ID (UPPER_SNAKE_CASE)", set: func(e *env, v string) error { e.PersonioAppID = v; return nil }},
+		{Name: "PERSONIO_RATE_LIMIT", Default: "on", Help: "off lifts the client-side rate limiter; allowed only for a loopback PERSONIO_BASE_URL (the simulator)", set: func(e *env, v string) error {
+			switch v {
+			case "on":
+				e.PersonioRateLimit = true
+			case "off":
+				e.PersonioRateLimit = false
+			default:
+				return fmt.Errorf("want on or off")
+			}
+			return nil
+		}},
 		{Name: "LOG_FORMAT", Default: "auto", Help: "json, text, or auto (text on a terminal, JSON otherwise)", set: func(e *env, v string) error {
 			if v != "json" && v != "text" && v != "auto" {
 				return fmt.Errorf("want json, text or auto")
@@ -168,5 +182,20 @@ func loadEnv(getenv func(string) string) (env, error) {
 			return env{}, fmt.Errorf("%s=%q: %v", v.Name, shown, err)
 		}
 	}
+	if !e.PersonioRateLimit && !isLoopbackURL(e.PersonioBaseURL) {
+		return env{}, fmt.Errorf("PERSONIO_RATE_LIMIT=\"off\": only allowed with a loopback PERSONIO_BASE_URL; Personio's limits must hold")
+	}
 	return e, nil
+}
+
+func isLoopbackURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	if u.Hostname() == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback()
 }

@@ -34,6 +34,8 @@ func TestLoadEnvRejectsBadValuesNamingTheVariable(t *testing.T) {
 		{"PUBLIC_URL", "scim.example.com"},
 		{"LOG_FORMAT", "xml"},
 		{"LOG_LEVEL", "loud"},
+		{"PERSONIO_RATE_LIMIT", "maybe"},
+		{"PERSONIO_RATE_LIMIT", "off"}, // against the real Personio
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

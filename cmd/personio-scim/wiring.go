@@ -55,6 +55,7 @@ func newPersonioClient(e env, policy *mirror.Policy, tweak func(*personio.Config
 		AppID:        e.PersonioAppID,
 		Attributes:   policy.SourceFields(),
 		Location:     policy.Location(),
+		NoRateLimit:  !e.PersonioRateLimit,
 	}
 	if tweak != nil {
 		tweak(&cfg)

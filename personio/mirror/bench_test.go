@@ -3,6 +3,9 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +51,25 @@ func reportRun(b *testing.B, rep Report) {
 		rows = int(rep.ChangeSeqs[1] - rep.ChangeSeqs[0] + 1)
 	}
 	b.ReportMetric(float64(rows), "changelog-rows/op")
+	if mib, ok := peakRSSMiB(); ok {
+		b.ReportMetric(mib, "peak-RSS-MiB")
+	}
+}
+
+// peakRSSMiB reads the process's peak resident memory on Linux. It covers
+// the whole test process, simulator included, so run one size at a time.
+func peakRSSMiB() (float64, bool) {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
+			return float64(kb) / 1024, err == nil
+		}
+	}
+	return 0, false
 }
 
 // BenchmarkFullSync measures a first sync into an empty store: fetch,

@@ -244,6 +244,9 @@ func (e *Engine) apply(ctx context.Context, opts RunOptions, in planInput, plan 
 		res, err := e.store.Apply(ctx, plan.ChangeSet)
 		if err == nil {
 			rep.ChangeSeqs = [2]int64{res.FirstSeq, res.LastSeq}
+			if e.dir.Absorb(res) {
+				return plan, nil
+			}
 			if err := e.dir.Refresh(ctx); err != nil {
 				e.logger.Warn("directory refresh after sync failed; it catches up by polling", "error", err)
 			}

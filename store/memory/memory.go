@@ -195,6 +195,7 @@ func (s *Store) commit(p store.Plan) store.ApplyResult {
 	for _, pi := range p.Identities {
 		if pi.Op == store.OpDelete {
 			delete(s.identities, pi.Identity.ID)
+			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
 			continue
 		}
 		stored := pi.Identity.Clone()
@@ -210,6 +211,7 @@ func (s *Store) commit(p store.Plan) store.ApplyResult {
 	for _, pg := range p.Groups {
 		if pg.Op == store.OpDelete {
 			delete(s.groups, pg.Group.ID)
+			res.DeletedGroups = append(res.DeletedGroups, pg.Group.ID)
 			continue
 		}
 		stored := pg.Group.Clone()

@@ -142,12 +142,16 @@ func writePlan(ctx context.Context, tx pgx.Tx, p store.Plan) (store.ApplyResult,
 	}
 	res.FirstSeq, res.LastSeq = first, last
 	for _, pi := range p.Identities {
-		if pi.Op != store.OpDelete {
+		if pi.Op == store.OpDelete {
+			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
+		} else {
 			res.Identities = append(res.Identities, pi.Identity)
 		}
 	}
 	for _, pg := range p.Groups {
-		if pg.Op != store.OpDelete {
+		if pg.Op == store.OpDelete {
+			res.DeletedGroups = append(res.DeletedGroups, pg.Group.ID)
+		} else {
 			res.Groups = append(res.Groups, pg.Group)
 		}
 	}

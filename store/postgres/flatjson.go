@@ -28,21 +28,23 @@ func appendFlatObject(buf []byte, keys, values []string) []byte {
 	return append(buf, '}')
 }
 
-// flatMap encodes a map with sorted keys, or nil for a nil map.
+// flatMap encodes a map, or nil for a nil map. Keys are not sorted: jsonb
+// stores them in its own order anyway.
 func flatMap(m map[string]string) []byte {
 	if m == nil {
 		return nil
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	buf := make([]byte, 0, 32*len(m)+2)
+	buf = append(buf, '{')
+	for k, v := range m {
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, k)
+		buf = append(buf, ':')
+		buf = appendJSONString(buf, v)
 	}
-	slices.Sort(keys)
-	values := make([]string, len(keys))
-	for n, k := range keys {
-		values[n] = m[k]
-	}
-	return appendFlatObject(make([]byte, 0, 32*len(keys)+2), keys, values)
+	return append(buf, '}')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -65,6 +65,7 @@ func Run(t *testing.T, open Factory) {
 		{"LeaderLockExcludesOtherInstance", testLeader},
 		{"WatchNudgesOtherInstance", testWatch},
 		{"ReplicaDirectoriesConverge", testDirectoriesConverge},
+		{"DirectoryAbsorbsItsOwnWrites", testAbsorb},
 		{"InvalidChangeSets", testInvalid},
 	}
 	for _, tt := range tests {
@@ -260,7 +261,10 @@ func testDelete(t *testing.T, open Factory) {
 	a, b := open(t, NewClock().Now)
 	alice := person("1", "alice@example.com")
 	mustApply(t, a, create(alice))
-	mustApply(t, a, store.ChangeSet{Actor: "sync", Identities: []store.IdentityChange{{Op: store.OpDelete, Identity: store.Identity{ID: alice.ID}, Reason: "retention"}}})
+	res := mustApply(t, a, store.ChangeSet{Actor: "sync", Identities: []store.IdentityChange{{Op: store.OpDelete, Identity: store.Identity{ID: alice.ID}, Reason: "retention"}}})
+	if !slices.Equal(res.DeletedIdentities, []string{alice.ID}) || len(res.Identities) != 0 {
+		t.Fatalf("apply result of a delete = %+v", res)
+	}
 	if _, ok := identityByID(t, b, alice.ID); ok {
 		t.Fatal("deleted identity still readable")
 	}
@@ -664,5 +668,51 @@ func testInvalid(t *testing.T, open Factory) {
 			_, err := a.Apply(context.Background(), tt.cs)
 			wantErr(t, err, store.ErrInvalid)
 		})
+	}
+}
+
+func testAbsorb(t *testing.T, open Factory) {
+	a, b := open(t, NewClock().Now)
+	ctx := context.Background()
+	dir, err := store.NewDirectory(ctx, a, store.DirectoryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := person("1", "alice@example.com")
+	cs := create(alice)
+	cs.Groups = []store.GroupChange{{Op: store.OpCreate, Group: group("team:a", "A", alice.ID)}}
+	res := mustApply(t, a, cs)
+	if !dir.Absorb(res) || dir.View().Seq() != res.LastSeq {
+		t.Fatalf("a write right after the view was not absorbed: view at %d, write %d..%d", dir.View().Seq(), res.FirstSeq, res.LastSeq)
+	}
+	if _, ok := dir.View().IdentityByUserName("alice@example.com"); !ok {
+		t.Fatal("absorbed identity not in the view")
+	}
+	// Another replica writes; our next write no longer follows the view.
+	mustApply(t, b, create(person("2", "bob@example.com")))
+	res = mustApply(t, a, create(person("3", "carol@example.com")))
+	if dir.Absorb(res) {
+		t.Fatal("absorbed a write although another writer's change came before it")
+	}
+	if err := dir.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"bob@example.com", "carol@example.com"} {
+		if _, ok := dir.View().IdentityByUserName(name); !ok {
+			t.Fatalf("%s missing after the refresh", name)
+		}
+	}
+	res = mustApply(t, a, store.ChangeSet{Actor: "sync",
+		Identities: []store.IdentityChange{{Op: store.OpDelete, Identity: store.Identity{ID: alice.ID}}},
+		Groups:     []store.GroupChange{{Op: store.OpDelete, Group: store.Group{ID: ns.GroupID("team:a")}}},
+	})
+	if !dir.Absorb(res) {
+		t.Fatal("delete not absorbed")
+	}
+	if _, ok := dir.View().Identity(alice.ID); ok {
+		t.Fatal("absorbed delete left the identity in the view")
+	}
+	if _, ok := dir.View().GroupByDisplayName("A"); ok {
+		t.Fatal("absorbed delete left the group in the view")
 	}
 }
