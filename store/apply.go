@@ -129,7 +129,7 @@ func planIdentity(c IdentityChange, cur *Identity, now time.Time) (*PlannedIdent
 		if cur != nil {
 			return nil, change, fmt.Errorf("%w: identity %s", ErrExists, id)
 		}
-		next := c.Identity.Clone()
+		next := c.Identity
 		next.Version, next.Created, next.Modified = 1, now, now
 		change.Before, change.After = identityDiff(&Identity{}, &next)
 		return &PlannedIdentity{Op: OpCreate, Identity: next}, change, nil
@@ -140,7 +140,7 @@ func planIdentity(c IdentityChange, cur *Identity, now time.Time) (*PlannedIdent
 		if err := checkVersion(KindIdentity, id, c.IfVersion, cur.Version); err != nil {
 			return nil, change, err
 		}
-		next := c.Identity.Clone()
+		next := c.Identity
 		before, after := identityDiff(cur, &next)
 		if before == nil {
 			return nil, change, nil

@@ -34,6 +34,9 @@ const (
 
 // ChangeSet is everything one actor changes at once. A backend applies it in
 // one transaction: every state change and its change-log row, or nothing.
+// Apply takes ownership of the maps and slices in it: the caller must not
+// change them afterwards (a full sync of 100,000 people would otherwise
+// need another copy of everyone).
 type ChangeSet struct {
 	Actor      string // who: "sync", "scim:okta", "admin:alice"
 	Cause      string // why: "sync run 0193…", "PATCH /Users/…"
