@@ -46,17 +46,12 @@ func (rt *router) storeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, store.ErrNotFound):
 		writeProblem(w, r, http.StatusNotFound, "not found")
 	case errors.Is(err, store.ErrConflict):
-		writeProblem(w, r, http.StatusConflict, conflictDetail(err))
+		// The engine's explanation names runs and statuses only.
+		writeProblem(w, r, http.StatusConflict, err.Error())
 	default:
 		rt.opts.Logger.Error("admin request failed", "path", r.URL.Path, "error", err)
 		writeProblem(w, r, http.StatusInternalServerError, "internal error; the server log has details")
 	}
-}
-
-// conflictDetail keeps the engine's explanation, which names runs and
-// statuses only.
-func conflictDetail(err error) string {
-	return err.Error()
 }
 
 // queryInt reads a bounded integer query parameter.

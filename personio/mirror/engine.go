@@ -157,9 +157,6 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, rep *Report) error {
 		return err
 	}
 	plan := e.policy.plan(e.ns, in)
-	if !opts.DryRun && plan.Guard.Tripped {
-		plan.Counts.Held = plan.Guard.Deprovisioning
-	}
 	e.fillReport(rep, plan)
 	if opts.DryRun {
 		rep.Status = store.RunPlanned
@@ -260,9 +257,6 @@ func (e *Engine) apply(ctx context.Context, opts RunOptions, in planInput, plan 
 		}
 		in.view = e.dir.View()
 		plan = e.policy.plan(e.ns, in)
-		if plan.Guard.Tripped {
-			plan.Counts.Held = plan.Guard.Deprovisioning
-		}
 	}
 }
 

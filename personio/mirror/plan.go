@@ -146,6 +146,9 @@ func (pl *planner) finish() Plan {
 	plan.Skipped = pl.skipped
 	plan.Conflicts = append(pl.conflict, plan.Conflicts...)
 	plan.Counts.Skipped = len(pl.skipped)
+	if guard.Tripped {
+		plan.Counts.Held = guard.Deprovisioning
+	}
 	return plan
 }
 

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -74,7 +75,7 @@ var errNotDue = errors.New("a recent run by another replica makes this one unnec
 func (s *Scheduler) RunNow(ctx context.Context, opts RunOptions, onlyIfDue bool) (Report, error) {
 	if opts.DryRun {
 		// A dry run writes nothing but its record; it needs no lock.
-		opts.Mode = orMode(opts.Mode, ModeFull)
+		opts.Mode = cmp.Or(opts.Mode, ModeFull)
 		return s.engine.Run(ctx, opts)
 	}
 	s.mu.Lock()
@@ -196,10 +197,3 @@ func (s *Scheduler) Ready() string {
 
 // Leading reports whether this replica is running a sync right now.
 func (s *Scheduler) Leading() bool { return s.leading.Load() }
-
-func orMode(m, def Mode) Mode {
-	if m == "" {
-		return def
-	}
-	return m
-}
