@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -252,10 +253,11 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 	addr := a.opts.ClientAddr(r)
 	secret, ok := a.credentials(r)
 	if ok {
-		if p, found := a.matchBootstrap(secret); found {
+		// One hash serves the bootstrap comparison, the cache and the store.
+		hash := store.HashToken(secret)
+		if p, found := a.matchBootstrap(hash); found {
 			return p, nil
 		}
-		hash := store.HashToken(secret)
 		if p, found := a.cache.get(hash, now); found {
 			return p, nil
 		}
@@ -343,11 +345,11 @@ func (a *authenticator) credentials(r *http.Request) (string, bool) {
 
 // matchBootstrap compares the secret with every bootstrap token in
 // constant time, without stopping at the first match.
-func (a *authenticator) matchBootstrap(secret string) (Principal, bool) {
+func (a *authenticator) matchBootstrap(hash []byte) (Principal, bool) {
 	var found Principal
 	ok := false
 	for _, b := range a.bootstrap {
-		if store.TokenMatches(secret, b.hash) {
+		if subtle.ConstantTimeCompare(hash, b.hash) == 1 {
 			found, ok = b.principal, true
 		}
 	}

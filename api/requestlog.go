@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,11 +45,15 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // method, route, status and duration: never query strings, bodies or
 // headers, which may hold personal data or tokens.
 func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+	// A random prefix per process and a counter: unique across replicas
+	// without reading crypto/rand on every request.
+	var b [4]byte
+	rand.Read(b[:])
+	prefix := hex.EncodeToString(b[:]) + "-"
+	var counter atomic.Uint64
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			var b [8]byte
-			rand.Read(b[:])
-			id := hex.EncodeToString(b[:])
+			id := prefix + strconv.FormatUint(counter.Add(1), 36)
 			w.Header().Set("X-Request-Id", id)
 			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
