@@ -104,25 +104,37 @@ func (s *Server) now() time.Time { return s.opts.Now().Add(s.offset) }
 
 func (s *Server) today() personio.Date { return personio.DateOf(s.now().In(s.opts.Location)) }
 
+// authorized serves h under the simulator's lock once the request's token
+// holds one of scopes; otherwise authorize has already answered.
+func (s *Server) authorized(scopes []string, h func(http.ResponseWriter, *http.Request, *Credential)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if cred := s.authorize(w, r, scopes...); cred != nil {
+			h(w, r, cred)
+		}
+	}
+}
+
 func (s *Server) apiRoutes() *http.ServeMux {
 	m := http.NewServeMux()
 	m.HandleFunc("POST /v1/auth", s.v1Auth)
-	m.HandleFunc("GET /v1/company/employees", s.v1List)
-	m.HandleFunc("POST /v1/company/employees", s.v1Create)
-	m.HandleFunc("GET /v1/company/employees/attributes", s.v1Attributes)
-	m.HandleFunc("GET /v1/company/employees/custom-attributes", s.v1Attributes)
-	m.HandleFunc("GET /v1/company/employees/{id}", s.v1Get)
-	m.HandleFunc("PATCH /v1/company/employees/{id}", s.v1Patch)
-	m.HandleFunc("GET /v1/company/employees/{id}/profile-picture", s.v1Picture)
-	m.HandleFunc("GET /v1/company/employees/{id}/profile-picture/{width}", s.v1Picture)
+	m.HandleFunc("GET /v1/company/employees", s.authorized(readScopes(), s.v1List))
+	m.HandleFunc("POST /v1/company/employees", s.authorized(writeScopes(), s.v1Create))
+	m.HandleFunc("GET /v1/company/employees/attributes", s.authorized(readScopes(), s.v1Attributes))
+	m.HandleFunc("GET /v1/company/employees/custom-attributes", s.authorized(readScopes(), s.v1Attributes))
+	m.HandleFunc("GET /v1/company/employees/{id}", s.authorized(readScopes(), s.v1Get))
+	m.HandleFunc("PATCH /v1/company/employees/{id}", s.authorized(writeScopes(), s.v1Patch))
+	m.HandleFunc("GET /v1/company/employees/{id}/profile-picture", s.authorized(readScopes(), s.v1Picture))
+	m.HandleFunc("GET /v1/company/employees/{id}/profile-picture/{width}", s.authorized(readScopes(), s.v1Picture))
 	m.HandleFunc("POST /v2/auth/token", s.v2Token)
 	m.HandleFunc("POST /v2/auth/revoke", s.v2Revoke)
-	m.HandleFunc("GET /v2/persons", s.v2Persons)
-	m.HandleFunc("GET /v2/persons/{id}", s.v2Person)
-	m.HandleFunc("PATCH /v2/persons/{id}", s.v2PatchPerson)
-	m.HandleFunc("GET /v2/persons/{id}/employments", s.v2Employments)
-	m.HandleFunc("GET /v2/persons/{id}/employments/{eid}", s.v2Employment)
-	m.HandleFunc("PATCH /v2/persons/{id}/employments/{eid}", s.v2PatchEmployment)
+	m.HandleFunc("GET /v2/persons", s.authorized(readScopes(), s.v2Persons))
+	m.HandleFunc("GET /v2/persons/{id}", s.authorized(readScopes(), s.v2Person))
+	m.HandleFunc("PATCH /v2/persons/{id}", s.authorized(writeScopes(), s.v2PatchPerson))
+	m.HandleFunc("GET /v2/persons/{id}/employments", s.authorized(readScopes(), s.v2Employments))
+	m.HandleFunc("GET /v2/persons/{id}/employments/{eid}", s.authorized(readScopes(), s.v2Employment))
+	m.HandleFunc("PATCH /v2/persons/{id}/employments/{eid}", s.authorized(writeScopes(), s.v2PatchEmployment))
 	m.HandleFunc("GET /v2/org-units", s.v2OrgUnits)
 	m.HandleFunc("GET /v2/org-units/{id}", s.v2OrgUnit)
 	m.HandleFunc("GET /v2/legal-entities", s.v2LegalEntities)

@@ -103,13 +103,7 @@ func nullIfEmpty(s string) any {
 }
 
 // v1List is GET /v1/company/employees.
-func (s *Server) v1List(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v1List(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	q := queryValues(r)
 	limit, offset, ok := s.v1Paging(w, q)
 	if !ok {
@@ -263,13 +257,7 @@ func (s *Server) changedSince(p *person, since time.Time, view v1View) bool {
 }
 
 // v1Get is GET /v1/company/employees/{id}.
-func (s *Server) v1Get(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v1Get(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	p, ok := s.personByPathID(r)
 	if !ok {
 		writeV1Error(w, http.StatusNotFound, "Es ist ein Problem aufgetreten")
@@ -291,13 +279,7 @@ func (s *Server) personByPathID(r *http.Request) (*person, bool) {
 
 // v1Attributes is GET /v1/company/employees/attributes (and the
 // custom-attributes alias): what the credential may read.
-func (s *Server) v1Attributes(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v1Attributes(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	view := v1View{cred: cred}
 	var data []map[string]any
 	add := func(key, label, typ, uid string, options []string) {
@@ -324,13 +306,7 @@ const onePixelPNG = "\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00
 	"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82"
 
 // v1Picture serves the profile picture; images carry no token header.
-func (s *Server) v1Picture(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v1Picture(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	w.Header().Del("Authorization")
 	if _, ok := s.personByPathID(r); !ok || !(v1View{cred: cred}).shows("profile_picture") {
 		writeV1Error(w, http.StatusNotFound, "Es ist ein Problem aufgetreten")

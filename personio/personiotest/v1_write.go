@@ -17,16 +17,10 @@ func v1WritableFields() []string {
 }
 
 // v1Create is POST /v1/company/employees.
-func (s *Server) v1Create(w http.ResponseWriter, r *http.Request) {
+func (s *Server) v1Create(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	fields, err := v1EmployeeBody(r)
 	if err != nil {
 		writeV1Error(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, writeScopes()...)
-	if cred == nil {
 		return
 	}
 	for _, k := range []string{"email", "first_name", "last_name"} {
@@ -57,16 +51,10 @@ func (s *Server) v1Create(w http.ResponseWriter, r *http.Request) {
 }
 
 // v1Patch is PATCH /v1/company/employees/{id}.
-func (s *Server) v1Patch(w http.ResponseWriter, r *http.Request) {
+func (s *Server) v1Patch(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	fields, err := v1EmployeeBody(r)
 	if err != nil {
 		writeV1Error(w, http.StatusBadRequest, err.Error())
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, writeScopes()...)
-	if cred == nil {
 		return
 	}
 	p, ok := s.personByPathID(r)

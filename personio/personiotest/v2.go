@@ -221,13 +221,7 @@ func (s *Server) v2Termination(e *employment, shows func(string) bool) any {
 }
 
 // v2Persons is GET /v2/persons.
-func (s *Server) v2Persons(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v2Persons(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	req, ok := readV2List(w, r, 10, 50, "id", "email", "first_name", "last_name", "preferred_name",
 		"created_at", "created_at.gt", "created_at.lt", "updated_at", "updated_at.gt", "updated_at.lt", "status")
 	if !ok {
@@ -340,13 +334,7 @@ func timeFilter(field, op, v string) (func(*person) bool, error) {
 }
 
 // v2Person is GET /v2/persons/{id}: the bare person.
-func (s *Server) v2Person(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v2Person(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	p, ok := s.personByPathID(r)
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "Resource not found", "There is no resource for the specified id.")
@@ -356,13 +344,7 @@ func (s *Server) v2Person(w http.ResponseWriter, r *http.Request) {
 }
 
 // v2Employments is GET /v2/persons/{id}/employments, most recent first.
-func (s *Server) v2Employments(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v2Employments(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	req, ok := readV2List(w, r, 10, 50, "id", "updated_at", "updated_at.gt", "updated_at.lt")
 	if !ok {
 		return
@@ -419,13 +401,7 @@ func filterEmployments(all []*employment, q url.Values) ([]*employment, error) {
 }
 
 // v2Employment is GET /v2/persons/{id}/employments/{eid}.
-func (s *Server) v2Employment(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, readScopes()...)
-	if cred == nil {
-		return
-	}
+func (s *Server) v2Employment(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	p, e, ok := s.employmentByPath(r)
 	if !ok {
 		writeProblem(w, http.StatusNotFound, "Resource not found", "There is no resource for the specified id.")

@@ -31,15 +31,9 @@ func (b badRequest) Error() string { return string(b) }
 
 // v2PatchPerson is PATCH /v2/persons/{id}: email, names, gender, language
 // and custom attributes; 204 on success.
-func (s *Server) v2PatchPerson(w http.ResponseWriter, r *http.Request) {
+func (s *Server) v2PatchPerson(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	body, ok := v2Body(w, r)
 	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, writeScopes()...)
-	if cred == nil {
 		return
 	}
 	p, ok := s.personByPathID(r)
@@ -155,15 +149,9 @@ func (s *Server) v2CustomPatch(attrs Attrs, raw json.RawMessage) error {
 
 // v2PatchEmployment is PATCH /v2/persons/{id}/employments/{eid}; 204 on
 // success. Org data is given by id.
-func (s *Server) v2PatchEmployment(w http.ResponseWriter, r *http.Request) {
+func (s *Server) v2PatchEmployment(w http.ResponseWriter, r *http.Request, cred *Credential) {
 	body, ok := v2Body(w, r)
 	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cred := s.authorize(w, r, writeScopes()...)
-	if cred == nil {
 		return
 	}
 	p, e, ok := s.employmentByPath(r)
