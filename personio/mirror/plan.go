@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/store"
@@ -117,12 +119,31 @@ func (p *Policy) newPlanner(ns store.Namespace, in planInput) *planner {
 	}
 }
 
-// evaluateAll decides every person's desired identity.
+// evaluateAll decides every person's desired identity. Evaluating is pure
+// and the policy is safe for concurrent use, so chunks of people are
+// evaluated on every core and then recorded one by one; chunks keep the
+// outcomes held at once small.
 func (pl *planner) evaluateAll() {
 	seen := make(map[string]bool, len(pl.in.records))
-	for n := range pl.in.records {
-		seen[pl.ns.IdentityID(pl.in.records[n].ID)] = true
-		pl.evaluate(&pl.in.records[n])
+	workers := runtime.GOMAXPROCS(0)
+	batch := make([]evaluation, 0, evaluationChunk)
+	for start := 0; start < len(pl.in.records); start += evaluationChunk {
+		recs := pl.in.records[start:min(start+evaluationChunk, len(pl.in.records))]
+		batch = batch[:len(recs)]
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for n := w; n < len(recs); n += workers {
+					batch[n] = pl.evaluate(&recs[n])
+				}
+			})
+		}
+		wg.Wait()
+		for n := range batch {
+			seen[batch[n].id] = true
+			pl.record(&recs[n], &batch[n])
+			batch[n] = evaluation{}
+		}
 	}
 	for _, prev := range pl.in.view.Identities() {
 		if seen[prev.ID] {
@@ -134,6 +155,35 @@ func (pl *planner) evaluateAll() {
 			pl.keep(prev)
 		}
 	}
+}
+
+// evaluationChunk is how many people are evaluated between two recording
+// passes.
+const evaluationChunk = 1024
+
+// evaluation is what the policy says of one person, computed in parallel.
+type evaluation struct {
+	id     string
+	prev   *store.Identity // nil for someone new
+	out    Outcome
+	err    error
+	source map[string]string // minimized record, for people who get an identity
+	hash   string
+}
+
+// evaluate runs the policy for one person; it only reads the planner.
+func (pl *planner) evaluate(rec *personio.Record) evaluation {
+	ev := evaluation{id: pl.ns.IdentityID(rec.ID)}
+	var prevLife *store.Lifecycle
+	if prev, ok := pl.in.view.Identity(ev.id); ok {
+		ev.prev, prevLife = prev, &prev.Lifecycle
+	}
+	ev.out, ev.err = pl.policy.Evaluate(*rec, pl.in.today, prevLife)
+	if ev.out.InScope && ev.err == nil && ev.out.Present {
+		ev.source = sourceOf(pl.policy.Minimize(*rec))
+		ev.hash = fingerprint(ev.source)
+	}
+	return ev
 }
 
 // finish applies the guard, settles references and conflicts, and diffs.
@@ -152,38 +202,35 @@ func (pl *planner) finish() Plan {
 	return plan
 }
 
-func (pl *planner) evaluate(rec *personio.Record) {
-	id := pl.ns.IdentityID(rec.ID)
-	prev, exists := pl.in.view.Identity(id)
-	var prevLife *store.Lifecycle
-	if exists {
-		prevLife = &prev.Lifecycle
-	}
-	out, err := pl.policy.Evaluate(*rec, pl.in.today, prevLife)
+// record turns one evaluation into the planner's decision for the person.
+func (pl *planner) record(rec *personio.Record, ev *evaluation) {
+	prev, out, err := ev.prev, ev.out, ev.err
 	switch {
 	case !out.InScope:
-		if exists {
+		if prev != nil {
 			pl.departed(prev, pl.policy.OutOfScope(*prev, pl.in.today))
 		}
-	case err != nil && exists && out.Lifecycle.State == store.StateLeaver:
+	case err != nil && prev != nil && out.Lifecycle.State == store.StateLeaver:
 		// The record no longer maps (say, the email was deleted on the way
 		// out), but the lifecycle is clear: deactivate with stored values.
 		pl.departed(prev, pl.policy.departed(*prev, pl.in.today, out.Lifecycle.Rule))
 	case err != nil:
 		pl.skipped = append(pl.skipped, Skip{PersonID: rec.ID, Reason: err.Error()})
-		if exists {
+		if prev != nil {
 			pl.keep(prev)
 		}
 	case !out.Present:
-		pl.reasons[id] = out.Lifecycle.Rule // an existing identity is removed
+		pl.reasons[ev.id] = out.Lifecycle.Rule // an existing identity is removed
 	default:
-		pl.present(id, rec, prev, out)
+		pl.present(ev, rec)
 	}
 }
 
 // present records the identity a person should have.
-func (pl *planner) present(id string, rec *personio.Record, prev *store.Identity, out Outcome) {
-	ident := &store.Identity{ID: id, PersonioID: rec.ID, Attributes: out.Attributes, Lifecycle: out.Lifecycle}
+func (pl *planner) present(ev *evaluation, rec *personio.Record) {
+	id, prev, out := ev.id, ev.prev, ev.out
+	ident := &store.Identity{ID: id, PersonioID: rec.ID, Attributes: out.Attributes, Lifecycle: out.Lifecycle,
+		Source: ev.source, SourceHash: ev.hash}
 	// The mapping names the manager by Personio id; stored values (kept
 	// first values, overrides) are SCIM ids already, so translate first.
 	if ident.Manager != "" {
@@ -204,8 +251,6 @@ func (pl *planner) present(id string, rec *personio.Record, prev *store.Identity
 			}
 		}
 	}
-	ident.Source = sourceOf(pl.policy.Minimize(*rec))
-	ident.SourceHash = fingerprint(ident.Source)
 	pl.desired[id], pl.shared[id] = ident, false
 	pl.memberOf[id] = out.Groups
 	pl.reasons[id] = out.Lifecycle.Rule
