@@ -43,6 +43,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errUsage
 	}
 	logger := newLogger(stderr, e.LogFormat, e.LogLevel)
+	applySoftMemoryLimit(logger)
 	svc, err := newService(ctx, e, logger)
 	if err != nil {
 		return err

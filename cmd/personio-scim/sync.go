@@ -29,6 +29,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errUsage
 	}
 	logger := newLogger(stderr, e.LogFormat, e.LogLevel)
+	applySoftMemoryLimit(logger)
 	policy, _, err := loadPolicy(e)
 	if err != nil {
 		return err

@@ -157,6 +157,9 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, rep *Report) error {
 		return err
 	}
 	plan := e.policy.plan(e.ns, in)
+	// The plan holds what it needs; letting the records go keeps a first
+	// sync of 100,000 people from holding them through the apply.
+	records, in.records = nil, nil
 	e.fillReport(rep, plan)
 	if opts.DryRun {
 		rep.Status = store.RunPlanned
@@ -231,7 +234,7 @@ func (e *Engine) planInput(opts RunOptions, fetched []personio.Record) (in planI
 
 // apply writes the plan. A SCIM client may change an identity between
 // planning and applying; the store then refuses the stale versions, and the
-// run plans once more against the newer state.
+// run reads Personio again and plans once more against the newer state.
 func (e *Engine) apply(ctx context.Context, opts RunOptions, in planInput, plan Plan, rep *Report) (Plan, error) {
 	for attempt := 1; ; attempt++ {
 		if plan.ChangeSet.Empty() {
@@ -241,23 +244,38 @@ func (e *Engine) apply(ctx context.Context, opts RunOptions, in planInput, plan 
 		res, err := e.store.Apply(ctx, plan.ChangeSet)
 		if err == nil {
 			rep.ChangeSeqs = [2]int64{res.FirstSeq, res.LastSeq}
-			if e.dir.Absorb(res) {
-				return plan, nil
-			}
-			if err := e.dir.Refresh(ctx); err != nil {
-				e.logger.Warn("directory refresh after sync failed; it catches up by polling", "error", err)
+			if !e.dir.Absorb(res) {
+				if err := e.dir.Refresh(ctx); err != nil {
+					e.logger.Warn("directory refresh after sync failed; it catches up by polling", "error", err)
+				}
 			}
 			return plan, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == 2 {
 			return plan, fmt.Errorf("apply %d identity and %d group changes: %w", len(plan.ChangeSet.Identities), len(plan.ChangeSet.Groups), err)
 		}
-		if err := e.dir.Refresh(ctx); err != nil {
-			return plan, fmt.Errorf("re-read the store after a conflict: %w", err)
+		if plan, err = e.replan(ctx, opts, in.approved, rep); err != nil {
+			return plan, err
 		}
-		in.view = e.dir.View()
-		plan = e.policy.plan(e.ns, in)
 	}
+}
+
+// replan reads Personio and the store again after a conflict.
+func (e *Engine) replan(ctx context.Context, opts RunOptions, approved bool, rep *Report) (Plan, error) {
+	if err := e.dir.Refresh(ctx); err != nil {
+		return Plan{}, fmt.Errorf("re-read the store after a conflict: %w", err)
+	}
+	records, stats, err := e.fetch(ctx, opts)
+	rep.Fetch.Calls += stats.Calls
+	if err != nil {
+		return Plan{}, fmt.Errorf("%w: %w", ErrFetch, err)
+	}
+	in, _, err := e.planInput(opts, records)
+	if err != nil {
+		return Plan{}, err
+	}
+	in.approved = approved
+	return e.policy.plan(e.ns, in), nil
 }
 
 func (e *Engine) fillReport(rep *Report, plan Plan) {

@@ -339,3 +339,48 @@ func TestIncrementalRunsReevaluateEveryoneOncePerDay(t *testing.T) {
 		t.Fatalf("first incremental run of the hire date: %+v", rep.Counts)
 	}
 }
+
+// racingStore lets a SCIM client's write land between a sync's planning and
+// its apply, once.
+type racingStore struct {
+	store.Store
+	race func()
+	once sync.Once
+}
+
+func (r *racingStore) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResult, error) {
+	if cs.Actor == "sync" {
+		r.once.Do(r.race)
+	}
+	return r.Store.Apply(ctx, cs)
+}
+
+func TestSyncReplansWhenAScimWriteRaces(t *testing.T) {
+	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
+		racing := &racingStore{race: func() {}}
+		h := newHarness(t, func(now func() time.Time) store.Store { racing.Store = open(now); return racing }, "scim: {writable: [title]}\n")
+		people := staff(2)
+		h.src.set(people...)
+		h.sync(RunOptions{Trigger: "test"})
+
+		people[0].Department = "Legal"
+		h.src.set(people...)
+		racing.once = sync.Once{}
+		racing.race = func() {
+			ident := h.identity("1").Clone()
+			ident.Title, ident.Overrides = "Principal", map[string]string{store.AttrTitle: "Principal"}
+			if _, err := racing.Store.Apply(context.Background(), store.ChangeSet{Actor: "scim:okta", Identities: []store.IdentityChange{{Op: store.OpUpdate, Identity: ident, IfVersion: ident.Version}}}); err != nil {
+				t.Errorf("racing write: %v", err)
+			}
+		}
+		calls := h.src.calls
+		rep := h.sync(RunOptions{Trigger: "test"})
+		got := h.identity("1")
+		if got.Department != "Legal" || got.Title != "Principal" || rep.Counts.Updated != 1 {
+			t.Fatalf("after the race: department %q, title %q, counts %+v; want Legal, the override kept, one update", got.Department, got.Title, rep.Counts)
+		}
+		if h.src.calls != calls+2 {
+			t.Fatalf("Personio read %d times; want twice (the plan, then the re-plan)", h.src.calls-calls)
+		}
+	})
+}

@@ -165,10 +165,11 @@ func identityRow(i *store.Identity) []any {
 		flatMap(i.Overrides), flatMap(i.Source), i.SourceHash, i.Version, i.Created, i.Modified}
 }
 
-// writeIdentities copies creates in bulk (a first sync creates everyone) and
-// sends updates and deletes as one batch.
+// writeIdentities copies creates in bulk (a first sync creates everyone),
+// encoding each row only as COPY asks for it, and sends updates and deletes
+// as one batch.
 func writeIdentities(ctx context.Context, tx pgx.Tx, planned []store.PlannedIdentity) error {
-	var creates [][]any
+	var creates []*store.Identity
 	batch := &pgx.Batch{}
 	var deletes []string
 	for n := range planned {
@@ -177,7 +178,7 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []store.PlannedIden
 		case store.OpDelete:
 			deletes = append(deletes, pi.Identity.ID)
 		case store.OpCreate:
-			creates = append(creates, identityRow(&pi.Identity))
+			creates = append(creates, &pi.Identity)
 		case store.OpUpdate:
 			row := identityRow(&pi.Identity)
 			batch.Queue(`UPDATE identities SET personio_id=$2, user_name_key=$3, attributes=$4, lifecycle=$5,
@@ -195,7 +196,9 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []store.PlannedIden
 		}
 	}
 	if len(creates) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"identities"}, identityColumns, pgx.CopyFromRows(creates)); err != nil {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"identities"}, identityColumns, copyRows(len(creates), func(n int) []any {
+			return identityRow(creates[n])
+		})); err != nil {
 			return fmt.Errorf("create %d identities: %w", len(creates), err)
 		}
 	}
@@ -246,13 +249,26 @@ func appendChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) (firs
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&end); err != nil {
 		return 0, 0, fmt.Errorf("read change-log end: %w", err)
 	}
-	rows := make([][]any, len(changes))
-	for n, c := range changes {
-		rows[n] = []any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
+	rows := copyRows(len(changes), func(n int) []any {
+		c := &changes[n]
+		return []any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
 			flatMap(c.Before), flatMap(c.After), c.MembersAdded, c.MembersRemoved}
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, pgx.CopyFromRows(rows)); err != nil {
-		return 0, 0, fmt.Errorf("append %d change-log rows: %w", len(rows), err)
+	})
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, rows); err != nil {
+		return 0, 0, fmt.Errorf("append %d change-log rows: %w", len(changes), err)
 	}
 	return end + 1, end + int64(len(changes)), nil
+}
+
+// copyRows feeds COPY n rows made on demand, so that a first sync of
+// 100,000 people never holds every encoded row at once.
+func copyRows(n int, row func(int) []any) pgx.CopyFromSource {
+	next := 0
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		if next == n {
+			return nil, nil
+		}
+		next++
+		return row(next - 1), nil
+	})
 }
