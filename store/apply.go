@@ -131,7 +131,7 @@ func planIdentity(c IdentityChange, cur *Identity, now time.Time) (*PlannedIdent
 		}
 		next := c.Identity
 		next.Version, next.Created, next.Modified = 1, now, now
-		change.Before, change.After = identityDiff(&Identity{}, &next)
+		_, change.After = identityDiff(&Identity{}, &next) // nothing came before a create
 		return &PlannedIdentity{Op: OpCreate, Identity: next}, change, nil
 	case OpUpdate:
 		if cur == nil {
@@ -155,7 +155,7 @@ func planIdentity(c IdentityChange, cur *Identity, now time.Time) (*PlannedIdent
 		if err := checkVersion(KindIdentity, id, c.IfVersion, cur.Version); err != nil {
 			return nil, change, err
 		}
-		change.Before, change.After = identityDiff(cur, &Identity{})
+		change.Before, _ = identityDiff(cur, &Identity{}) // nothing comes after a delete
 		return &PlannedIdentity{Op: OpDelete, Identity: Identity{ID: id}, Previous: cur}, change, nil
 	}
 }
@@ -244,6 +244,12 @@ func planGroup(c GroupChange, cur *Group, now time.Time) (*PlannedGroup, Change,
 		next = Group{ID: id}
 	}
 	change.Before, change.After = groupDiff(&prev, &next)
+	switch c.Op {
+	case OpCreate:
+		change.Before = nil
+	case OpDelete:
+		change.After = nil
+	}
 	change.MembersAdded, change.MembersRemoved = memberDelta(prev.Members, next.Members)
 	return &PlannedGroup{Op: c.Op, Group: next, Previous: cur}, change, nil
 }

@@ -182,6 +182,9 @@ func testRoundTrip(t *testing.T, open Factory) {
 		t.Fatalf("result = seq %d..%d, %d identities, %d groups; want 1..3, 2, 1", res.FirstSeq, res.LastSeq, len(res.Identities), len(res.Groups))
 	}
 
+	if created := mustChanges(t, b, store.ChangeQuery{Limit: 1})[0]; created.Before != nil || created.After[store.AttrUserName] != "alice@example.com" || created.After[store.AttrActive] != "true" {
+		t.Fatalf("create's change row = before %v, after %v; want no before and the new values", created.Before, created.After)
+	}
 	st := stateOf(t, b)
 	if st.Seq != 3 || len(st.Identities) != 2 || len(st.Groups) != 1 {
 		t.Fatalf("state seq %d with %d identities, %d groups; want 3, 2, 1", st.Seq, len(st.Identities), len(st.Groups))
@@ -269,7 +272,7 @@ func testDelete(t *testing.T, open Factory) {
 		t.Fatal("deleted identity still readable")
 	}
 	changes := mustChanges(t, b, store.ChangeQuery{AfterSeq: 1})
-	if len(changes) != 1 || changes[0].Op != store.OpDelete || changes[0].Before[store.AttrUserName] != "alice@example.com" || changes[0].After[store.AttrUserName] != "" {
+	if len(changes) != 1 || changes[0].Op != store.OpDelete || changes[0].Before[store.AttrUserName] != "alice@example.com" || changes[0].After != nil {
 		t.Fatalf("delete change = %+v", changes)
 	}
 	_, err := a.Apply(context.Background(), store.ChangeSet{Actor: "sync", Identities: []store.IdentityChange{{Op: store.OpDelete, Identity: store.Identity{ID: alice.ID}}}})
@@ -360,7 +363,7 @@ func testGroupMembers(t *testing.T, open Factory) {
 	if len(changes) != 2 {
 		t.Fatalf("%d group changes, want 2", len(changes))
 	}
-	if created := changes[0]; !slices.Equal(created.MembersAdded, []string{alice.ID}) || created.After["displayName"] != "Platform" {
+	if created := changes[0]; !slices.Equal(created.MembersAdded, []string{alice.ID}) || created.After["displayName"] != "Platform" || created.Before != nil {
 		t.Fatalf("create change = %+v", created)
 	}
 	if upd := changes[1]; !slices.Equal(upd.MembersAdded, []string{bob.ID}) || !slices.Equal(upd.MembersRemoved, []string{alice.ID}) || upd.Before != nil {
