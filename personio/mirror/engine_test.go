@@ -13,8 +13,6 @@ import (
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/memory"
-	"github.com/personio-scim/personio-scim/store/postgres"
-	"github.com/personio-scim/personio-scim/store/postgres/pgtest"
 )
 
 // staticSource serves a fixed list of people, or an error.
@@ -52,21 +50,13 @@ func (s *staticSource) FetchChanged(ctx context.Context, since time.Time) ([]per
 	return slices.DeleteFunc(all, func(r personio.Record) bool { return !r.UpdatedAt.After(since) }), stats, err
 }
 
-// backends runs fn against a fresh memory store and a fresh Postgres store.
-func backends(t *testing.T, fn func(t *testing.T, open func(now func() time.Time) store.Store)) {
-	t.Run("memory", func(t *testing.T) {
-		fn(t, func(now func() time.Time) store.Store {
-			s := memory.New(memory.Options{Now: now})
-			t.Cleanup(s.Close)
-			return s
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		fn(t, func(now func() time.Time) store.Store {
-			s, _ := pgtest.Open(t, postgres.Options{Now: now})
-			return s
-		})
-	})
+// oneHandle opens one store of a two-handle opener, for tests that need a
+// single replica.
+func oneHandle(t *testing.T, open storeOpener) func(now func() time.Time) store.Store {
+	return func(now func() time.Time) store.Store {
+		a, _ := open(t, now)
+		return a
+	}
 }
 
 type harness struct {
@@ -139,8 +129,8 @@ func staff(n int) []personio.Record {
 }
 
 func TestSecondSyncWithoutChangesWritesNothing(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "")
 		h.src.set(staff(20)...)
 		first := h.sync(RunOptions{Trigger: "test"})
 		if first.Counts.Created != 20 || first.Counts.GroupsCreated != 3 || first.Status != store.RunSucceeded {
@@ -156,8 +146,8 @@ func TestSecondSyncWithoutChangesWritesNothing(t *testing.T) {
 }
 
 func TestGuardHoldsMassDeactivationUntilApproved(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "guard: {max_percent: 10}\n")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "guard: {max_percent: 10}\n")
 		people := staff(20)
 		h.src.set(people...)
 		h.sync(RunOptions{Trigger: "test"})
@@ -193,8 +183,8 @@ func TestGuardHoldsMassDeactivationUntilApproved(t *testing.T) {
 }
 
 func TestPersonioFailureChangesNothing(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "")
 		h.src.set(staff(5)...)
 		h.sync(RunOptions{Trigger: "test"})
 		seq, _ := h.store.LastSeq(context.Background())
@@ -219,8 +209,8 @@ func TestPersonioFailureChangesNothing(t *testing.T) {
 }
 
 func TestBrokenRecordSkipsOnlyThatPerson(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "")
 		people := staff(3)
 		people[1].Email = ""
 		h.src.set(people...)
@@ -232,8 +222,8 @@ func TestBrokenRecordSkipsOnlyThatPerson(t *testing.T) {
 }
 
 func TestUserNameCollisionIsResolvedDeterministically(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "")
 		a, b := worker("7", "Anna", "Schmidt", "Sales"), worker("12", "Anna", "Schmidt", "Engineering")
 		h.src.set(b, a)
 		rep := h.sync(RunOptions{Trigger: "test"})
@@ -247,8 +237,8 @@ func TestUserNameCollisionIsResolvedDeterministically(t *testing.T) {
 }
 
 func TestGroupDisplayNamesStayUnique(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "")
 		p := worker("1", "Jürgen", "Groß", "Berlin") // department and office both "Berlin"
 		h.src.set(p)
 		rep := h.sync(RunOptions{Trigger: "test"})
@@ -263,8 +253,8 @@ func TestGroupDisplayNamesStayUnique(t *testing.T) {
 }
 
 func TestDryRunAppliesNothing(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "")
 		h.src.set(staff(4)...)
 		rep := h.sync(RunOptions{Trigger: "test", DryRun: true})
 		if rep.Status != store.RunPlanned || rep.Counts.Created != 4 || len(rep.Changes) != 4+3 {
@@ -297,8 +287,8 @@ func TestScimOverrideSurvivesSync(t *testing.T) {
 }
 
 func TestManagerOverrideSurvivesSync(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
-		h := newHarness(t, open, "scim: {writable: [manager]}\n")
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "scim: {writable: [manager]}\n")
 		people := staff(3)
 		people[2].SupervisorID = "1"
 		h.src.set(people...)
@@ -356,9 +346,9 @@ func (r *racingStore) Apply(ctx context.Context, cs store.ChangeSet) (store.Appl
 }
 
 func TestSyncReplansWhenAScimWriteRaces(t *testing.T) {
-	backends(t, func(t *testing.T, open func(func() time.Time) store.Store) {
+	bothBackends(t, func(t *testing.T, open storeOpener) {
 		racing := &racingStore{race: func() {}}
-		h := newHarness(t, func(now func() time.Time) store.Store { racing.Store = open(now); return racing }, "scim: {writable: [title]}\n")
+		h := newHarness(t, func(now func() time.Time) store.Store { racing.Store, _ = open(t, now); return racing }, "scim: {writable: [title]}\n")
 		people := staff(2)
 		h.src.set(people...)
 		h.sync(RunOptions{Trigger: "test"})
