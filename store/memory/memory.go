@@ -93,58 +93,60 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 // checkPlan verifies uniqueness and member references against the state the
 // plan would leave.
 func (s *Store) checkPlan(p store.Plan) error {
-	if err := s.checkUserNames(p.Identities); err != nil {
+	users := make([]nameClaim, 0, len(p.Identities))
+	for _, pi := range p.Identities {
+		c := nameClaim{id: pi.Identity.ID, name: pi.Identity.UserName, deleted: pi.Op == store.OpDelete}
+		if pi.Previous != nil {
+			c.previous = pi.Previous.UserName
+		}
+		users = append(users, c)
+	}
+	if err := checkUnique(users, s.userNames, "userName"); err != nil {
 		return err
 	}
-	if err := s.checkGroupNames(p.Groups); err != nil {
+	groups := make([]nameClaim, 0, len(p.Groups))
+	for _, pg := range p.Groups {
+		c := nameClaim{id: pg.Group.ID, name: pg.Group.DisplayName, deleted: pg.Op == store.OpDelete}
+		if pg.Previous != nil {
+			c.previous = pg.Previous.DisplayName
+		}
+		groups = append(groups, c)
+	}
+	if err := checkUnique(groups, s.groupNames, "group displayName"); err != nil {
 		return err
 	}
 	return s.checkMembers(p)
 }
 
-func (s *Store) checkUserNames(planned []store.PlannedIdentity) error {
-	claims := map[string]string{} // lower userName → identity claiming it in the plan
-	released := map[string]bool{}
-	for _, pi := range planned {
-		if pi.Previous != nil {
-			released[strings.ToLower(pi.Previous.UserName)] = true
-		}
-	}
-	for _, pi := range planned {
-		if pi.Op == store.OpDelete {
-			continue
-		}
-		key := strings.ToLower(pi.Identity.UserName)
-		if other, ok := claims[key]; ok && other != pi.Identity.ID {
-			return fmt.Errorf("%w: userName %q", store.ErrDuplicate, pi.Identity.UserName)
-		}
-		claims[key] = pi.Identity.ID
-		if holder, ok := s.userNames[key]; ok && holder != pi.Identity.ID && !released[key] {
-			return fmt.Errorf("%w: userName %q", store.ErrDuplicate, pi.Identity.UserName)
-		}
-	}
-	return nil
+// nameClaim is a planned resource's hold on a name that must be unique
+// ignoring case; previous is the name it held before ("" for a create).
+type nameClaim struct {
+	id, name, previous string
+	deleted            bool
 }
 
-func (s *Store) checkGroupNames(planned []store.PlannedGroup) error {
-	claims := map[string]string{}
+// checkUnique verifies that no two resources share a name once the plan is
+// applied; holders maps the stored lower-cased names to their resources.
+// Names the plan moves away are free for others in the same plan.
+func checkUnique(claims []nameClaim, holders map[string]string, what string) error {
 	released := map[string]bool{}
-	for _, pg := range planned {
-		if pg.Previous != nil {
-			released[strings.ToLower(pg.Previous.DisplayName)] = true
+	for _, c := range claims {
+		if c.previous != "" {
+			released[strings.ToLower(c.previous)] = true
 		}
 	}
-	for _, pg := range planned {
-		if pg.Op == store.OpDelete {
+	taken := map[string]string{}
+	for _, c := range claims {
+		if c.deleted {
 			continue
 		}
-		key := strings.ToLower(pg.Group.DisplayName)
-		if other, ok := claims[key]; ok && other != pg.Group.ID {
-			return fmt.Errorf("%w: group displayName %q", store.ErrDuplicate, pg.Group.DisplayName)
+		key := strings.ToLower(c.name)
+		if other, ok := taken[key]; ok && other != c.id {
+			return fmt.Errorf("%w: %s %q", store.ErrDuplicate, what, c.name)
 		}
-		claims[key] = pg.Group.ID
-		if holder, ok := s.groupNames[key]; ok && holder != pg.Group.ID && !released[key] {
-			return fmt.Errorf("%w: group displayName %q", store.ErrDuplicate, pg.Group.DisplayName)
+		taken[key] = c.id
+		if holder, ok := holders[key]; ok && holder != c.id && !released[key] {
+			return fmt.Errorf("%w: %s %q", store.ErrDuplicate, what, c.name)
 		}
 	}
 	return nil
