@@ -1,6 +1,6 @@
 # make test   runs what CI runs (needs Postgres, see README)
 # make bench  reruns every figure in BENCHMARKS.md, one after another so
-#             that they do not disturb each other (about 10 minutes)
+#             that they do not disturb each other (about 5 minutes)
 
 .PHONY: test bench
 

@@ -28,8 +28,8 @@ func appendFlatObject(buf []byte, keys, values []string) []byte {
 	return append(buf, '}')
 }
 
-// flatMap encodes a map, or nil for a nil map. Keys are not sorted: jsonb
-// stores them in its own order anyway.
+// flatMap encodes a map, or nil for a nil map. Keys are not sorted: no
+// reader depends on their order, and sorting cost a copy of every key.
 func flatMap(m map[string]string) []byte {
 	if m == nil {
 		return nil

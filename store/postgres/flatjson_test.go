@@ -33,7 +33,8 @@ func TestFlatJSONRoundTrip(t *testing.T) {
 }
 
 func TestFlatJSONReadsPostgresOutput(t *testing.T) {
-	// jsonb's text form puts spaces after colons and commas.
+	// Postgres's text form of jsonb, which the columns were once, puts
+	// spaces after colons and commas; hand-edited rows may too.
 	got, err := decodeMap([]byte(`{"active": true, "inactive": false, "gone": null, "name": "Zo\u00eb \ud83d\ude00"}`))
 	want := map[string]string{"active": "true", "inactive": "false", "name": "Zoë 😀"}
 	if err != nil || !maps.Equal(got, want) {
