@@ -92,7 +92,7 @@ func (s *Scheduler) RunNow(ctx context.Context, opts RunOptions, onlyIfDue bool)
 		s.leading.Store(false)
 		lead.Release(context.WithoutCancel(ctx))
 	}()
-	last, err := s.lastRun(ctx)
+	last, completed, err := s.recentRuns(ctx)
 	if err != nil {
 		return Report{}, err
 	}
@@ -103,7 +103,7 @@ func (s *Scheduler) RunNow(ctx context.Context, opts RunOptions, onlyIfDue bool)
 	}
 	s.started = true
 	if opts.Mode == "" {
-		opts.Mode, opts.Since = s.pickMode(ctx)
+		opts.Mode, opts.Since = s.pickMode(completed)
 	}
 	rep, err := s.engine.Run(ctx, opts)
 	if err == nil {
@@ -134,12 +134,9 @@ func (s *Scheduler) Approve(ctx context.Context, runID, by string) (Report, erro
 	return rep, err
 }
 
-func (s *Scheduler) pickMode(ctx context.Context) (Mode, time.Time) {
-	if s.lastFull.IsZero() || s.fullEvery <= 0 || s.now().Sub(s.lastFull) >= s.fullEvery {
-		return ModeFull, time.Time{}
-	}
-	last, err := s.lastCompleted(ctx)
-	if err != nil || last.StartedAt.IsZero() {
+// pickMode chooses full or incremental; last is the newest completed run.
+func (s *Scheduler) pickMode(last store.Run) (Mode, time.Time) {
+	if s.lastFull.IsZero() || s.fullEvery <= 0 || s.now().Sub(s.lastFull) >= s.fullEvery || last.StartedAt.IsZero() {
 		return ModeFull, time.Time{}
 	}
 	// Read a little before the last run began: Personio's clock and ours
@@ -148,32 +145,26 @@ func (s *Scheduler) pickMode(ctx context.Context) (Mode, time.Time) {
 	return ModeIncremental, last.StartedAt.Add(-5 * time.Minute)
 }
 
-// lastRun is the newest run that was not a dry run.
-func (s *Scheduler) lastRun(ctx context.Context) (store.Run, error) {
-	runs, err := s.store.Runs(ctx, 20)
-	if err != nil {
-		return store.Run{}, err
-	}
-	for _, r := range runs {
-		if !r.DryRun {
-			return r, nil
-		}
-	}
-	return store.Run{}, nil
-}
-
-// lastCompleted is the newest run that applied its changes.
-func (s *Scheduler) lastCompleted(ctx context.Context) (store.Run, error) {
+// recentRuns reads the run records once and returns the newest run that
+// was not a dry run, and the newest that applied its changes (succeeded or
+// held); zero Runs when there are none.
+func (s *Scheduler) recentRuns(ctx context.Context) (last, completed store.Run, err error) {
 	runs, err := s.store.Runs(ctx, 50)
 	if err != nil {
-		return store.Run{}, err
+		return last, completed, err
 	}
 	for _, r := range runs {
-		if !r.DryRun && (r.Status == store.RunSucceeded || r.Status == store.RunHeld) {
-			return r, nil
+		if r.DryRun {
+			continue
+		}
+		if last.ID == "" {
+			last = r
+		}
+		if r.Status == store.RunSucceeded || r.Status == store.RunHeld {
+			return last, r, nil
 		}
 	}
-	return store.Run{}, nil
+	return last, completed, nil
 }
 
 // checkReady marks a follower ready once any replica has completed a run.
@@ -181,7 +172,7 @@ func (s *Scheduler) checkReady(ctx context.Context) {
 	if s.ready.Load() {
 		return
 	}
-	if last, err := s.lastCompleted(ctx); err == nil && !last.StartedAt.IsZero() {
+	if _, completed, err := s.recentRuns(ctx); err == nil && completed.ID != "" {
 		s.ready.Store(true)
 	}
 }
