@@ -188,7 +188,7 @@ func (h *handler) commitUser(r *http.Request, view *store.View, cur *store.Ident
 			delete(updated.Overrides, name)
 		}
 	}
-	res, err := h.st.Apply(r.Context(), store.ChangeSet{
+	res, err := h.dir.Apply(r.Context(), store.ChangeSet{
 		Actor: h.opts.Actor(r),
 		Cause: r.Method + " /Users/" + cur.ID,
 		Identities: []store.IdentityChange{{
@@ -198,10 +198,6 @@ func (h *handler) commitUser(r *http.Request, view *store.View, cur *store.Ident
 	})
 	if err != nil {
 		return nil, err
-	}
-	if err := h.dir.Refresh(r.Context()); err != nil {
-		// The write is stored; the directory catches up on its own.
-		h.log.WarnContext(r.Context(), "directory refresh after scim write failed", "error", err)
 	}
 	if len(res.Identities) == 0 {
 		return cur, nil

@@ -306,6 +306,25 @@ func (d *Directory) Refresh(ctx context.Context) error {
 	}
 }
 
+// Apply is how every writer changes the store: it applies the change set
+// and brings this directory up to date with it before returning, so that a
+// writer always reads its own writes. The result's states are shared with
+// the directory from then on and must not be changed. A failed catch-up is
+// logged, not returned: the change is stored, and the directory's follower
+// reads it on its next pass.
+func (d *Directory) Apply(ctx context.Context, cs ChangeSet) (ApplyResult, error) {
+	res, err := d.store.Apply(ctx, cs)
+	if err != nil {
+		return res, err
+	}
+	if !d.Absorb(res) {
+		if err := d.Refresh(ctx); err != nil {
+			d.opts.Logger.WarnContext(ctx, "directory catch-up after a write failed; the follower retries", "error", err)
+		}
+	}
+	return res, nil
+}
+
 // Absorb installs what an Apply through this process just wrote, without
 // reading it back from the store, when it follows the view directly. It
 // reports false when another writer's changes came in between; the caller

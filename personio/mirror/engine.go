@@ -241,14 +241,9 @@ func (e *Engine) apply(ctx context.Context, opts RunOptions, in planInput, plan 
 			return plan, nil
 		}
 		plan.ChangeSet.Cause = "sync run " + rep.RunID
-		res, err := e.store.Apply(ctx, plan.ChangeSet)
+		res, err := e.dir.Apply(ctx, plan.ChangeSet)
 		if err == nil {
 			rep.ChangeSeqs = [2]int64{res.FirstSeq, res.LastSeq}
-			if !e.dir.Absorb(res) {
-				if err := e.dir.Refresh(ctx); err != nil {
-					e.logger.Warn("directory refresh after sync failed; it catches up by polling", "error", err)
-				}
-			}
 			return plan, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == 2 {
