@@ -32,15 +32,15 @@ type passRun struct {
 // detail is what a record's Detail holds: the last attempt's requests and
 // answer, the fingerprint attempted and when to retry.
 type detail struct {
-	Fingerprint string     `json:"fingerprint,omitempty"`
-	RetryAt     time.Time  `json:"retryAt,omitzero"`
-	Retryable   bool       `json:"retryable,omitempty"`
-	Error       string     `json:"error,omitempty"`
-	Code        string     `json:"code,omitempty"`
-	Outcome     Outcome    `json:"outcome,omitempty"`
-	Requests    []Request  `json:"requests,omitempty"`
-	At          time.Time  `json:"at,omitzero"`
-	Delete      bool       `json:"delete,omitempty"`
+	Fingerprint string             `json:"fingerprint,omitempty"`
+	RetryAt     time.Time          `json:"retryAt,omitzero"`
+	Retryable   bool               `json:"retryable,omitempty"`
+	Error       string             `json:"error,omitempty"`
+	Code        string             `json:"code,omitempty"`
+	Outcome     Outcome            `json:"outcome,omitempty"`
+	Requests    []Request          `json:"requests,omitempty"`
+	At          time.Time          `json:"at,omitzero"`
+	Delete      bool               `json:"delete,omitempty"`
 	Kind        store.ResourceKind `json:"kind,omitempty"`
 }
 

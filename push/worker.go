@@ -57,10 +57,10 @@ type Worker struct {
 	passMu sync.Mutex // one pass or on-demand push at a time in this process
 	lead   store.Leadership
 
-	mu     sync.Mutex // guards st and rng
-	st     status
-	rng    *rand.Rand
-	wake   chan struct{}
+	mu   sync.Mutex // guards st and rng
+	st   status
+	rng  *rand.Rand
+	wake chan struct{}
 	// A dry run saves nothing: its cursor and last reconcile live in memory.
 	dryCur           int64
 	dryLastReconcile time.Time
