@@ -34,6 +34,7 @@ type Store struct {
 	runs       map[string]store.Run
 	tokens     map[string]store.Token
 	leaders    map[string]*leadership
+	ledger     ledgerState
 	watchers   []chan struct{}
 	closed     bool
 }
@@ -54,6 +55,7 @@ func New(opts Options) *Store {
 		runs:       map[string]store.Run{},
 		tokens:     map[string]store.Token{},
 		leaders:    map[string]*leadership{},
+		ledger:     newLedgerState(),
 	}
 }
 

@@ -68,7 +68,7 @@ func Run(t *testing.T, open Factory) {
 		{"DirectoryAbsorbsItsOwnWrites", testAbsorb},
 		{"InvalidChangeSets", testInvalid},
 	}
-	for _, tt := range tests {
+	for _, tt := range append(tests, pushTests...) {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
 	}
 }
