@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/personio-scim/personio-scim/store"
+	"github.com/personio-scim/personio-scim/store/internal/plan"
 )
 
 // Options tunes a memory store.
@@ -82,19 +83,19 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	plan, err := store.PlanChanges(cs, s.identities, s.groups, s.now())
+	p, err := plan.Resolve(cs, s.identities, s.groups, s.now())
 	if err != nil {
 		return store.ApplyResult{}, err
 	}
-	if err := s.checkPlan(plan); err != nil {
+	if err := s.checkPlan(p); err != nil {
 		return store.ApplyResult{}, err
 	}
-	return s.commit(plan), nil
+	return s.commit(p), nil
 }
 
 // checkPlan verifies uniqueness and member references against the state the
 // plan would leave.
-func (s *Store) checkPlan(p store.Plan) error {
+func (s *Store) checkPlan(p plan.ChangePlan) error {
 	users := make([]nameClaim, 0, len(p.Identities))
 	for _, pi := range p.Identities {
 		c := nameClaim{id: pi.Identity.ID, name: pi.Identity.UserName, deleted: pi.Op == store.OpDelete}
@@ -155,7 +156,7 @@ func checkUnique(claims []nameClaim, holders map[string]string, what string) err
 }
 
 // checkMembers makes sure no group would name an identity that does not exist.
-func (s *Store) checkMembers(p store.Plan) error {
+func (s *Store) checkMembers(p plan.ChangePlan) error {
 	final := map[string]bool{} // identity id → exists after the plan, for ids the plan touches
 	for _, pi := range p.Identities {
 		final[pi.Identity.ID] = pi.Op != store.OpDelete
@@ -189,7 +190,7 @@ func (s *Store) checkMembers(p store.Plan) error {
 	return nil
 }
 
-func (s *Store) commit(p store.Plan) store.ApplyResult {
+func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 	var res store.ApplyResult
 	for _, pi := range p.Identities {
 		if pi.Previous != nil {
