@@ -25,18 +25,18 @@ func (s *Store) PushCursor(ctx context.Context, target string) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ledger.cursors[target], nil
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	return s.db.ledger.cursors[target], nil
 }
 
 func (s *Store) PushRecords(ctx context.Context, target string, ids []string) ([]store.PushRecord, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	stored := s.ledger.records[target]
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	stored := s.db.ledger.records[target]
 	out := make([]store.PushRecord, 0, len(ids))
 	for _, id := range ids {
 		if r, ok := stored[id]; ok {
@@ -53,10 +53,10 @@ func (s *Store) ListPushRecords(ctx context.Context, target string, q store.Push
 		return nil, err
 	}
 	limit := ledger.Limit(q)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
 	var out []store.PushRecord
-	for _, r := range s.ledger.records[target] {
+	for _, r := range s.db.ledger.records[target] {
 		if pushMatches(r, q) {
 			out = append(out, r)
 		}
@@ -90,16 +90,16 @@ func (s *Store) SavePush(ctx context.Context, target string, from, to int64, rec
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if cur := s.ledger.cursors[target]; cur != from {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	if cur := s.db.ledger.cursors[target]; cur != from {
 		return fmt.Errorf("push cursor of %q is %d, not %d: %w", target, cur, from, store.ErrConflict)
 	}
-	s.ledger.cursors[target] = to
-	stored := s.ledger.records[target]
+	s.db.ledger.cursors[target] = to
+	stored := s.db.ledger.records[target]
 	if stored == nil {
 		stored = make(map[string]store.PushRecord, len(prepared))
-		s.ledger.records[target] = stored
+		s.db.ledger.records[target] = stored
 	}
 	for _, r := range prepared {
 		stored[r.ResourceID] = r
