@@ -102,7 +102,10 @@ func (r *passRun) identities(ctx context.Context, ds []*desire) error {
 			}
 			start = end
 		}
-		ds = r.reportsOfCreated()
+		var err error
+		if ds, err = r.reportsOfCreated(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -125,25 +128,30 @@ func (r *passRun) refresh(d *desire) {
 	d.fp = Fingerprint(d.item)
 }
 
-func (r *passRun) reportsOfCreated() []*desire {
+func (r *passRun) reportsOfCreated(ctx context.Context) ([]*desire, error) {
 	if len(r.created) == 0 {
-		return nil
+		return nil, nil
 	}
-	var next []*desire
+	var reports []string
 	for _, i := range r.p.view.Identities() {
-		if !r.created[i.Manager] || r.sent[i.ID] {
-			continue
-		}
-		if _, ok := r.p.recs[i.ID]; !ok {
-			continue // not part of this pass; its own change brings it
-		}
-		if d := r.p.identity(i.ID); d != nil && !d.item.Delete && d.err == nil && !unchanged(d, false) {
-			next = append(next, d)
+		if r.created[i.Manager] && !r.sent[i.ID] {
+			reports = append(reports, i.ID)
 		}
 	}
 	r.created = map[string]bool{}
+	if err := r.p.load(ctx, relatedIDs(r.p.view, reports, nil)); err != nil {
+		return nil, err
+	}
+	var next []*desire
+	for _, id := range reports {
+		d := r.p.identity(id)
+		if d == nil || d.item.Delete || d.err != nil || unchanged(d, false) || !held(d.item.Previous) {
+			continue // not in the target yet: its own change brings it
+		}
+		next = append(next, d)
+	}
 	orderIdentities(next)
-	return next
+	return next, nil
 }
 
 // push sends desires in batches of the target's size and records each

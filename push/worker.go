@@ -392,4 +392,4 @@ func (w *Worker) batchBackoff(n int) time.Duration {
 }
 
 // ledgerPage is how many ledger records one read asks for.
-const ledgerPage = 1000
+const ledgerPage = store.DefaultPushLimit

@@ -28,9 +28,11 @@ type Backend struct {
 func Backends() []Backend {
 	return []Backend{
 		{Name: "memory", Open: func(t *testing.T, now func() time.Time) (store.Store, store.Store) {
-			s := memory.New(memory.Options{Now: now})
-			t.Cleanup(s.Close)
-			return s, s
+			db := memory.NewShared(memory.Options{Now: now})
+			a, b := memory.Open(db), memory.Open(db)
+			t.Cleanup(a.Close)
+			t.Cleanup(b.Close)
+			return a, b
 		}},
 		{Name: "postgres", Open: func(t *testing.T, now func() time.Time) (store.Store, store.Store) {
 			a, dbURL := pgtest.Open(t, postgres.Options{Now: now})
