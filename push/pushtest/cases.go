@@ -2,6 +2,7 @@ package pushtest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -462,8 +463,8 @@ func testTwoReplicas(t *testing.T, e *Env) {
 	b := e.Worker(true, WorkerConfig("t"))
 	for range 3 {
 		e.Settle(a)
-		if _, err := b.Step(context.Background()); err != nil {
-			t.Fatal(err)
+		if _, err := b.Step(context.Background()); !errors.Is(err, push.ErrNotLeader) {
+			t.Fatalf("the second replica stepped while the first leads: %v", err)
 		}
 	}
 	if e.Sim.Users() != 3 {
@@ -474,8 +475,8 @@ func testTwoReplicas(t *testing.T, e *Env) {
 	moved.Department = "Finance"
 	e.Update(moved)
 	for range 3 {
-		if _, err := b.Step(context.Background()); err != nil {
-			t.Fatal(err)
+		if _, err := b.Step(context.Background()); !errors.Is(err, push.ErrNotLeader) {
+			t.Fatalf("the second replica stepped while the first leads: %v", err)
 		}
 		e.Settle(a)
 	}
