@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -137,11 +138,7 @@ func BenchmarkWorkerAt100k(b *testing.B) {
 			}
 			defer st.Close()
 			dir := loaded(b, st, 100_000)
-			before := heapInUse()
 			pushAll(b, st, dir, "t", fake.New(fake.Options{MaxBatch: 1000}))
-			if backend == "memory" {
-				b.ReportMetric(float64(heapInUse()-before)/100_000, "ledger-B/identity")
-			}
 			ctx := context.Background()
 			open := func(b *testing.B) *push.Worker {
 				w, err := push.NewWorker(ctx, push.WorkerOptions{Config: benchConfig("t"), Target: fake.New(fake.Options{}), Store: st, Directory: dir})
@@ -177,6 +174,25 @@ func BenchmarkWorkerAt100k(b *testing.B) {
 	}
 }
 
+// BenchmarkLedgerMemory measures what a target's ledger of 100,000
+// identities adds to the live heap of the memory backend, per identity.
+//
+//	go test -run '^$' -bench LedgerMemory -benchtime 1x ./push/
+func BenchmarkLedgerMemory(b *testing.B) {
+	st := memory.New(memory.Options{})
+	defer st.Close()
+	dir := loaded(b, st, 100_000)
+	var grown uint64
+	n := 0
+	for b.Loop() {
+		before := heapInUse()
+		pushAll(b, st, dir, fmt.Sprintf("t%d", n), fake.New(fake.Options{MaxBatch: 1000}))
+		grown += heapInUse() - before
+		n++
+	}
+	b.ReportMetric(float64(grown)/float64(n)/100_000, "B/identity")
+}
+
 // heapInUse is the live heap after a full collection. The fake target's
 // own users are included; they are small next to the ledger records.
 func heapInUse() uint64 {
@@ -185,4 +201,53 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// BenchmarkChangeLatency measures how long a change applied to the store
+// takes to reach the target through a running worker (nudged by the
+// store's Watch), over 100 changes; it reports the 99th percentile.
+//
+//	go test -run '^$' -bench ChangeLatency -benchtime 100x ./push/
+func BenchmarkChangeLatency(b *testing.B) {
+	st := memory.New(memory.Options{})
+	defer st.Close()
+	dir := loaded(b, st, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go dir.Run(ctx)
+	arrived := make(chan string, 16)
+	f := fake.New(fake.Options{MaxBatch: 100})
+	f.BeforePush = func(_ int, items []push.Item) {
+		for _, it := range items {
+			if it.Identity != nil {
+				select {
+				case arrived <- it.Identity.Title:
+				default:
+				}
+			}
+		}
+	}
+	pushAll(b, st, dir, "t", f)
+	w, err := push.NewWorker(ctx, push.WorkerOptions{Config: benchConfig("t"), Target: f, Store: st, Directory: dir, PollInterval: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go w.Run(ctx)
+	one := dir.View().Identities()[0].Clone()
+	var lat []time.Duration
+	n := 0
+	for b.Loop() {
+		n++
+		one.Title = fmt.Sprintf("title %d", n)
+		start := time.Now()
+		if _, err := dir.Apply(ctx, store.ChangeSet{Actor: "bench", Identities: []store.IdentityChange{{Op: store.OpUpdate, Identity: one.Clone()}}}); err != nil {
+			b.Fatal(err)
+		}
+		for got := <-arrived; got != one.Title; got = <-arrived {
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 }

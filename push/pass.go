@@ -66,6 +66,7 @@ func (w *Worker) Pass(ctx context.Context) (PassReport, error) {
 	if now.Before(backoff) {
 		return PassReport{BackingOff: backoff}, nil
 	}
+	w.setState(StatePushing)
 	rep, err := w.pass(ctx, now)
 	w.finishPass(now, rep, err)
 	return rep, err
@@ -345,15 +346,26 @@ func uniqueSorted(s []string) []string {
 }
 
 // dueRetries lists failed records whose retry time has come, and released
-// ones.
+// ones. Every failed record is looked at, so that many waiting ones cannot
+// hide a due one.
 func (w *Worker) dueRetries(ctx context.Context, now time.Time) ([]store.PushRecord, error) {
-	recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Status: store.PushFailed, Limit: ledgerPage})
-	if err != nil {
-		return nil, fmt.Errorf("list failed records: %w", err)
+	var due []store.PushRecord
+	after := ""
+	for {
+		recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Status: store.PushFailed, AfterID: after, Limit: scanPage})
+		if err != nil {
+			return nil, fmt.Errorf("list failed records: %w", err)
+		}
+		for _, r := range recs {
+			if !now.Before(decodeDetail(r.Detail).RetryAt) {
+				due = append(due, r)
+			}
+		}
+		if len(recs) < scanPage || len(due) >= ledgerPage {
+			return due, nil
+		}
+		after = recs[len(recs)-1].ResourceID
 	}
-	return slices.DeleteFunc(recs, func(r store.PushRecord) bool {
-		return now.Before(decodeDetail(r.Detail).RetryAt)
-	}), nil
 }
 
 // guard decides which deprovisions of this pass to hold. It returns the
