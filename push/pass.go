@@ -44,6 +44,21 @@ type ItemReport struct {
 	Requests []Request          `json:"requests"`
 }
 
+// ThrottledError is what a target may return from Push when the target
+// refused the whole batch with a Retry-After (a 429 on a bulk upload): the
+// worker then waits at least that long before the next batch, on top of its
+// own exponential back-off.
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("throttled, retry after %s: %v", e.RetryAfter, e.Err)
+}
+
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
 // errBatch marks a whole-batch failure: the cursor stays.
 type errBatch struct{ err error }
 
@@ -81,6 +96,10 @@ func (w *Worker) finishPass(now time.Time, rep PassReport, err error) {
 	case errors.As(err, &be):
 		w.st.batchFailures++
 		wait := w.batchBackoffLocked(w.st.batchFailures)
+		var te *ThrottledError
+		if errors.As(err, &te) {
+			wait = max(wait, min(te.RetryAfter, maxRetryAfter))
+		}
 		w.st.backoffUntil = now.Add(wait)
 		w.st.lastError = err.Error()
 		w.st.state = StateBackoff
