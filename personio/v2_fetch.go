@@ -44,20 +44,28 @@ func (c *Client) fetchV2(ctx context.Context, r *run, since time.Time) ([]Record
 }
 
 func (c *Client) fetchOneV2(ctx context.Context, r *run, id string) (Record, error) {
-	resp, err := c.send(ctx, r, call{
-		method: http.MethodGet, endpoint: endpointV2Person, auth: true,
-		url: c.url("/v2/persons/" + url.PathEscape(id)),
-	})
+	resp, err := c.person(ctx, r, endpointV2Person, "/v2/persons/", id)
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch person %s: %w", id, err)
 	}
+	rec, err := c.decodeOneV2(ctx, r, id, resp.body)
+	if err != nil {
+		return Record{}, fmt.Errorf("fetch person %s: %w", id, notVanished{err})
+	}
+	return rec, nil
+}
+
+func (c *Client) decodeOneV2(ctx context.Context, r *run, id string, body []byte) (Record, error) {
 	dec, err := c.v2Decoder(ctx, r)
 	if err != nil {
 		return Record{}, err
 	}
-	d, err := c.v2Record(ctx, r, dec, resp.body)
+	d, err := c.v2Record(ctx, r, dec, body)
 	if err != nil {
-		return Record{}, fmt.Errorf("fetch person %s: %w", id, err)
+		return Record{}, err
+	}
+	if d.record.ID != id {
+		return Record{}, fmt.Errorf("%w: the answer is about person %s", ErrMalformed, d.record.ID)
 	}
 	return d.record, nil
 }

@@ -138,6 +138,12 @@ type Options struct {
 	// V2LastWorkingDateKey writes termination.last_working_date (the spec's
 	// examples) instead of last_working_day (the spec's schema).
 	V2LastWorkingDateKey bool
+	// V2OrgUnitsPerType applies whitelisting to each org unit type of an
+	// employment's org_units list instead of to the whole list
+	// [UNCONFIRMED which one Personio does]: with department hidden, the
+	// list is present and lacks the departments, which no client can tell
+	// from "no department".
+	V2OrgUnitsPerType bool
 	// V2OrgEndpointsMissing answers 404 on org units, workplaces, legal
 	// entities and cost centers, as for companies without the beta.
 	V2OrgEndpointsMissing bool
@@ -161,6 +167,10 @@ type Options struct {
 	// RetryAfterSeconds, when positive, adds Retry-After to 429 answers;
 	// Personio sends none by default.
 	RetryAfterSeconds int
+
+	// Faults are queued at start, as InjectFault would (a simulator that
+	// misbehaves from its first answer).
+	Faults []Fault
 }
 
 func (o Options) withDefaults() Options {

@@ -32,6 +32,8 @@ type Server struct {
 	limits  *simLimits
 	faults  []*faultState
 	calls   map[string]int
+	// listingHires counts people added by Hire faults.
+	listingHires int
 	baseURL string
 }
 
@@ -51,6 +53,9 @@ func New(opts Options) *Server {
 	}
 	s.api = s.apiRoutes()
 	s.control = s.controlRoutes()
+	for _, f := range opts.Faults {
+		s.queueFault(f)
+	}
 	return s
 }
 
@@ -160,6 +165,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[pattern]++
 	f := s.takeFault(r.URL.Path)
+	if f != nil && f.Hire {
+		s.hireDuringListing()
+	}
 	s.mu.Unlock()
 	if f != nil {
 		if !f.delay(r.Context()) {
