@@ -125,7 +125,7 @@ type Config struct {
 	// MaxRestarts bounds how often a v1 listing starts over because the
 	// total moved (someone was hired or left meanwhile). Default 3.
 	MaxRestarts int
-	Missing      MissingPolicy     // default MissingError
+	Missing     MissingPolicy // default MissingError
 
 	V2PageSize   int              // 1-50, default 50
 	V2Scopes     []string         // requested token scopes; nil asks for all of the credential's

@@ -62,13 +62,13 @@ const (
 type v1Shape int
 
 const (
-	v1Plain     v1Shape = iota // text or a number
-	v1Lower                    // an enum, lower-cased on the way in
-	v1Date                     // local midnight with offset
-	v1Timestamp                // a full timestamp
-	v1Relation                 // {"type", "attributes": {"id", "name"}}: the name
-	v1Relations                // a list of relations: the names
-	v1Supervisor               // a nested Employee: its id
+	v1Plain      v1Shape = iota // text or a number
+	v1Lower                     // an enum, lower-cased on the way in
+	v1Date                      // local midnight with offset
+	v1Timestamp                 // a full timestamp
+	v1Relation                  // {"type", "attributes": {"id", "name"}}: the name
+	v1Relations                 // a list of relations: the names
+	v1Supervisor                // a nested Employee: its id
 )
 
 // Field describes one standard attribute of a Record: its name in the flat

@@ -25,16 +25,16 @@ type Server struct {
 	control *http.ServeMux
 	v1Defs  map[string]attrDef // standard v1 attributes by key
 
-	mu      sync.Mutex // guards everything below
-	co      *company
-	offset  time.Duration // how far Advance moved the clock
-	tokens  *tokenStore
-	limits  *simLimits
-	faults  []*faultState
-	calls   map[string]int
+	mu     sync.Mutex // guards everything below
+	co     *company
+	offset time.Duration // how far Advance moved the clock
+	tokens *tokenStore
+	limits *simLimits
+	faults []*faultState
+	calls  map[string]int
 	// listingHires counts people added by Hire faults.
 	listingHires int
-	baseURL string
+	baseURL      string
 }
 
 // New builds a simulator with a company seeded from opts.
