@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -230,6 +231,26 @@ func TestFetchOneNotFoundOnlyForThePerson(t *testing.T) {
 			}
 			if ok, _, err := c.Exists(context.Background(), "999999"); ok || err != nil {
 				t.Errorf("Exists(unknown) = %v, %v", ok, err)
+			}
+		})
+	}
+}
+
+// TestV1TotalOffByWholePages: total_elements short or long by whole pages
+// must not end the listing early or pass unnoticed; the error names both
+// numbers.
+func TestV1TotalOffByWholePages(t *testing.T) {
+	for _, delta := range []int{-100, -200, 100, 200} {
+		t.Run(strconv.Itoa(delta), func(t *testing.T) {
+			srv := startSim(t, personiotest.Options{Employees: 300})
+			srv.InjectFault(personiotest.Fault{Path: "/v1/company/employees", TotalDelta: delta, Count: -1})
+			c, _ := newClient(t, srv, personio.APIv1, nil)
+			got, _, err := c.FetchAll(context.Background())
+			if !errors.Is(err, personio.ErrCountMismatch) || got != nil {
+				t.Fatalf("%d records, %v; want ErrCountMismatch", len(got), err)
+			}
+			if msg := err.Error(); !strings.Contains(msg, "read 300") || !strings.Contains(msg, strconv.Itoa(300+delta)) {
+				t.Errorf("error %q does not name both counts", msg)
 			}
 		})
 	}

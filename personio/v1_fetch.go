@@ -86,7 +86,7 @@ func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record,
 			return nil, fmt.Errorf("fetch employees page %d: %w: the page holds only people seen before", page, ErrCursorLoop)
 		}
 		if len(records) > total+limit {
-			return nil, fmt.Errorf("fetch employees: %w: read more than %d people, total_elements announced %d", ErrCountMismatch, len(records), total)
+			return nil, fmt.Errorf("fetch employees: %w: read %d people and the pages go on, total_elements announced %d", ErrCountMismatch, len(records), total)
 		}
 	}
 	switch {
