@@ -132,3 +132,19 @@ func TestOrgUnitsWhitelisting(t *testing.T) {
 		}
 	}
 }
+
+func TestControlSettings(t *testing.T) {
+	s := Start(t, Options{Employees: 1, Credentials: noLimits()})
+	status, _, body := call(t, "PATCH", s.URL()+"/_sim/settings", `{"v1_updated_since_zone":"UTC"}`, jsonHeader())
+	if status != 200 || body["v1_updated_since_zone"] != "UTC" {
+		t.Errorf("change zone: %d %v", status, body)
+	}
+	for _, bad := range []string{`{"v1_updated_since_zone":"Mars/Olympus"}`, `{}`, `[`} {
+		if status, _, _ := call(t, "PATCH", s.URL()+"/_sim/settings", bad, jsonHeader()); status != 400 {
+			t.Errorf("%s: %d, want 400", bad, status)
+		}
+	}
+	if _, _, body := call(t, "GET", s.URL()+"/_sim/settings", "", nil); body["v1_updated_since_zone"] != "UTC" {
+		t.Errorf("settings = %v", body)
+	}
+}
