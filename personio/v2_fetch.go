@@ -14,6 +14,14 @@ import (
 
 // fetchV2 lists persons, reads each one's employments (v2 has no bulk
 // employments endpoint), resolves org ids to names and builds Records.
+//
+// A v2 listing cannot prove itself complete: it announces no total, and a
+// last page without a next link looks the same whether it ends the list or
+// cuts it short. walkV2 refuses what is visibly inconsistent (an empty page
+// that still links on, repeated cursors, pages of nothing new); the rest of
+// the proof is the caller's: everyone known before and missing from a full
+// listing must be looked up by id (Exists, FetchOne, ConfirmGone) and only
+// a 404 of their own makes them gone.
 func (c *Client) fetchV2(ctx context.Context, r *run, since time.Time) ([]Record, error) {
 	q := url.Values{"limit": {strconv.Itoa(c.cfg.V2PageSize)}}
 	filterLocally := !since.IsZero() && c.cfg.V2Changed == ChangedFull
