@@ -75,7 +75,9 @@ const (
 // view, in CEL expressions and in Config.Attributes, its kind, and how each
 // API version carries it. RecordFields is the one list of them; every other
 // place that needs the record's fields (decoding, the flat view, the
-// mirror's expressions and minimization) derives from it.
+// mirror's expressions and minimization) derives from it. Fields come from
+// RecordFields and LookupField only; a Field built elsewhere has no
+// accessors.
 type Field struct {
 	Name string
 	Kind FieldKind
@@ -93,11 +95,11 @@ type Field struct {
 	// fetch: last_modified_at only informs, and many credentials hide it.
 	Optional bool
 
-	v1    v1Shape
-	text  func(*Record) *string
-	date  func(*Record) *Date
-	list  func(*Record) *[]string
-	instv func(*Record) *time.Time
+	v1      v1Shape
+	text    func(*Record) *string
+	date    func(*Record) *Date
+	list    func(*Record) *[]string
+	instant func(*Record) *time.Time
 }
 
 // recordFields is the field table. It is written once here and never
@@ -123,7 +125,7 @@ var recordFields = []Field{
 	textField(FieldSupervisorID, "supervisor", V2Employment, "supervisor.id", v1Supervisor, func(r *Record) *string { return &r.SupervisorID }),
 	textField(FieldEmploymentType, "employment_type", V2Employment, "type", v1Lower, func(r *Record) *string { return &r.EmploymentType }),
 	{Name: FieldUpdatedAt, Kind: KindTime, V1Key: "last_modified_at", V2Resource: V2Person, V2Key: "updated_at",
-		Optional: true, v1: v1Timestamp, instv: func(r *Record) *time.Time { return &r.UpdatedAt }},
+		Optional: true, v1: v1Timestamp, instant: func(r *Record) *time.Time { return &r.UpdatedAt }},
 }
 
 func textField(name, v1Key string, res V2Resource, v2Key string, shape v1Shape, get func(*Record) *string) Field {
@@ -173,7 +175,7 @@ func (f Field) Value(r *Record) string {
 	case KindList:
 		return strings.Join(*f.list(r), ",")
 	case KindTime:
-		return formatUpdatedAt(*f.instv(r))
+		return formatUpdatedAt(*f.instant(r))
 	}
 	return *f.text(r)
 }
@@ -198,7 +200,7 @@ func (f Field) Set(r *Record, value string) error {
 		}
 		return nil
 	case KindTime:
-		return setTime(f.instv(r), value)
+		return setTime(f.instant(r), value)
 	}
 	*f.text(r) = value
 	return nil
@@ -212,7 +214,7 @@ func (f Field) Copy(dst, src *Record) {
 	case KindList:
 		*f.list(dst) = slices.Clone(*f.list(src))
 	case KindTime:
-		*f.instv(dst) = *f.instv(src)
+		*f.instant(dst) = *f.instant(src)
 	default:
 		*f.text(dst) = *f.text(src)
 	}

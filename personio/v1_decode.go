@@ -231,7 +231,7 @@ func (d v1Decoder) assign(r *Record, field Field, value []byte) error {
 	case v1Timestamp:
 		var s string
 		if s, err = jsonText(value); err == nil {
-			*field.instv(r), err = parseTimestamp(s, d.zone)
+			*field.instant(r), err = parseTimestamp(s, d.zone)
 		}
 	case v1Relation:
 		*field.text(r), err = relationName(value)
