@@ -79,6 +79,11 @@ func TestFieldsRoundTrip(t *testing.T) {
 					t.Errorf("%s is a record field but not in the field table", name)
 				}
 			}
+			for _, f := range personio.RecordFields() {
+				if _, ok := values[f.Name]; !ok && f.Name != personio.FieldID && f.Name != personio.FieldUpdatedAt {
+					t.Errorf("field %s has no value to push through: add one to roundTripValues", f.Name)
+				}
+			}
 			truth, _ := sim.Record(id)
 			client, err := personio.NewClient(personio.Config{BaseURL: sim.URL(), ClientID: "rt", ClientSecret: "rt-secret",
 				APIVersion: version, Attributes: append(policy.SourceFields(), personio.FieldUpdatedAt), NoRateLimit: true, Now: clock.Now, Sleep: clock.Sleep})
