@@ -82,8 +82,9 @@ type Bucket struct {
 }
 
 // Options shape a simulator. The zero value is a company of 200 people
-// (seed 1) served the way Personio documents it; every behaviour the
-// reference marks UNCONFIRMED has a field here.
+// (seed 1) served the way Personio documents it; every behaviour Personio
+// leaves open (marked UNCONFIRMED or CONFLICT below, and listed in
+// docs/simulator.md) has a field here.
 type Options struct {
 	Employees int   // people to generate; 0 means 200, negative means none
 	Seed      int64 // generation seed; 0 means 1
@@ -112,8 +113,8 @@ type Options struct {
 	// read in [UNCONFIRMED]; default Location.
 	V1UpdatedSinceLocation *time.Location
 	// V1UpdatedSinceAllInOne makes updated_since ignore limit and offset, as
-	// the reference text says, instead of paging as the changelog says
-	// [CONFLICT].
+	// Personio's API reference says, instead of paging as its changelog
+	// says [CONFLICT].
 	V1UpdatedSinceAllInOne bool
 	// V1InvalidTokenStatus is the status for an unknown or expired token on
 	// v1: the spec's examples pair 403 with "Provided authorization is not
