@@ -318,7 +318,7 @@ func (d v2Decoder) personFields(r *Record, p v2Person) error {
 		FieldEmail: p.Email, FieldPreferredName: p.PreferredName,
 	}
 	for _, f := range recordFields {
-		raw, known := raws[f.V2Key]
+		raw, known := raws[f.Name]
 		if f.V2Resource != V2Person || !known || !d.attrs.has(f.Name) {
 			continue
 		}
