@@ -196,7 +196,7 @@ func (ir *itemRun) syncGroup(ctx context.Context, id string, held groupState, re
 	var err error
 	var changed bool
 	if !ir.b.t.capabilities().patch && !ir.b.t.cfg.Dialect.MembersByPatch {
-		resp, changed, err = ir.putGroup(ctx, id, held, want)
+		resp, changed, err = ir.putGroup(ctx, id, &held, want)
 	} else {
 		resp, changed, err = ir.patchGroup(ctx, id, &held, want)
 	}
@@ -243,7 +243,7 @@ func (ir *itemRun) syncGroup(ctx context.Context, id string, held groupState, re
 }
 
 // putGroup replaces the group when its name or members differ.
-func (ir *itemRun) putGroup(ctx context.Context, id string, held groupState, want []string) (response, bool, error) {
+func (ir *itemRun) putGroup(ctx context.Context, id string, held *groupState, want []string) (response, bool, error) {
 	if held.DisplayName == ir.it.Group.DisplayName && slices.Equal(sortedUnique(held.Members), want) {
 		return response{}, false, nil
 	}
