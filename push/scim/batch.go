@@ -84,6 +84,9 @@ func (ir *itemRun) write(ctx context.Context, method string, u *url.URL, body an
 		req.Header = http.Header{"If-Match": {ifMatch}}
 	}
 	if ir.b.dry {
+		// A group created in this preview has no id yet; show the
+		// placeholder readably.
+		req.URL = strings.ReplaceAll(req.URL, "%7Bid%7D", "{id}")
 		ir.res.Requests = append(ir.res.Requests, req)
 		status := http.StatusOK
 		switch method {

@@ -315,10 +315,14 @@ func (s *Sim) list(r *http.Request, k kind) answer {
 		count = min(n, count)
 	}
 	var found []*resource
-	for _, id := range s.order {
-		res, ok := s.table(k)[id]
-		if ok && (terms == nil || matches(res.attrs, res.id, terms)) {
-			found = append(found, res)
+	if v, ok := singleStringTerm(terms); ok && isIndexed(k, terms[0].attr) {
+		found = s.lookup(k, terms[0].attr, v)
+	} else {
+		for _, id := range s.order {
+			res, ok := s.table(k)[id]
+			if ok && (terms == nil || matches(res.attrs, res.id, terms)) {
+				found = append(found, res)
+			}
 		}
 	}
 	page := []any{}
@@ -332,6 +336,14 @@ func (s *Sim) list(r *http.Request, k kind) answer {
 		"itemsPerPage": len(page),
 		"Resources":    page,
 	}}
+}
+
+func singleStringTerm(terms []comparison) (string, bool) {
+	if len(terms) != 1 {
+		return "", false
+	}
+	v, ok := terms[0].value.(string)
+	return v, ok
 }
 
 func filterable(k kind, attr string) bool {
@@ -397,11 +409,8 @@ func (s *Sim) correlate(k kind, attrs map[string]any) *resource {
 	if k == kindGroups {
 		field = "displayName"
 	}
-	want := str(attrs, field)
-	for _, res := range s.table(k) {
-		if want != "" && strings.EqualFold(str(res.attrs, field), want) {
-			return res
-		}
+	if found := s.lookup(k, field, str(attrs, field)); len(found) > 0 && str(attrs, field) != "" {
+		return found[0]
 	}
 	return nil
 }
@@ -421,8 +430,8 @@ func (s *Sim) validate(k kind, attrs map[string]any, self *resource) *scimError 
 		if name == "" {
 			return errorf(http.StatusBadRequest, "invalidValue", "displayName is required")
 		}
-		for _, g := range s.groups {
-			if g != self && strings.EqualFold(str(g.attrs, "displayName"), name) {
+		for _, g := range s.lookup(kindGroups, "displayName", name) {
+			if g != self {
 				return errorf(http.StatusConflict, "uniqueness", "displayName is already in use")
 			}
 		}
@@ -451,8 +460,8 @@ func (s *Sim) validate(k kind, attrs map[string]any, self *resource) *scimError 
 			return errorf(http.StatusBadRequest, "invalidValue", "name.givenName, name.familyName and an email are required")
 		}
 	}
-	for _, u := range s.users {
-		if u != self && strings.EqualFold(str(u.attrs, "userName"), userName) {
+	for _, u := range s.lookup(kindUsers, "userName", userName) {
+		if u != self {
 			return errorf(http.StatusConflict, "uniqueness", "userName is already in use")
 		}
 	}

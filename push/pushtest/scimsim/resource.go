@@ -34,8 +34,69 @@ type resource struct {
 	kind     kind
 	attrs    map[string]any
 	version  int
+	seq      int // creation order, for stable listings
 	created  time.Time
 	modified time.Time
+	keys     []string // the index entries that point at it
+}
+
+// indexKey names an index entry: the kind, the attribute and the value as
+// it compares (lower case for case-insensitive attributes).
+func indexKey(k kind, attr, value string) string {
+	if !strings.EqualFold(attr, "externalId") {
+		value = strings.ToLower(value)
+	}
+	return string(k) + "\x00" + strings.ToLower(attr) + "\x00" + value
+}
+
+// indexedAttrs are the attributes searches and uniqueness checks find
+// without a scan.
+func indexedAttrs(k kind) []string {
+	if k == kindGroups {
+		return []string{"displayName", "externalId"}
+	}
+	return []string{"userName", "externalId"}
+}
+
+// reindex updates the index after r's attributes changed.
+func (s *Sim) reindex(r *resource) {
+	s.unindex(r)
+	for _, a := range indexedAttrs(r.kind) {
+		if v := str(r.attrs, a); v != "" {
+			key := indexKey(r.kind, a, v)
+			if s.index[key] == nil {
+				s.index[key] = map[string]*resource{}
+			}
+			s.index[key][r.id] = r
+			r.keys = append(r.keys, key)
+		}
+	}
+}
+
+func (s *Sim) unindex(r *resource) {
+	for _, key := range r.keys {
+		delete(s.index[key], r.id)
+		if len(s.index[key]) == 0 {
+			delete(s.index, key)
+		}
+	}
+	r.keys = nil
+}
+
+// lookup returns the resources whose attribute equals value, in creation
+// order.
+func (s *Sim) lookup(k kind, attr, value string) []*resource {
+	hits := s.index[indexKey(k, attr, value)]
+	out := make([]*resource, 0, len(hits))
+	for _, r := range hits {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b *resource) int { return a.seq - b.seq })
+	return out
+}
+
+func isIndexed(k kind, attr string) bool {
+	return slices.ContainsFunc(indexedAttrs(k), func(a string) bool { return strings.EqualFold(a, attr) })
 }
 
 func (s *Sim) table(k kind) map[string]*resource {
@@ -47,19 +108,28 @@ func (s *Sim) table(k kind) map[string]*resource {
 
 func (s *Sim) insert(k kind, attrs map[string]any) *resource {
 	now := s.opts.Now().UTC()
-	r := &resource{id: s.newID(), kind: k, attrs: attrs, version: 1, created: now, modified: now}
+	r := &resource{id: s.newID(), kind: k, attrs: attrs, version: 1, seq: s.nextID, created: now, modified: now}
 	s.table(k)[r.id] = r
 	s.order = append(s.order, r.id)
+	s.reindex(r)
 	return r
 }
 
+// touch records a change of r's attributes.
 func (s *Sim) touch(r *resource) {
+	s.reindex(r)
 	r.version++
 	r.modified = s.opts.Now().UTC()
 }
 
 // deleteLocked removes a resource and, for a user, its group memberships.
 func (s *Sim) deleteLocked(id string) {
+	if r, ok := s.table(kindUsers)[id]; ok {
+		s.unindex(r)
+	}
+	if r, ok := s.table(kindGroups)[id]; ok {
+		s.unindex(r)
+	}
 	if _, ok := s.users[id]; ok {
 		delete(s.users, id)
 		for _, g := range s.groups {

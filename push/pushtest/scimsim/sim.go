@@ -107,6 +107,7 @@ type Sim struct {
 	users    map[string]*resource
 	groups   map[string]*resource
 	order    []string // ids in creation order, for stable listings
+	index    map[string]map[string]*resource
 	nextID   int
 	writes   int
 	rejected map[string]bool // externalIds whose writes fail with 400
@@ -143,6 +144,7 @@ func New(opts Options) *Sim {
 		opts:     opts.withDefaults(),
 		users:    map[string]*resource{},
 		groups:   map[string]*resource{},
+		index:    map[string]map[string]*resource{},
 		rejected: map[string]bool{},
 		tokens:   map[string]bool{},
 	}
@@ -284,10 +286,8 @@ type Group struct {
 func (s *Sim) UserByExternalID(id string) (User, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range s.users {
-		if str(r.attrs, "externalId") == id {
-			return s.userView(r), true
-		}
+	if found := s.lookup(kindUsers, "externalId", id); len(found) > 0 {
+		return s.userView(found[0]), true
 	}
 	return User{}, false
 }
@@ -307,10 +307,8 @@ func (s *Sim) UserByID(id string) (User, bool) {
 func (s *Sim) GroupByName(displayName string) (Group, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range s.groups {
-		if strings.EqualFold(str(r.attrs, "displayName"), displayName) {
-			return s.groupView(r), true
-		}
+	if found := s.lookup(kindGroups, "displayName", displayName); len(found) > 0 {
+		return s.groupView(found[0]), true
 	}
 	return Group{}, false
 }
@@ -326,12 +324,10 @@ func (s *Sim) Groups() int {
 func (s *Sim) Tamper(externalID, displayName string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, r := range s.users {
-		if str(r.attrs, "externalId") == externalID {
-			r.attrs["displayName"] = displayName
-			s.touch(r)
-			return true
-		}
+	for _, r := range s.lookup(kindUsers, "externalId", externalID) {
+		set(r.attrs, "displayName", displayName)
+		s.touch(r)
+		return true
 	}
 	return false
 }
