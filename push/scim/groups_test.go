@@ -205,3 +205,26 @@ func TestUnresolvedMembersWaitForTheirTargetID(t *testing.T) {
 		t.Errorf("members after the member arrived %v", got)
 	}
 }
+
+func TestDryRunOfAGroupCreatedThenFilledByPatch(t *testing.T) {
+	f := start(t, scimsim.Options{Profile: scimsim.Keycloak}, "dialect:\n  members_by_patch: true\n")
+	f.push(t, person("1"))
+	writes := f.sim.Writes()
+	res, err := f.pushErr([]push.Item{group("Ops", "1")}, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.sim.Writes() != writes {
+		t.Fatal("the dry run wrote")
+	}
+	reqs := res[0].Requests
+	if len(reqs) != 2 || reqs[0].Method != "POST" || reqs[1].Method != "PATCH" || !strings.HasSuffix(reqs[1].URL, "/Groups/{id}") {
+		t.Fatalf("requests %+v", reqs)
+	}
+	if strings.Contains(string(reqs[0].Body), "members") || !strings.Contains(string(reqs[1].Body), `"path":"members"`) {
+		t.Errorf("bodies %s / %s", reqs[0].Body, reqs[1].Body)
+	}
+	if res[0].TargetID != "" {
+		t.Errorf("a preview invented target id %q", res[0].TargetID)
+	}
+}

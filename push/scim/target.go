@@ -208,10 +208,13 @@ func (t *Target) capabilities() capabilities {
 // url joins path segments (escaped) to base_url.
 func (t *Target) url(segments ...string) *url.URL {
 	u := *t.base
+	raw := strings.TrimRight(t.base.EscapedPath(), "/")
+	u.Path = strings.TrimRight(u.Path, "/")
 	for _, s := range segments {
-		u.Path = strings.TrimRight(u.Path, "/") + "/" + url.PathEscape(s)
+		u.Path += "/" + s
+		raw += "/" + url.PathEscape(s)
 	}
-	u.RawPath = ""
+	u.RawPath = raw
 	return &u
 }
 

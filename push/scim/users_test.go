@@ -401,3 +401,18 @@ func TestDryRunSendsNoWrite(t *testing.T) {
 		t.Errorf("dry run matched %q, want %q", res[0].TargetID, existing)
 	}
 }
+
+func TestMappedAttributesOverrideAndAdd(t *testing.T) {
+	f := start(t, scimsim.Options{}, "")
+	f.push(t, person("1", func(i *push.Identity) {
+		i.Mapped = map[string]string{
+			"title": "Staff Engineer",
+			"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Platform",
+			"name.givenName": "Nick",
+		}
+	}))
+	u, _ := f.sim.UserByExternalID("1")
+	if u.Title != "Staff Engineer" || u.Department != "Platform" || u.GivenName != "Nick" || u.FamilyName != "Family1" {
+		t.Errorf("user %+v", u)
+	}
+}
