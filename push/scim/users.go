@@ -226,7 +226,15 @@ func (ir *itemRun) pushIdentity(ctx context.Context) (push.Result, error) {
 	if id == "" {
 		return ir.createUser(ctx, attrs)
 	}
-	return ir.updateUser(ctx, id, prev, attrs, true)
+	return ir.updateUser(ctx, id, prev, attrs, recovery{rematch: true, refresh: true})
+}
+
+// recovery says which one-time recoveries an update may still make.
+type recovery struct {
+	rematch bool // after a 404: match again, create when absent
+	refresh bool // after a 412: read the current version, send again
+	// gone treats a 404 as the end state (a removal): confirmed, done.
+	gone bool
 }
 
 func deref(r *push.Result) push.Result {
@@ -296,7 +304,7 @@ func (ir *itemRun) createUser(ctx context.Context, attrs []attr) (push.Result, e
 		if found == nil {
 			return ir.fail(resp, "creating a user"), nil
 		}
-		return ir.updateUser(ctx, found.ID, userState{}, attrs, false)
+		return ir.updateUser(ctx, found.ID, userState{}, attrs, recovery{refresh: true})
 	}
 	return ir.fail(resp, "creating a user"), nil
 }
@@ -310,10 +318,9 @@ func (ir *itemRun) doneUser(id string, s userState) push.Result {
 	return r
 }
 
-// updateUser brings the user with the target's id to attrs. retry allows
-// one recovery: from a 404 (deleted in the target: match again) or a 412
-// (changed in the target: read its version and send again).
-func (ir *itemRun) updateUser(ctx context.Context, id string, prev userState, attrs []attr, retry bool) (push.Result, error) {
+// updateUser brings the user with the target's id to attrs, with the
+// recoveries rec allows.
+func (ir *itemRun) updateUser(ctx context.Context, id string, prev userState, attrs []attr, rec recovery) (push.Result, error) {
 	u := ir.b.t.url("Users", id)
 	var resp response
 	var err error
@@ -334,7 +341,12 @@ func (ir *itemRun) updateUser(ctx context.Context, id string, prev userState, at
 			return push.Result{}, fmt.Errorf("updating a user: %w", err)
 		}
 		return ir.doneUser(id, userState{ETag: etag, Set: paths(attrs)}), nil
-	case resp.status == http.StatusNotFound && retry:
+	case resp.status == http.StatusNotFound && rec.gone:
+		if err := ir.confirmGone(ctx, "Users"); err != nil {
+			return push.Result{}, err
+		}
+		return ir.doneUser(id, prev), nil
+	case resp.status == http.StatusNotFound && rec.rematch:
 		found, failed, err := ir.findUser(ctx, ir.b.t.cfg.Match)
 		if err != nil || failed != nil {
 			return deref(failed), err
@@ -342,14 +354,15 @@ func (ir *itemRun) updateUser(ctx context.Context, id string, prev userState, at
 		if found == nil {
 			return ir.createUser(ctx, attrs)
 		}
-		return ir.updateUser(ctx, found.ID, userState{}, attrs, false)
-	case resp.status == http.StatusPreconditionFailed && retry:
+		return ir.updateUser(ctx, found.ID, userState{}, attrs, recovery{refresh: true})
+	case resp.status == http.StatusPreconditionFailed && rec.refresh:
 		etag, failed, err := ir.currentETag(ctx, u)
 		if err != nil || failed != nil {
 			return deref(failed), err
 		}
 		prev.ETag = etag
-		return ir.updateUser(ctx, id, prev, attrs, false)
+		rec.refresh = false
+		return ir.updateUser(ctx, id, prev, attrs, rec)
 	}
 	return ir.fail(resp, "updating a user"), nil
 }
@@ -395,14 +408,20 @@ func (ir *itemRun) deactivate(ctx context.Context, id string, prev userState) (p
 	if ir.it.Identity != nil {
 		attrs := ir.b.t.userAttrs(ir.it.Identity, ir.managerID())
 		attrs = setAttr(attrs, "active", false)
-		return ir.updateUser(ctx, id, prev, attrs, true)
+		return ir.updateUser(ctx, id, prev, attrs, recovery{refresh: true, gone: true})
 	}
 	ops := []map[string]any{{"op": "replace", "path": "active", "value": false}}
 	resp, err := ir.write(ctx, http.MethodPatch, ir.b.t.url("Users", id), patchBody(ops), prev.ETag)
 	if err != nil {
 		return push.Result{}, err
 	}
-	if resp.ok() || resp.status == http.StatusNotFound {
+	if resp.status == http.StatusNotFound {
+		if err := ir.confirmGone(ctx, "Users"); err != nil {
+			return push.Result{}, err
+		}
+		return ir.doneUser(id, prev), nil
+	}
+	if resp.ok() {
 		_, etag, err := parseResource(resp)
 		if err != nil && resp.ok() {
 			return push.Result{}, fmt.Errorf("deactivating a user: %w", err)
@@ -413,12 +432,38 @@ func (ir *itemRun) deactivate(ctx context.Context, id string, prev userState) (p
 	return ir.fail(resp, "deactivating a user"), nil
 }
 
+// confirmGone tells a resource that is gone from a wrong URL: a 404 counts
+// as gone only when the endpoint itself answers a SCIM list.
+func (ir *itemRun) confirmGone(ctx context.Context, endpoint string) error {
+	if ir.b.dry {
+		return nil
+	}
+	u := ir.b.t.url(endpoint)
+	u.RawQuery = "count=1"
+	resp, err := ir.read(ctx, u)
+	if err != nil {
+		return err
+	}
+	if !resp.ok() {
+		return fmt.Errorf("GET /%s answered %s after a 404: check base_url", endpoint, resp.describe())
+	}
+	if _, err := decodeList(resp); err != nil {
+		return fmt.Errorf("GET /%s after a 404: %w", endpoint, err)
+	}
+	return nil
+}
+
 // deleteResource deletes; a 404 means it is gone already.
 func (ir *itemRun) deleteResource(ctx context.Context, endpoint, id, etag string, retry bool) (push.Result, error) {
 	u := ir.b.t.url(endpoint, id)
 	resp, err := ir.write(ctx, http.MethodDelete, u, nil, etag)
 	if err != nil {
 		return push.Result{}, err
+	}
+	if resp.status == http.StatusNotFound {
+		if err := ir.confirmGone(ctx, endpoint); err != nil {
+			return push.Result{}, err
+		}
 	}
 	switch {
 	case resp.ok() || resp.status == http.StatusNotFound:

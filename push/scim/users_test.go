@@ -416,3 +416,33 @@ func TestMappedAttributesOverrideAndAdd(t *testing.T) {
 		t.Errorf("user %+v", u)
 	}
 }
+
+func TestRemovalOfAUserGoneFromTheTarget(t *testing.T) {
+	for _, extra := range []string{"", "on_remove: delete\n"} {
+		t.Run("on_remove "+extra, func(t *testing.T) {
+			f := start(t, scimsim.Options{}, extra)
+			res := f.push(t, person("1"))
+			f.sim.Remove(res[0].TargetID)
+			res = f.push(t, deleted(person("1")))
+			wantOutcomes(t, res, push.Done)
+			if f.sim.Users() != 0 {
+				t.Errorf("a removal brought the user back: %d users", f.sim.Users())
+			}
+		})
+	}
+}
+
+// A 404 from a wrong URL is not taken for "already gone".
+func TestRemovalAgainstAWrongURLFailsTheBatch(t *testing.T) {
+	f := start(t, scimsim.Options{BasePath: "/scim/v2"}, "on_remove: delete\n")
+	res := f.push(t, person("1"))
+	f = reopen(t, f, f.srv.URL+"/wrong", "on_remove: delete\ndiscovery: false\n")
+	items := []push.Item{deleted(person("1"))}
+	items[0].Previous.TargetID = res[0].TargetID
+	if _, err := f.pushErr(items, false); err == nil || !strings.Contains(err.Error(), "check base_url") {
+		t.Fatalf("error %v, want a wrong-URL batch error", err)
+	}
+	if f.sim.Users() != 1 {
+		t.Error("the user is gone")
+	}
+}
