@@ -3,7 +3,6 @@ package scim_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -29,7 +28,13 @@ func harness() pushtest.Harness {
 			srv := httptest.NewServer(sim)
 			t.Cleanup(func() { sim.Close(); srv.Close() })
 			cfg := fmt.Sprintf("base_url: %s\ntoken_env: SCIM_TOKEN\non_remove: delete\n", srv.URL)
-			env := testEnv(map[string]string{"SCIM_TOKEN": testToken}, &http.Client{Timeout: 10 * time.Second})
+			// The worker's own client, with its retries; waits are skipped so
+			// that only the suite's clock decides.
+			client := push.NewHTTPClient(push.HTTPOptions{
+				Target: "conformance", Timeout: 10 * time.Second, Now: now,
+				Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+			})
+			env := testEnv(map[string]string{"SCIM_TOKEN": testToken}, client)
 			env.Now = now
 			target, err := scim.Open(context.Background(), section(t, cfg), env)
 			if err != nil {
@@ -71,6 +76,8 @@ func (a simAdapter) Accept(personioID string)                 { a.s.Accept(perso
 func (a simAdapter) Throttle(n int, retryAfter time.Duration) { a.s.Throttle(n, retryAfter) }
 func (a simAdapter) Tamper(personioID, displayName string)    { a.s.Tamper(personioID, displayName) }
 func (a simAdapter) Settle()                                  { a.s.Settle() }
+
+func TestConformance(t *testing.T) { pushtest.Run(t, harness()) }
 
 // The harness itself works: a user and a group pushed through it show up
 // in the suite's view of the simulator.
