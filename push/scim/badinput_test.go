@@ -57,6 +57,12 @@ func TestBadServersFailTheBatch(t *testing.T) {
 			want:  "no answer within the timeout",
 		},
 		{
+			name:  "slow server",
+			extra: "discovery: false\ntimeout: 200ms\n",
+			fault: func(f *fixture, _ string) { f.sim.Slow(time.Hour) },
+			want:  "no answer within the timeout",
+		},
+		{
 			name:  "wrong base URL",
 			extra: "discovery: false\n",
 			fault: func(f *fixture, _ string) {},

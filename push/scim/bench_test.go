@@ -22,7 +22,8 @@ func benchServer(b *testing.B) (*scimsim.Sim, *httptest.Server, *http.Client) {
 	sim := scimsim.New(scimsim.Options{Token: testToken})
 	srv := httptest.NewServer(sim)
 	b.Cleanup(func() { sim.Close(); srv.Close() })
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	// The worker's client (no rate limit configured), as the binary builds it.
+	client := push.NewHTTPClient(push.HTTPOptions{Target: "bench", Timeout: 10 * time.Second})
 	return sim, srv, client
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/push/pushtest/scimsim"
+	"github.com/personio-scim/personio-scim/store"
 )
 
 // The manager is created in the same batch, just before the report: the
@@ -444,5 +445,25 @@ func TestRemovalAgainstAWrongURLFailsTheBatch(t *testing.T) {
 	}
 	if f.sim.Users() != 1 {
 		t.Error("the user is gone")
+	}
+}
+
+// Keycloak without an externalId mapping drops the Personio id; the target
+// still never duplicates a user, even when its ledger is lost.
+func TestKeycloakWithoutExternalIDMapping(t *testing.T) {
+	for _, match := range []string{"externalId", "userName"} {
+		t.Run(match, func(t *testing.T) {
+			f := start(t, scimsim.Options{Profile: scimsim.Keycloak, ExternalIDUnmapped: true}, "match: "+match+"\n")
+			first := f.push(t, person("1"))
+			f.ledger = map[string]store.PushRecord{} // a restored backup, a new database
+			again := f.push(t, person("1", func(i *push.Identity) { i.Title = "Lead" }))
+			wantOutcomes(t, again, push.Done)
+			if f.sim.Users() != 1 || again[0].TargetID != first[0].TargetID {
+				t.Errorf("%d users; target id %q then %q", f.sim.Users(), first[0].TargetID, again[0].TargetID)
+			}
+			if u, _ := f.sim.UserByID(first[0].TargetID); u.Title != "Lead" {
+				t.Errorf("title %q", u.Title)
+			}
+		})
 	}
 }

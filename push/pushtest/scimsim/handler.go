@@ -425,6 +425,12 @@ func (s *Sim) checkGroupMembersAllowed(attrs map[string]any) *scimError {
 // validate checks what the server requires of a resource about to be
 // stored in place of self (nil for a new one).
 func (s *Sim) validate(k kind, attrs map[string]any, self *resource) *scimError {
+	if k == kindUsers && s.opts.ExternalIDUnmapped {
+		if s.rejected[str(attrs, "externalId")] {
+			return errorf(http.StatusBadRequest, "invalidValue", "the server refused the record")
+		}
+		del(attrs, "externalId")
+	}
 	if k == kindGroups {
 		name := str(attrs, "displayName")
 		if name == "" {

@@ -75,6 +75,10 @@ type Options struct {
 	// FilteredMemberRemoveIgnored reproduces an authentik bug: a remove
 	// with path members[value eq "…"] answers 200 and removes nothing.
 	FilteredMemberRemoveIgnored bool
+	// ExternalIDUnmapped reproduces Keycloak without a user-profile
+	// attribute mapped to externalId: users' externalId is dropped on
+	// every write, so a filter by it finds nothing.
+	ExternalIDUnmapped bool
 }
 
 func (o Options) withDefaults() Options {

@@ -358,3 +358,14 @@ func TestTamperAndViews(t *testing.T) {
 		t.Error("Tamper changed a user that does not exist")
 	}
 }
+
+func TestKeycloakUnmappedExternalID(t *testing.T) {
+	c := serve(t, scimsim.Options{Profile: scimsim.Keycloak, ExternalIDUnmapped: true})
+	id := c.createUser("la@example.test", "21")
+	if a := c.do("GET", `/Users?filter=externalId+eq+"21"`, ""); total(a) != 0 {
+		t.Errorf("externalId kept without a mapping: %v", a.body)
+	}
+	if u, _ := c.sim.UserByID(id); u.ExternalID != "" {
+		t.Errorf("user %+v", u)
+	}
+}
