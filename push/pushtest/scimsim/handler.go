@@ -16,7 +16,10 @@ import (
 	"time"
 )
 
-const maxBody = 1 << 20
+const (
+	maxBody = 1 << 20
+	maxLog  = 200_000 // requests kept for Requests
+)
 
 // scimError is an answer in RFC 7644 §3.12's error shape.
 type scimError struct {
@@ -125,6 +128,10 @@ func (s *Sim) write(w http.ResponseWriter, r *http.Request, rel string, a answer
 		}
 	}
 	s.mu.Lock()
+	if len(s.log) >= maxLog {
+		// A long-running demo keeps only the recent past.
+		s.log = append(s.log[:0], s.log[maxLog/2:]...)
+	}
 	s.log = append(s.log, Request{Method: r.Method, Path: rel, Query: r.URL.RawQuery, IfMatch: r.Header.Get("If-Match"), Status: status})
 	if status/100 == 2 && isWrite(r.Method) && rel != "/oauth/token" {
 		s.writes++

@@ -241,7 +241,8 @@ func (s *Sim) Writes() int {
 	return s.writes
 }
 
-// Requests returns every request seen so far, in order.
+// Requests returns the requests seen so far, in order (the most recent
+// 200,000 at most).
 func (s *Sim) Requests() []Request {
 	s.mu.Lock()
 	defer s.mu.Unlock()
