@@ -37,7 +37,7 @@ func TestBadServersFailTheBatch(t *testing.T) {
 		},
 		{
 			name:  "garbage create answer",
-			extra: "discovery: false\n",
+			extra: "discovery: false\nconcurrency: 1\n",
 			fault: func(f *fixture, _ string) {
 				// The search goes through, the POST's answer is garbage.
 				f.garbageAt.Store(2)

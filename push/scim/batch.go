@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/store"
@@ -18,10 +19,40 @@ import (
 type batch struct {
 	t   *Target
 	dry bool
+
+	mu sync.Mutex
 	// created maps our ids to the target's for items pushed earlier in
 	// this batch, so a report can point at a manager created just before.
-	created   map[string]string
+	created map[string]string
+	// throttled is the first throttling answer; items not yet started are
+	// then not sent.
 	throttled *push.Result
+}
+
+func (b *batch) createdID(id string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.created[id]
+}
+
+func (b *batch) setCreated(id, targetID string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.created[id] = targetID
+}
+
+func (b *batch) throttle() *push.Result {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.throttled
+}
+
+func (b *batch) setThrottled(r push.Result) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.throttled == nil {
+		b.throttled = &r
+	}
 }
 
 // itemRun is the work on one item.
@@ -132,7 +163,7 @@ func (ir *itemRun) fail(resp response, what string) push.Result {
 		r.Retryable = true
 		r.RetryAfter = retryAfter(resp.header, ir.b.t.now())
 		r.Code = "429"
-		ir.b.throttled = &r
+		ir.b.setThrottled(r)
 	case resp.status == http.StatusRequestTimeout || resp.status == http.StatusPreconditionFailed || resp.status >= 500:
 		r.Retryable = true
 		r.RetryAfter = retryAfter(resp.header, ir.b.t.now())

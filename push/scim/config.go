@@ -44,6 +44,8 @@ type Config struct {
 	MaxBatch int `yaml:"max_batch"`
 	// Timeout bounds each request.
 	Timeout time.Duration `yaml:"timeout"`
+	// Concurrency is how many items of a batch are pushed at once.
+	Concurrency int `yaml:"concurrency"`
 
 	Dialect Dialect `yaml:"dialect"`
 }
@@ -72,7 +74,7 @@ type Dialect struct {
 }
 
 var (
-	configKeys  = []string{"base_url", "token_env", "username", "password_env", "token_url", "client_id", "client_secret_env", "scopes", "match", "discovery", "update", "on_remove", "max_patch_operations", "max_batch", "timeout", "dialect"}
+	configKeys  = []string{"base_url", "token_env", "username", "password_env", "token_url", "client_id", "client_secret_env", "scopes", "match", "discovery", "update", "on_remove", "max_patch_operations", "max_batch", "timeout", "concurrency", "dialect"}
 	dialectKeys = []string{"users_only", "members_by_patch", "post_adopts", "no_discovery", "core_only", "member_remove"}
 )
 
@@ -80,6 +82,7 @@ const (
 	defaultMaxPatchOperations = 100
 	defaultMaxBatch           = 100
 	defaultTimeout            = 30 * time.Second
+	defaultConcurrency        = 4
 )
 
 // ParseConfig decodes and checks a `scim:` section. Unknown keys are refused
@@ -160,6 +163,9 @@ func (c *Config) applyDefaults() {
 	if c.Timeout == 0 {
 		c.Timeout = defaultTimeout
 	}
+	if c.Concurrency == 0 {
+		c.Concurrency = defaultConcurrency
+	}
 	if c.Dialect.MemberRemove == "" {
 		c.Dialect.MemberRemove = "filter"
 	}
@@ -200,6 +206,9 @@ func (c *Config) validate(n *yaml.Node) error {
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 1000 {
 		return bad("max_batch", "must be between 1 and 1000")
+	}
+	if c.Concurrency < 1 || c.Concurrency > 32 {
+		return bad("concurrency", "must be between 1 and 32")
 	}
 	if c.Timeout < 0 {
 		return bad("timeout", "must be positive")

@@ -34,6 +34,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad update", "base_url: https://scim.example.test\ntoken_env: TOK\nupdate: post\n", "scim.update"},
 		{"bad member_remove", "base_url: https://scim.example.test\ntoken_env: TOK\ndialect:\n  member_remove: all\n", "member_remove must be filter or value"},
 		{"patch operations out of range", "base_url: https://scim.example.test\ntoken_env: TOK\nmax_patch_operations: -1\n", "scim.max_patch_operations"},
+		{"concurrency out of range", "base_url: https://scim.example.test\ntoken_env: TOK\nconcurrency: 100\n", "line 3: scim.concurrency: must be between 1 and 32"},
 		{"contradiction", "base_url: https://scim.example.test\ntoken_env: TOK\ndiscovery: true\ndialect:\n  no_discovery: true\n", "contradicts dialect.no_discovery"},
 		{"wrong type", "base_url: https://scim.example.test\ntoken_env: TOK\nmax_batch: many\n", "scim:"},
 		{"not a mapping", "- base_url\n", "must be a mapping"},
@@ -62,7 +63,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.BaseURL != "https://scim.example.test/scim/v2" || c.Match != "externalId" || c.OnRemove != "keep" ||
-		c.Update != "auto" || c.MaxPatchOperations != 100 || c.MaxBatch != 100 || c.Timeout != 30*time.Second ||
+		c.Update != "auto" || c.MaxPatchOperations != 100 || c.MaxBatch != 100 || c.Timeout != 30*time.Second || c.Concurrency != 4 ||
 		c.Dialect.MemberRemove != "filter" {
 		t.Errorf("defaults %+v", c)
 	}

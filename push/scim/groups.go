@@ -47,7 +47,7 @@ func (ir *itemRun) desiredMembers() []string {
 	for _, m := range ir.it.Group.Members {
 		id := m.TargetID
 		if id == "" {
-			id = ir.b.created[m.ID]
+			id = ir.b.createdID(m.ID)
 		}
 		if id != "" {
 			ids = append(ids, id)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -119,32 +120,97 @@ func (t *Target) Info() push.Info {
 	}
 }
 
-// Push implements push.Target. Items are handled in order, so that a
-// manager or member created earlier in the batch is known to later items.
+// Push implements push.Target. Up to `concurrency` items are in flight at
+// once; an item waits for the items earlier in the batch it refers to (its
+// manager, a group's members), so that it can point at their new ids.
 func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.Result, error) {
 	if err := t.discover(ctx); err != nil {
 		return nil, err
 	}
 	run := &batch{t: t, dry: dry, created: map[string]string{}}
-	results := make([]push.Result, 0, len(items))
-	for i, it := range items {
-		if run.throttled != nil {
-			results = append(results, notAttempted(it, run.throttled))
-			continue
-		}
-		res, err := run.push(ctx, it)
-		if err != nil {
-			return nil, fmt.Errorf("scim: item %d of %d (%s %s): %w", i+1, len(items), it.Kind, it.ID, err)
-		}
-		if res.TargetID != "" {
-			run.created[it.ID] = res.TargetID
-		}
-		if res.Outcome == push.Failed && res.Code == "429" {
-			run.throttled = &res
-		}
-		results = append(results, res)
+	results := make([]push.Result, len(items))
+	done := make([]chan struct{}, len(items))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	deps := dependencies(items)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(t.cfg.Concurrency, len(items)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) {
+					return
+				}
+				run.pushOne(ctx, cancel, items, i, deps[i], done, results)
+				close(done[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
 	}
 	return results, nil
+}
+
+// pushOne pushes item i once the items it depends on are through.
+func (b *batch) pushOne(ctx context.Context, fail context.CancelCauseFunc, items []push.Item, i int, deps []int, done []chan struct{}, results []push.Result) {
+	for _, j := range deps {
+		select {
+		case <-done[j]:
+		case <-ctx.Done():
+			return
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	it := items[i]
+	if thr := b.throttle(); thr != nil {
+		results[i] = notAttempted(it, thr)
+		return
+	}
+	res, err := b.push(ctx, it)
+	if err != nil {
+		fail(fmt.Errorf("scim: item %d of %d (%s %s): %w", i+1, len(items), it.Kind, it.ID, err))
+		return
+	}
+	if res.TargetID != "" {
+		b.setCreated(it.ID, res.TargetID)
+	}
+	results[i] = res
+}
+
+// dependencies lists, per item, the earlier items it refers to: an
+// identity's manager, a group's members.
+func dependencies(items []push.Item) [][]int {
+	pos := make(map[string]int, len(items))
+	for i, it := range items {
+		if _, seen := pos[it.ID]; !seen {
+			pos[it.ID] = i
+		}
+	}
+	deps := make([][]int, len(items))
+	earlier := func(i int, id string) {
+		if j, ok := pos[id]; ok && j < i {
+			deps[i] = append(deps[i], j)
+		}
+	}
+	for i, it := range items {
+		if it.Identity != nil && it.Identity.Manager != nil {
+			earlier(i, it.Identity.Manager.ID)
+		}
+		if it.Group != nil {
+			for _, m := range it.Group.Members {
+				earlier(i, m.ID)
+			}
+		}
+	}
+	return deps
 }
 
 // notAttempted fails an item the batch did not send because the server is

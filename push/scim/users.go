@@ -203,7 +203,7 @@ func (ir *itemRun) managerID() string {
 	if m.TargetID != "" {
 		return m.TargetID
 	}
-	return ir.b.created[m.ID]
+	return ir.b.createdID(m.ID)
 }
 
 func (ir *itemRun) pushIdentity(ctx context.Context) (push.Result, error) {

@@ -331,7 +331,8 @@ func TestFailuresAreClassified(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := start(t, scimsim.Options{}, "discovery: false\n")
+			// One at a time, so that the fault hits the first item.
+			f := start(t, scimsim.Options{}, "discovery: false\nconcurrency: 1\n")
 			tt.fault(f.sim)
 			res := f.push(t, person("1"), person("2"), person("3"))
 			wantOutcomes(t, res, tt.outcomes...)
@@ -465,5 +466,39 @@ func TestKeycloakWithoutExternalIDMapping(t *testing.T) {
 				t.Errorf("title %q", u.Title)
 			}
 		})
+	}
+}
+
+// Many items at once: reports still point at managers created in the same
+// batch, and groups at members created in it.
+func TestConcurrentBatchKeepsReferences(t *testing.T) {
+	f := start(t, scimsim.Options{}, "concurrency: 8\nmax_batch: 200\n")
+	var items []push.Item
+	all := pids(60)
+	for i, pid := range all {
+		if i == 0 {
+			items = append(items, person(pid))
+			continue
+		}
+		items = append(items, person(pid, managedBy(all[(i-1)/3])))
+	}
+	items = append(items, group("Everyone", all...), group("Leads", all[:5]...))
+	res := f.push(t, items...)
+	for i, r := range res {
+		if r.Outcome != push.Done {
+			t.Fatalf("item %d: %s %s", i, r.Outcome, r.Error)
+		}
+	}
+	for i, pid := range all[1:] {
+		u, _ := f.sim.UserByExternalID(pid)
+		if want := all[i/3]; u.ManagerExternalID != want {
+			t.Errorf("%s: manager %q, want %q", pid, u.ManagerExternalID, want)
+		}
+	}
+	if got := members(t, f.sim, "Everyone"); len(got) != len(all) {
+		t.Errorf("Everyone has %d members, want %d", len(got), len(all))
+	}
+	if f.sim.Users() != len(all) {
+		t.Errorf("%d users", f.sim.Users())
 	}
 }
