@@ -115,3 +115,40 @@ func send(b *testing.B, c *http.Client, method, u string, body []byte) {
 		b.Fatalf("%s: %d", method, resp.StatusCode)
 	}
 }
+
+// BenchmarkPushWithLatency shows what concurrency buys against a server
+// that takes 5 ms per answer (loopback has none): 1,000 users per run.
+func BenchmarkPushWithLatency(b *testing.B) {
+	items := make([]push.Item, 1000)
+	for i := range items {
+		items[i] = person(fmt.Sprint(100000 + i))
+	}
+	for _, c := range []int{1, 4, 16} {
+		b.Run(fmt.Sprintf("concurrency=%d", c), func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				sim, srv, client := benchServer(b)
+				sim.Slow(5 * time.Millisecond)
+				cfg := fmt.Sprintf("base_url: %s\ntoken_env: SCIM_TOKEN\ndiscovery: false\nconcurrency: %d\n", srv.URL, c)
+				target, err := scim.Open(context.Background(), section(b, cfg), testEnv(map[string]string{"SCIM_TOKEN": testToken}, client))
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := time.Now()
+				for lo := 0; lo < len(items); lo += 100 {
+					if _, err := target.Push(context.Background(), items[lo:lo+100], false); err != nil {
+						b.Fatal(err)
+					}
+				}
+				elapsed := time.Since(start)
+				b.StopTimer()
+				if sim.Users() != len(items) {
+					b.Fatalf("%d users", sim.Users())
+				}
+				b.ReportMetric(float64(len(sim.Requests()))/elapsed.Seconds(), "req/s")
+				b.StartTimer()
+			}
+		})
+	}
+}
