@@ -269,7 +269,9 @@ func lastSegment(p string) string {
 func (ir *itemRun) search(ctx context.Context, endpoint, attr, value string) ([]resource, *push.Result, error) {
 	quoted, _ := json.Marshal(value)
 	u := ir.b.t.url(endpoint)
-	u.RawQuery = url.Values{"filter": {attr + " eq " + string(quoted)}}.Encode()
+	// Spaces as %20, not +: several servers decode queries without
+	// form semantics and would read the plus literally.
+	u.RawQuery = "filter=" + strings.ReplaceAll(url.QueryEscape(attr+" eq "+string(quoted)), "+", "%20")
 	resp, err := ir.read(ctx, u)
 	if err != nil {
 		return nil, nil, err

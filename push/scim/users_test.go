@@ -502,3 +502,19 @@ func TestConcurrentBatchKeepsReferences(t *testing.T) {
 		t.Errorf("%d users", f.sim.Users())
 	}
 }
+
+// The search carries spaces as %20 and a plus in a userName as %2B.
+func TestSearchEncoding(t *testing.T) {
+	f := start(t, scimsim.Options{}, "match: userName\n")
+	f.push(t, person("1", func(i *push.Identity) { i.UserName = "a+b@example.test" }))
+	gets := f.requests("GET", "/Users")
+	if len(gets) != 1 || gets[0].Query != "filter=userName%20eq%20%22a%2Bb%40example.test%22" {
+		t.Fatalf("search %+v", gets)
+	}
+	// And it finds the account again.
+	f.ledger = map[string]store.PushRecord{}
+	f.push(t, person("1", func(i *push.Identity) { i.UserName = "a+b@example.test" }))
+	if f.sim.Users() != 1 {
+		t.Errorf("%d users", f.sim.Users())
+	}
+}
