@@ -1,8 +1,10 @@
 package scim_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -35,9 +37,19 @@ type fixture struct {
 	// the first); 0 never.
 	garbageAt atomic.Int32
 	seen      atomic.Int32
+	// intercept answers a request instead of the simulator when it
+	// returns true, as a server with other habits would.
+	intercept atomic.Pointer[func(w http.ResponseWriter, r *http.Request, body []byte) bool]
 }
 
 func (f *fixture) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := f.intercept.Load(); h != nil {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		if (*h)(w, r, body) {
+			return
+		}
+	}
 	if n := f.seen.Add(1); n == f.garbageAt.Load() {
 		f.sim.Garbage(1)
 	}

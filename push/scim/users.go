@@ -341,6 +341,11 @@ func (ir *itemRun) updateUser(ctx context.Context, id string, prev userState, at
 			return push.Result{}, fmt.Errorf("updating a user: %w", err)
 		}
 		return ir.doneUser(id, userState{ETag: etag, Set: paths(attrs)}), nil
+	case resp.status == http.StatusBadRequest && resp.scimError().ScimType == "noTarget" && len(prev.Set) > 0:
+		// An attribute we would remove is gone already (removed in the
+		// server): send the update without removals.
+		prev.Set = nil
+		return ir.updateUser(ctx, id, prev, attrs, rec)
 	case resp.status == http.StatusNotFound && rec.gone:
 		if err := ir.confirmGone(ctx, "Users"); err != nil {
 			return push.Result{}, err

@@ -1,6 +1,8 @@
 package scim_test
 
 import (
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -516,5 +518,27 @@ func TestSearchEncoding(t *testing.T) {
 	f.push(t, person("1", func(i *push.Identity) { i.UserName = "a+b@example.test" }))
 	if f.sim.Users() != 1 {
 		t.Errorf("%d users", f.sim.Users())
+	}
+}
+
+// A server that refuses to remove an attribute it no longer has (400
+// noTarget) gets the update without removals.
+func TestRemoveOfAnAbsentAttribute(t *testing.T) {
+	f := start(t, scimsim.Options{}, "")
+	f.push(t, person("1"))
+	strict := func(w http.ResponseWriter, r *http.Request, body []byte) bool {
+		if r.Method != http.MethodPatch || !strings.Contains(string(body), `"op":"remove"`) {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/scim+json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"noTarget"}`)
+		return true
+	}
+	f.intercept.Store(&strict)
+	res := f.push(t, person("1", func(i *push.Identity) { i.Title = ""; i.Department = "Platform" }))
+	wantOutcomes(t, res, push.Done)
+	if u, _ := f.sim.UserByExternalID("1"); u.Department != "Platform" {
+		t.Errorf("department %q", u.Department)
 	}
 }
