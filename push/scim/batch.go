@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/store"
@@ -192,9 +193,13 @@ func (ir *itemRun) scrub(detail string) string {
 		return r
 	}, detail)
 	if len(detail) > 200 {
-		detail = detail[:200] + "…"
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(detail[cut]) {
+			cut--
+		}
+		detail = detail[:cut] + "…"
 	}
-	return detail
+	return strings.ToValidUTF8(detail, "�")
 }
 
 // resource is what the target reads from a User or Group answer.
