@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,6 +38,7 @@ type Target struct {
 	base   *url.URL
 	client *http.Client
 	now    func() time.Time
+	logger *slog.Logger
 
 	mu         sync.Mutex
 	discovered bool
@@ -86,7 +88,11 @@ func New(ctx context.Context, cfg Config, env push.Env) (*Target, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &Target{cfg: cfg, base: base, client: client, now: now}, nil
+	logger := env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Target{cfg: cfg, base: base, client: client, now: now, logger: logger}, nil
 }
 
 // noRedirects copies the client and refuses redirects to another host than
@@ -237,6 +243,11 @@ func (t *Target) discover(ctx context.Context) error {
 		caps = spc
 	}
 	t.caps, t.discovered = caps, true
+	update := "PUT"
+	if caps.patch {
+		update = "PATCH"
+	}
+	t.logger.Info("scim target ready", "updates", update, "etags", caps.etag, "discovery", t.cfg.discoveryEnabled() && t.cfg.Update == "auto")
 	return nil
 }
 
