@@ -1,0 +1,280 @@
+package entrasim
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// provisioningLogs lists provisioningObjectSummary entries, newest first,
+// with $filter, $top and @odata.nextLink paging ($skiptoken).
+func (s *Sim) provisioningLogs(w http.ResponseWriter, r *http.Request, version string) {
+	if !s.authorize(w, r, PermLogs, PermAuditLogs) {
+		return
+	}
+	s.mu.Lock()
+	now := s.opts.Now()
+	if s.throttle > 0 {
+		s.throttle--
+		s.throttled++
+		wait := s.throttleFor
+		s.mu.Unlock()
+		tooMany(w, r, wait)
+		return
+	}
+	if ok, wait := s.logReads.admit(now); !ok {
+		s.throttled++
+		s.mu.Unlock()
+		tooMany(w, r, wait)
+		return
+	}
+	s.mu.Unlock()
+
+	q := r.URL.Query()
+	match, err := parseFilter(q.Get("$filter"))
+	if err != nil {
+		graphError(w, r, http.StatusBadRequest, "BadRequest", err.Error())
+		return
+	}
+	top := 50
+	if t := q.Get("$top"); t != "" {
+		if top, err = strconv.Atoi(t); err != nil || top < 1 {
+			graphError(w, r, http.StatusBadRequest, "BadRequest", "Invalid $top value.")
+			return
+		}
+	}
+	top = min(top, s.opts.MaxLogPage)
+	skip := 0
+	if tok := q.Get("$skiptoken"); tok != "" {
+		if skip, err = decodeSkip(tok); err != nil {
+			graphError(w, r, http.StatusBadRequest, "BadRequest", "Invalid $skiptoken.")
+			return
+		}
+	}
+
+	s.mu.Lock()
+	s.processDue(now)
+	var hits []*entry
+	for i := len(s.logs) - 1; i >= 0; i-- {
+		e := s.logs[i]
+		if (e.visible || !e.At.Add(s.opts.LogDelay).After(now)) && match(s.opts.JobID, s.opts.ServicePrincipalID, e) {
+			hits = append(hits, e)
+		}
+	}
+	page := make([]map[string]any, 0, top)
+	for i := skip; i < len(hits) && i < skip+top; i++ {
+		page = append(page, s.render(hits[i], version))
+	}
+	s.mu.Unlock()
+
+	body := map[string]any{"@odata.context": baseURL(r) + "/" + version + "/$metadata#auditLogs/provisioning", "value": page}
+	if skip+top < len(hits) {
+		next := url.Values{}
+		for k, v := range q {
+			next[k] = v
+		}
+		next.Set("$skiptoken", encodeSkip(skip+top))
+		body["@odata.nextLink"] = baseURL(r) + r.URL.Path + "?" + next.Encode()
+	}
+	w.Header().Set("Content-Type", "application/json;odata.metadata=minimal")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (s *Sim) render(e *entry, version string) map[string]any {
+	status := map[string]any{"status": e.Status, "errorInformation": nil}
+	if e.ErrorCode != "" || e.Reason != "" {
+		status["errorInformation"] = map[string]any{
+			"errorCode": e.ErrorCode, "reason": e.Reason, "additionalDetails": nil,
+			"errorCategory": e.Category, "recommendedAction": nil,
+		}
+	}
+	statusKey := "provisioningStatusInfo"
+	if version == "beta" {
+		statusKey = "statusInfo"
+	}
+	steps := make([]map[string]any, 0, len(e.Steps))
+	for _, st := range e.Steps {
+		steps = append(steps, map[string]any{"name": st.Name, "provisioningStepType": st.Type, "status": st.Status, "description": st.Description, "details": map[string]any{}})
+	}
+	mods := make([]map[string]any, 0, len(e.Modified))
+	for _, m := range e.Modified {
+		mods = append(mods, map[string]any{"displayName": m.Name, "oldValue": m.Old, "newValue": m.New})
+	}
+	target := "Microsoft Entra ID"
+	if s.opts.Directory == AD {
+		target = "Active Directory"
+	}
+	return map[string]any{
+		"id": e.ID, "activityDateTime": e.At.UTC().Format("2006-01-02T15:04:05.0000000Z"), "tenantId": s.opts.TenantID,
+		"jobId": s.opts.JobID, "cycleId": e.CycleID, "changeId": e.ChangeID,
+		"provisioningAction": e.Action, "durationInMilliseconds": 1, statusKey: status,
+		"provisioningSteps": steps, "modifiedProperties": mods,
+		"servicePrincipal": map[string]any{"id": s.opts.ServicePrincipalID, "displayName": "API-driven provisioning"},
+		"sourceSystem":     map[string]any{"displayName": "API"},
+		"targetSystem":     map[string]any{"displayName": target},
+		"sourceIdentity":   map[string]any{"id": e.SourceID, "displayName": e.SourceName, "identityType": "User", "details": map[string]any{}},
+		"targetIdentity":   map[string]any{"id": e.TargetID, "displayName": e.SourceName, "identityType": "User", "details": map[string]any{}},
+		"initiatedBy":      map[string]any{"id": "", "displayName": "Azure AD Provisioning Service", "initiatorType": "system"},
+	}
+}
+
+type clause func(job, sp string, e *entry) bool
+
+// parseFilter reads the $filter subset Microsoft's own tools use on the
+// provisioning logs: clauses joined by "and", each `prop eq 'value'` or
+// `activityDateTime ge|gt|le|lt <time>`. Property names are matched the
+// way Graph matches them (case-insensitively); values case-sensitively.
+func parseFilter(f string) (func(job, sp string, e *entry) bool, error) {
+	var clauses []clause
+	if strings.TrimSpace(f) != "" {
+		for _, part := range splitAnd(f) {
+			c, err := parseClause(strings.TrimSpace(part))
+			if err != nil {
+				return nil, err
+			}
+			clauses = append(clauses, c)
+		}
+	}
+	return func(job, sp string, e *entry) bool {
+		for _, c := range clauses {
+			if !c(job, sp, e) {
+				return false
+			}
+		}
+		return true
+	}, nil
+}
+
+func splitAnd(f string) []string {
+	var parts []string
+	inQuote := false
+	start := 0
+	for i := 0; i < len(f); i++ {
+		switch {
+		case f[i] == '\'':
+			inQuote = !inQuote
+		case !inQuote && i+5 <= len(f) && strings.EqualFold(f[i:i+5], " and "):
+			parts = append(parts, f[start:i])
+			start = i + 5
+			i += 4
+		}
+	}
+	return append(parts, f[start:])
+}
+
+var errFilter = errors.New("Invalid filter clause: the provisioning logs support eq on jobId, sourceIdentity/id, servicePrincipal/id, provisioningAction and the status, and ge/gt/le/lt on activityDateTime")
+
+func parseClause(c string) (clause, error) {
+	fields := strings.SplitN(c, " ", 3)
+	if len(fields) != 3 {
+		return nil, errFilter
+	}
+	prop, op, val := strings.ToLower(fields[0]), strings.ToLower(fields[1]), strings.TrimSpace(fields[2])
+	if prop == "activitydatetime" {
+		t, err := time.Parse(time.RFC3339Nano, strings.Trim(val, "'"))
+		if err != nil {
+			return nil, errFilter
+		}
+		cmp := map[string]func(time.Time) bool{
+			"ge": func(a time.Time) bool { return !a.Before(t) }, "gt": func(a time.Time) bool { return a.After(t) },
+			"le": func(a time.Time) bool { return !a.After(t) }, "lt": func(a time.Time) bool { return a.Before(t) },
+		}[op]
+		if cmp == nil {
+			return nil, errFilter
+		}
+		return func(_, _ string, e *entry) bool { return cmp(e.At) }, nil
+	}
+	if op != "eq" || len(val) < 2 || val[0] != '\'' || val[len(val)-1] != '\'' {
+		return nil, errFilter
+	}
+	v := strings.ReplaceAll(val[1:len(val)-1], "''", "'")
+	switch prop {
+	case "jobid":
+		return func(job, _ string, _ *entry) bool { return job == v }, nil
+	case "serviceprincipal/id":
+		return func(_, sp string, _ *entry) bool { return sp == v }, nil
+	case "sourceidentity/id":
+		return func(_, _ string, e *entry) bool { return e.SourceID == v }, nil
+	case "provisioningaction":
+		return func(_, _ string, e *entry) bool { return e.Action == v }, nil
+	case "statusinfo/status", "provisioningstatusinfo/status":
+		return func(_, _ string, e *entry) bool { return e.Status == v }, nil
+	}
+	return nil, errFilter
+}
+
+func encodeSkip(n int) string {
+	return base64.RawURLEncoding.EncodeToString([]byte("o:" + strconv.Itoa(n)))
+}
+
+func decodeSkip(tok string) (int, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := strings.CutPrefix(string(b), "o:")
+	if !ok {
+		return 0, errors.New("bad token")
+	}
+	v, err := strconv.Atoi(n)
+	if err != nil || v < 0 {
+		return 0, errors.New("bad token")
+	}
+	return v, nil
+}
+
+// job answers the job resource with its synchronizationStatus.
+func (s *Sim) job(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.PathValue("sp") != s.opts.ServicePrincipalID || r.PathValue("job") != s.opts.JobID {
+		graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "The synchronization job was not found.")
+		return
+	}
+	if !s.authorize(w, r, PermUpload) {
+		return
+	}
+	s.mu.Lock()
+	status := map[string]any{"code": string(s.status)}
+	if s.status == JobQuarantine {
+		status["quarantine"] = map[string]any{"reason": "IngestionInterrupted"}
+	}
+	s.mu.Unlock()
+	template := "API2AAD"
+	if s.opts.Directory == AD {
+		template = "API2AD"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"id": s.opts.JobID, "templateId": template, "status": status})
+}
+
+// jobAction serves start, pause and restart; an idle restart purges the
+// uploads not processed yet.
+func (s *Sim) jobAction(w http.ResponseWriter, r *http.Request, _ string) {
+	if r.PathValue("sp") != s.opts.ServicePrincipalID || r.PathValue("job") != s.opts.JobID {
+		graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "The synchronization job was not found.")
+		return
+	}
+	if !s.authorize(w, r, PermUpload) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch r.PathValue("action") {
+	case "start":
+		s.status = JobActive
+		s.processDue(s.opts.Now())
+	case "pause":
+		s.status = JobPaused
+	case "restart":
+		s.queue = nil
+		s.status = JobActive
+	default:
+		graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment.")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
