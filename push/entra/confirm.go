@@ -1,0 +1,234 @@
+package entra
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/personio-scim/personio-scim/push"
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// clockSkew is how much earlier than our upload time a log entry may be
+// stamped and still count as that upload's outcome: Entra stamps entries
+// with its own clock.
+const clockSkew = time.Minute
+
+// logEntry is the part of a provisioningObjectSummary the target reads.
+// v1.0 names the status provisioningStatusInfo, beta statusInfo.
+type logEntry struct {
+	ID               string     `json:"id"`
+	ActivityDateTime time.Time  `json:"activityDateTime"`
+	JobID            string     `json:"jobId"`
+	CycleID          string     `json:"cycleId"`
+	ChangeID         string     `json:"changeId"`
+	Action           string     `json:"provisioningAction"`
+	Status           *logStatus `json:"provisioningStatusInfo"`
+	BetaStatus       *logStatus `json:"statusInfo"`
+	SourceIdentity   struct {
+		ID string `json:"id"`
+	} `json:"sourceIdentity"`
+	TargetIdentity struct {
+		ID string `json:"id"`
+	} `json:"targetIdentity"`
+}
+
+type logStatus struct {
+	Status string `json:"status"`
+	Error  *struct {
+		ErrorCode     string `json:"errorCode"`
+		Reason        string `json:"reason"`
+		ErrorCategory string `json:"errorCategory"`
+	} `json:"errorInformation"`
+}
+
+func (e *logEntry) status() logStatus {
+	if e.Status != nil {
+		return *e.Status
+	}
+	if e.BetaStatus != nil {
+		return *e.BetaStatus
+	}
+	return logStatus{}
+}
+
+type logPage struct {
+	Value    []json.RawMessage `json:"value"`
+	NextLink string            `json:"@odata.nextLink"`
+}
+
+type pendingRecord struct {
+	rec store.PushRecord
+	st  state
+}
+
+// Confirm reads the job's provisioning logs since the oldest pending
+// upload and returns the outcome of every record whose entry has appeared,
+// plus "unconfirmed" failures for records older than confirm_timeout
+// without one. Records with no answer yet are left out and stay pending.
+func (t *Target) Confirm(ctx context.Context, pending []store.PushRecord) ([]push.Result, error) {
+	var out []push.Result
+	byExt := map[string][]pendingRecord{}
+	var oldest time.Time
+	for _, rec := range pending {
+		var st state
+		if json.Unmarshal(rec.State, &st) != nil || st.ExternalID == "" || st.Uploaded.IsZero() || st.Job != t.cfg.JobID {
+			// Nothing to correlate with (or another job's upload): send it
+			// again rather than guess.
+			out = append(out, unconfirmed(rec.ResourceID, "entra: the record holds no upload of this job to look up; it will be sent again"))
+			continue
+		}
+		byExt[st.ExternalID] = append(byExt[st.ExternalID], pendingRecord{rec, st})
+		if oldest.IsZero() || st.Uploaded.Before(oldest) {
+			oldest = st.Uploaded
+		}
+	}
+	if len(byExt) == 0 {
+		return out, nil
+	}
+	best, complete, err := t.readLogs(ctx, oldest, byExt)
+	if err != nil {
+		return nil, err
+	}
+	now := t.now()
+	for ext, recs := range byExt {
+		for _, p := range recs {
+			e, ok := best[ext]
+			switch {
+			case ok && !e.ActivityDateTime.Before(p.st.Uploaded.Add(-clockSkew)):
+				out = append(out, t.outcome(p, e))
+			case complete && now.Sub(p.st.Uploaded) > t.cfg.ConfirmTimeout:
+				out = append(out, unconfirmed(p.rec.ResourceID, fmt.Sprintf(
+					"entra: no provisioning log entry %s after the upload; check that the provisioning job runs (not paused or quarantined)", t.cfg.ConfirmTimeout)))
+			}
+		}
+	}
+	return out, nil
+}
+
+// readLogs pages through the job's log entries since `since` and keeps the
+// latest entry per pending externalId. complete says every page was read.
+func (t *Target) readLogs(ctx context.Context, since time.Time, want map[string][]pendingRecord) (map[string]logEntry, bool, error) {
+	filter := fmt.Sprintf("jobId eq '%s' and activityDateTime ge %s",
+		strings.ReplaceAll(t.cfg.JobID, "'", "''"), since.Add(-clockSkew).UTC().Truncate(time.Second).Format(time.RFC3339))
+	next := t.logsURL + "?" + url.Values{"$filter": {filter}, "$top": {fmt.Sprint(t.cfg.LogPageSize)}}.Encode()
+	best := map[string]logEntry{}
+	for page := 0; page < t.cfg.MaxLogPages; page++ {
+		if err := t.reads.wait(ctx); err != nil {
+			return nil, false, fmt.Errorf("entra: waiting for the log read limit: %w", err)
+		}
+		a, err := t.send(ctx, http.MethodGet, next, nil, "")
+		if err != nil {
+			return nil, false, err
+		}
+		switch {
+		case a.status == http.StatusOK:
+		case a.status == http.StatusTooManyRequests || a.status >= 500:
+			// Keep what was read; the rest stays pending for the next call.
+			return best, false, nil
+		case a.status == http.StatusForbidden:
+			code, _ := a.errorCode()
+			return nil, false, fmt.Errorf("%w: the provisioning logs answered 403 %s; grant the app ProvisioningLog.Read.All (or AuditLog.Read.All) with admin consent", ErrUnauthorized, code)
+		default:
+			code, _ := a.errorCode()
+			return nil, false, fmt.Errorf("entra: the provisioning logs answered %d %s", a.status, code)
+		}
+		var p logPage
+		if err := json.Unmarshal(a.body, &p); err != nil || p.Value == nil {
+			return nil, false, fmt.Errorf("entra: the provisioning logs answered something that is not a list of entries")
+		}
+		for _, raw := range p.Value {
+			var e logEntry
+			if err := json.Unmarshal(raw, &e); err != nil {
+				return nil, false, fmt.Errorf("entra: a provisioning log entry does not parse: %w", err)
+			}
+			id := e.SourceIdentity.ID
+			if _, ok := want[id]; !ok || (e.JobID != "" && e.JobID != t.cfg.JobID) {
+				continue
+			}
+			if cur, ok := best[id]; !ok || e.ActivityDateTime.After(cur.ActivityDateTime) {
+				best[id] = e
+			}
+		}
+		if p.NextLink == "" {
+			return best, true, nil
+		}
+		if err := t.sameHost(p.NextLink); err != nil {
+			return nil, false, err
+		}
+		next = p.NextLink
+	}
+	return best, false, nil
+}
+
+// sameHost refuses a nextLink to another host: it would carry the token.
+func (t *Target) sameHost(link string) error {
+	u, err := url.Parse(link)
+	g, _ := url.Parse(t.cfg.GraphURL)
+	if err != nil || u.Scheme != g.Scheme || u.Host != g.Host {
+		return fmt.Errorf("entra: the provisioning logs' nextLink points outside %s; refusing to follow it", g.Host)
+	}
+	return nil
+}
+
+// outcome turns a log entry into the record's result: success and warning
+// (an unresolved manager reference the service retries) are delivered,
+// skipped is out of the app's scope, failure carries Entra's code.
+func (t *Target) outcome(p pendingRecord, e logEntry) push.Result {
+	st := p.st
+	st.LogEntry = e.ID
+	b, _ := json.Marshal(st)
+	s := e.status()
+	r := push.Result{ID: p.rec.ResourceID, TargetID: e.TargetIdentity.ID, State: b, Requests: []push.Request{t.detail(e, s)}}
+	var code, reason, category string
+	if s.Error != nil {
+		code, reason, category = s.Error.ErrorCode, s.Error.Reason, s.Error.ErrorCategory
+	}
+	switch s.Status {
+	case "success", "warning":
+		r.Outcome = push.Done
+	case "skipped":
+		r.Outcome, r.Code, r.Error = push.Skipped, code, "entra: skipped: "+cmpOr(reason, "out of the app's scope")
+	case "failure":
+		r.Outcome, r.Code = push.Failed, cmpOr(code, "failure")
+		r.Error = "entra: " + cmpOr(code, "failure") + ": " + truncate(reason, 300)
+		// nonServiceFailure is a data or configuration problem that comes
+		// back on every try; anything else is the service's own.
+		r.Retryable = category != "" && category != "nonServiceFailure"
+	default:
+		r.Outcome, r.Code, r.Retryable = push.Failed, "unknown_status", true
+		r.Error = "entra: the log entry has an unknown status"
+	}
+	if r.Outcome != push.Done {
+		r.TargetID = ""
+	}
+	return r
+}
+
+// detail is the record's view of the log entry, without the names and
+// values Entra echoes.
+func (t *Target) detail(e logEntry, s logStatus) push.Request {
+	d := map[string]any{"id": e.ID, "activityDateTime": e.ActivityDateTime, "cycleId": e.CycleID, "changeId": e.ChangeID,
+		"provisioningAction": e.Action, "status": s.Status}
+	if s.Error != nil {
+		d["errorCode"], d["errorCategory"], d["reason"] = s.Error.ErrorCode, s.Error.ErrorCategory, truncate(s.Error.Reason, 300)
+	}
+	b, _ := json.Marshal(d)
+	return push.Request{Method: http.MethodGet, URL: t.logsURL, Status: http.StatusOK, Answer: b}
+}
+
+func unconfirmed(id, msg string) push.Result {
+	return push.Result{ID: id, Outcome: push.Failed, Code: "unconfirmed", Retryable: true, Error: msg}
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
