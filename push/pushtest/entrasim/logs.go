@@ -253,7 +253,11 @@ func (s *Sim) job(w http.ResponseWriter, r *http.Request, _ string) {
 
 // jobAction serves start, pause and restart; an idle restart purges the
 // uploads not processed yet.
-func (s *Sim) jobAction(w http.ResponseWriter, r *http.Request, _ string) {
+func (s *Sim) jobAction(action string) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, _ string) { s.doJobAction(w, r, action) }
+}
+
+func (s *Sim) doJobAction(w http.ResponseWriter, r *http.Request, action string) {
 	if r.PathValue("sp") != s.opts.ServicePrincipalID || r.PathValue("job") != s.opts.JobID {
 		graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "The synchronization job was not found.")
 		return
@@ -263,7 +267,7 @@ func (s *Sim) jobAction(w http.ResponseWriter, r *http.Request, _ string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	switch r.PathValue("action") {
+	switch action {
 	case "start":
 		s.status = JobActive
 		s.processDue(s.opts.Now())
@@ -272,9 +276,6 @@ func (s *Sim) jobAction(w http.ResponseWriter, r *http.Request, _ string) {
 	case "restart":
 		s.queue = nil
 		s.status = JobActive
-	default:
-		graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment.")
-		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -182,7 +182,9 @@ func New(opts Options) *Sim {
 		s.mux.HandleFunc("/"+v+"/servicePrincipals/{sp}/synchronization/jobs/{job}/bulkUpload", s.withVersion(v, s.bulkUpload))
 		s.mux.HandleFunc("GET /"+v+"/auditLogs/provisioning", s.withVersion(v, s.provisioningLogs))
 		s.mux.HandleFunc("GET /"+v+"/servicePrincipals/{sp}/synchronization/jobs/{job}", s.withVersion(v, s.job))
-		s.mux.HandleFunc("POST /"+v+"/servicePrincipals/{sp}/synchronization/jobs/{job}/{action}", s.withVersion(v, s.jobAction))
+		for _, action := range []string{"start", "pause", "restart"} {
+			s.mux.HandleFunc("POST /"+v+"/servicePrincipals/{sp}/synchronization/jobs/{job}/"+action, s.withVersion(v, s.jobAction(action)))
+		}
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		graphError(w, r, http.StatusNotFound, "Request_ResourceNotFound", "Resource not found for the segment.")
