@@ -3,6 +3,7 @@ package entra
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -57,7 +58,7 @@ func (e *logEntry) status() logStatus {
 }
 
 type logPage struct {
-	Value    []json.RawMessage `json:"value"`
+	Value    []logEntry `json:"value"`
 	NextLink string            `json:"@odata.nextLink"`
 }
 
@@ -138,14 +139,17 @@ func (t *Target) readLogs(ctx context.Context, since time.Time, want map[string]
 			return nil, false, fmt.Errorf("entra: the provisioning logs answered %d %s", a.status, code)
 		}
 		var p logPage
-		if err := json.Unmarshal(a.body, &p); err != nil || p.Value == nil {
-			return nil, false, fmt.Errorf("entra: the provisioning logs answered something that is not a list of entries")
-		}
-		for _, raw := range p.Value {
-			var e logEntry
-			if err := json.Unmarshal(raw, &e); err != nil {
-				return nil, false, fmt.Errorf("entra: a provisioning log entry does not parse: %w", err)
+		if err := json.Unmarshal(a.body, &p); err != nil {
+			var syn *json.SyntaxError
+			if errors.As(err, &syn) {
+				return nil, false, errors.New("entra: the provisioning logs answered something that is not a list of entries")
 			}
+			return nil, false, fmt.Errorf("entra: a provisioning log entry does not parse: %w", err)
+		}
+		if p.Value == nil {
+			return nil, false, errors.New("entra: the provisioning logs answered something that is not a list of entries")
+		}
+		for _, e := range p.Value {
 			id := e.SourceIdentity.ID
 			if _, ok := want[id]; !ok || (e.JobID != "" && e.JobID != t.cfg.JobID) {
 				continue

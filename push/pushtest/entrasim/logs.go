@@ -66,7 +66,7 @@ func (s *Sim) provisioningLogs(w http.ResponseWriter, r *http.Request, version s
 			hits = append(hits, e)
 		}
 	}
-	page := make([]map[string]any, 0, top)
+	page := make([]entryJSON, 0, top)
 	for i := skip; i < len(hits) && i < skip+top; i++ {
 		page = append(page, s.render(hits[i], version))
 	}
@@ -85,42 +85,102 @@ func (s *Sim) provisioningLogs(w http.ResponseWriter, r *http.Request, version s
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-func (s *Sim) render(e *entry, version string) map[string]any {
-	status := map[string]any{"status": e.Status, "errorInformation": nil}
+type identityJSON struct {
+	ID           string            `json:"id"`
+	DisplayName  string            `json:"displayName"`
+	IdentityType string            `json:"identityType"`
+	Details      map[string]string `json:"details"`
+}
+
+type errorJSON struct {
+	ErrorCode         string  `json:"errorCode"`
+	Reason            string  `json:"reason"`
+	AdditionalDetails *string `json:"additionalDetails"`
+	ErrorCategory     string  `json:"errorCategory"`
+	RecommendedAction *string `json:"recommendedAction"`
+}
+
+type statusJSON struct {
+	Status           string     `json:"status"`
+	ErrorInformation *errorJSON `json:"errorInformation"`
+}
+
+type stepJSON struct {
+	Name        string            `json:"name"`
+	Type        string            `json:"provisioningStepType"`
+	Status      string            `json:"status"`
+	Description string            `json:"description"`
+	Details     map[string]string `json:"details"`
+}
+
+type changeJSON struct {
+	DisplayName string `json:"displayName"`
+	OldValue    string `json:"oldValue"`
+	NewValue    string `json:"newValue"`
+}
+
+type namedJSON struct {
+	ID          string `json:"id,omitempty"`
+	DisplayName string `json:"displayName"`
+}
+
+// entryJSON is a provisioningObjectSummary; v1.0 names the status
+// provisioningStatusInfo, beta statusInfo.
+type entryJSON struct {
+	ID                 string       `json:"id"`
+	ActivityDateTime   string       `json:"activityDateTime"`
+	TenantID           string       `json:"tenantId"`
+	JobID              string       `json:"jobId"`
+	CycleID            string       `json:"cycleId"`
+	ChangeID           string       `json:"changeId"`
+	Action             string       `json:"provisioningAction"`
+	DurationMS         int          `json:"durationInMilliseconds"`
+	Status             *statusJSON  `json:"provisioningStatusInfo,omitempty"`
+	BetaStatus         *statusJSON  `json:"statusInfo,omitempty"`
+	Steps              []stepJSON   `json:"provisioningSteps"`
+	ModifiedProperties []changeJSON `json:"modifiedProperties"`
+	ServicePrincipal   namedJSON    `json:"servicePrincipal"`
+	SourceSystem       namedJSON    `json:"sourceSystem"`
+	TargetSystem       namedJSON    `json:"targetSystem"`
+	SourceIdentity     identityJSON `json:"sourceIdentity"`
+	TargetIdentity     identityJSON `json:"targetIdentity"`
+	InitiatedBy        namedJSON    `json:"initiatedBy"`
+}
+
+func (s *Sim) render(e *entry, version string) entryJSON {
+	st := &statusJSON{Status: e.Status}
 	if e.ErrorCode != "" || e.Reason != "" {
-		status["errorInformation"] = map[string]any{
-			"errorCode": e.ErrorCode, "reason": e.Reason, "additionalDetails": nil,
-			"errorCategory": e.Category, "recommendedAction": nil,
-		}
+		st.ErrorInformation = &errorJSON{ErrorCode: e.ErrorCode, Reason: e.Reason, ErrorCategory: e.Category}
 	}
-	statusKey := "provisioningStatusInfo"
-	if version == "beta" {
-		statusKey = "statusInfo"
+	steps := make([]stepJSON, 0, len(e.Steps))
+	for _, x := range e.Steps {
+		steps = append(steps, stepJSON{x.Name, x.Type, x.Status, x.Description, map[string]string{}})
 	}
-	steps := make([]map[string]any, 0, len(e.Steps))
-	for _, st := range e.Steps {
-		steps = append(steps, map[string]any{"name": st.Name, "provisioningStepType": st.Type, "status": st.Status, "description": st.Description, "details": map[string]any{}})
-	}
-	mods := make([]map[string]any, 0, len(e.Modified))
+	mods := make([]changeJSON, 0, len(e.Modified))
 	for _, m := range e.Modified {
-		mods = append(mods, map[string]any{"displayName": m.Name, "oldValue": m.Old, "newValue": m.New})
+		mods = append(mods, changeJSON{m.Name, m.Old, m.New})
 	}
 	target := "Microsoft Entra ID"
 	if s.opts.Directory == AD {
 		target = "Active Directory"
 	}
-	return map[string]any{
-		"id": e.ID, "activityDateTime": e.At.UTC().Format("2006-01-02T15:04:05.0000000Z"), "tenantId": s.opts.TenantID,
-		"jobId": s.opts.JobID, "cycleId": e.CycleID, "changeId": e.ChangeID,
-		"provisioningAction": e.Action, "durationInMilliseconds": 1, statusKey: status,
-		"provisioningSteps": steps, "modifiedProperties": mods,
-		"servicePrincipal": map[string]any{"id": s.opts.ServicePrincipalID, "displayName": "API-driven provisioning"},
-		"sourceSystem":     map[string]any{"displayName": "API"},
-		"targetSystem":     map[string]any{"displayName": target},
-		"sourceIdentity":   map[string]any{"id": e.SourceID, "displayName": e.SourceName, "identityType": "User", "details": map[string]any{}},
-		"targetIdentity":   map[string]any{"id": e.TargetID, "displayName": e.SourceName, "identityType": "User", "details": map[string]any{}},
-		"initiatedBy":      map[string]any{"id": "", "displayName": "Azure AD Provisioning Service", "initiatorType": "system"},
+	out := entryJSON{
+		ID: e.ID, ActivityDateTime: e.At.UTC().Format("2006-01-02T15:04:05.0000000Z"), TenantID: s.opts.TenantID,
+		JobID: s.opts.JobID, CycleID: e.CycleID, ChangeID: e.ChangeID, Action: e.Action, DurationMS: 1,
+		Steps: steps, ModifiedProperties: mods,
+		ServicePrincipal: namedJSON{s.opts.ServicePrincipalID, "API-driven provisioning"},
+		SourceSystem:     namedJSON{DisplayName: "API"},
+		TargetSystem:     namedJSON{DisplayName: target},
+		SourceIdentity:   identityJSON{e.SourceID, e.SourceName, "User", map[string]string{}},
+		TargetIdentity:   identityJSON{e.TargetID, e.SourceName, "User", map[string]string{}},
+		InitiatedBy:      namedJSON{DisplayName: "Azure AD Provisioning Service"},
 	}
+	if version == "beta" {
+		out.BetaStatus = st
+	} else {
+		out.Status = st
+	}
+	return out
 }
 
 type clause func(job, sp string, e *entry) bool
