@@ -207,9 +207,6 @@ func (t *Target) outcome(p pendingRecord, e logEntry) push.Result {
 		r.Outcome, r.Code, r.Retryable = push.Failed, "unknown_status", true
 		r.Error = "entra: the log entry has an unknown status"
 	}
-	if r.Outcome != push.Done {
-		r.TargetID = ""
-	}
 	return r
 }
 

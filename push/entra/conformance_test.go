@@ -73,3 +73,5 @@ func TestHarness(t *testing.T) {
 		t.Fatalf("user 7 %+v %v, %d users, %d writes", u, ok, sim.Users(), sim.Writes())
 	}
 }
+
+func TestConformance(t *testing.T) { pushtest.Run(t, harness) }

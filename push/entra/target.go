@@ -174,7 +174,10 @@ func (t *Target) upload(ctx context.Context, idx []int, ops []operation, results
 		reqID := a.header.Get("request-id")
 		for k, i := range idx {
 			st, _ := json.Marshal(state{Job: t.cfg.JobID, ExternalID: ops[k].BulkID, Uploaded: uploaded, RequestID: reqID})
-			results[i].Outcome, results[i].State = push.Pending, st
+			// Until the logs give Entra's object id, the record is known by
+			// the externalId the job matches on: the account it names is the
+			// one the upload will create or update.
+			results[i].Outcome, results[i].State, results[i].TargetID = push.Pending, st, ops[k].BulkID
 		}
 		return nil
 	case (a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge) && len(ops) > 1:
