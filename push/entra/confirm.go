@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/personio-scim/personio-scim/push"
@@ -59,7 +60,7 @@ func (e *logEntry) status() logStatus {
 
 type logPage struct {
 	Value    []logEntry `json:"value"`
-	NextLink string            `json:"@odata.nextLink"`
+	NextLink string     `json:"@odata.nextLink"`
 }
 
 type pendingRecord struct {
@@ -74,7 +75,6 @@ type pendingRecord struct {
 func (t *Target) Confirm(ctx context.Context, pending []store.PushRecord) ([]push.Result, error) {
 	var out []push.Result
 	byExt := map[string][]pendingRecord{}
-	var oldest time.Time
 	for _, rec := range pending {
 		var st state
 		if json.Unmarshal(rec.State, &st) != nil || st.ExternalID == "" || st.Uploaded.IsZero() || st.Job != t.cfg.JobID {
@@ -84,25 +84,30 @@ func (t *Target) Confirm(ctx context.Context, pending []store.PushRecord) ([]pus
 			continue
 		}
 		byExt[st.ExternalID] = append(byExt[st.ExternalID], pendingRecord{rec, st})
-		if oldest.IsZero() || st.Uploaded.Before(oldest) {
-			oldest = st.Uploaded
-		}
 	}
 	if len(byExt) == 0 {
 		return out, nil
 	}
-	best, complete, err := t.readLogs(ctx, oldest, byExt)
+	out = t.fromCache(byExt, out)
+	if len(byExt) == 0 {
+		return out, nil
+	}
+	since := oldestUpload(byExt)
+	now := t.now()
+	complete, err := t.readLogs(ctx, t.cache.window(since))
 	if err != nil {
 		return nil, err
 	}
-	now := t.now()
-	for ext, recs := range byExt {
+	if complete {
+		t.cache.completed(now, now.Add(-2*t.cfg.ConfirmTimeout))
+	}
+	out = t.fromCache(byExt, out)
+	if !complete {
+		return out, nil
+	}
+	for _, recs := range byExt {
 		for _, p := range recs {
-			e, ok := best[ext]
-			switch {
-			case ok && !e.ActivityDateTime.Before(p.st.Uploaded.Add(-clockSkew)):
-				out = append(out, t.outcome(p, e))
-			case complete && now.Sub(p.st.Uploaded) > t.cfg.ConfirmTimeout:
+			if now.Sub(p.st.Uploaded) > t.cfg.ConfirmTimeout {
 				out = append(out, unconfirmed(p.rec.ResourceID, fmt.Sprintf(
 					"entra: no provisioning log entry %s after the upload; check that the provisioning job runs (not paused or quarantined)", t.cfg.ConfirmTimeout)))
 			}
@@ -111,62 +116,147 @@ func (t *Target) Confirm(ctx context.Context, pending []store.PushRecord) ([]pus
 	return out, nil
 }
 
-// readLogs pages through the job's log entries since `since` and keeps the
-// latest entry per pending externalId. complete says every page was read.
-func (t *Target) readLogs(ctx context.Context, since time.Time, want map[string][]pendingRecord) (map[string]logEntry, bool, error) {
+// fromCache appends the outcomes the entries read so far decide, and takes
+// those records out of byExt.
+func (t *Target) fromCache(byExt map[string][]pendingRecord, out []push.Result) []push.Result {
+	t.cache.mu.Lock()
+	defer t.cache.mu.Unlock()
+	for ext, recs := range byExt {
+		e, ok := t.cache.latest[ext]
+		if !ok {
+			continue
+		}
+		left := recs[:0]
+		for _, p := range recs {
+			if e.ActivityDateTime.Before(p.st.Uploaded.Add(-clockSkew)) {
+				left = append(left, p) // an older upload's entry
+				continue
+			}
+			out = append(out, t.outcome(p, e))
+		}
+		if len(left) == 0 {
+			delete(byExt, ext)
+		} else {
+			byExt[ext] = left
+		}
+	}
+	return out
+}
+
+func oldestUpload(byExt map[string][]pendingRecord) time.Time {
+	var oldest time.Time
+	for _, recs := range byExt {
+		for _, p := range recs {
+			if oldest.IsZero() || p.st.Uploaded.Before(oldest) {
+				oldest = p.st.Uploaded
+			}
+		}
+	}
+	return oldest
+}
+
+// logLag is how long after its activity time an entry may take to appear
+// in the logs: Microsoft documents 5 to 10 minutes.
+const logLag = 15 * time.Minute
+
+// logCache keeps the latest entry per externalId from every read, so that
+// the worker's confirmations of a large upload, a page of records at a
+// time, read each part of the log once instead of once per page.
+type logCache struct {
+	mu     sync.Mutex
+	latest map[string]logEntry
+	readAt time.Time // when the last complete read started
+}
+
+// window is where a read for uploads since `since` must start: entries
+// older than the last complete read minus logLag were visible then and are
+// in the cache already.
+func (c *logCache) window(since time.Time) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if from := c.readAt.Add(-logLag); !c.readAt.IsZero() && from.After(since) {
+		return from
+	}
+	return since
+}
+
+func (c *logCache) add(e logEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.latest == nil {
+		c.latest = map[string]logEntry{}
+	}
+	id := e.SourceIdentity.ID
+	if cur, ok := c.latest[id]; !ok || e.ActivityDateTime.After(cur.ActivityDateTime) {
+		c.latest[id] = e
+	}
+}
+
+// completed records a complete read started at `at` and forgets entries
+// older than `forget`, which no pending upload can still be waiting for.
+func (c *logCache) completed(at, forget time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.readAt = at
+	for id, e := range c.latest {
+		if e.ActivityDateTime.Before(forget) {
+			delete(c.latest, id)
+		}
+	}
+}
+
+// readLogs pages through the job's log entries since `since` into the
+// cache. complete says every page was read.
+func (t *Target) readLogs(ctx context.Context, since time.Time) (bool, error) {
 	filter := fmt.Sprintf("jobId eq '%s' and activityDateTime ge %s",
 		strings.ReplaceAll(t.cfg.JobID, "'", "''"), since.Add(-clockSkew).UTC().Truncate(time.Second).Format(time.RFC3339))
 	next := t.logsURL + "?" + url.Values{"$filter": {filter}, "$top": {fmt.Sprint(t.cfg.LogPageSize)}}.Encode()
-	best := map[string]logEntry{}
 	for page := 0; page < t.cfg.MaxLogPages; page++ {
 		if err := t.reads.wait(ctx); err != nil {
-			return nil, false, fmt.Errorf("entra: waiting for the log read limit: %w", err)
+			return false, fmt.Errorf("entra: waiting for the log read limit: %w", err)
 		}
 		a, err := t.send(ctx, http.MethodGet, next, nil, "")
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
 		switch {
 		case a.status == http.StatusOK:
 		case a.status == http.StatusTooManyRequests || a.status >= 500:
 			// Keep what was read; the rest stays pending for the next call.
-			return best, false, nil
+			return false, nil
 		case a.status == http.StatusForbidden:
 			code, _ := a.errorCode()
-			return nil, false, fmt.Errorf("%w: the provisioning logs answered 403 %s; grant the app ProvisioningLog.Read.All (or AuditLog.Read.All) with admin consent", ErrUnauthorized, code)
+			return false, fmt.Errorf("%w: the provisioning logs answered 403 %s; grant the app ProvisioningLog.Read.All (or AuditLog.Read.All) with admin consent", ErrUnauthorized, code)
 		default:
 			code, _ := a.errorCode()
-			return nil, false, fmt.Errorf("entra: the provisioning logs answered %d %s", a.status, code)
+			return false, fmt.Errorf("entra: the provisioning logs answered %d %s", a.status, code)
 		}
 		var p logPage
 		if err := json.Unmarshal(a.body, &p); err != nil {
 			var syn *json.SyntaxError
 			if errors.As(err, &syn) {
-				return nil, false, errors.New("entra: the provisioning logs answered something that is not a list of entries")
+				return false, errors.New("entra: the provisioning logs answered something that is not a list of entries")
 			}
-			return nil, false, fmt.Errorf("entra: a provisioning log entry does not parse: %w", err)
+			return false, fmt.Errorf("entra: a provisioning log entry does not parse: %w", err)
 		}
 		if p.Value == nil {
-			return nil, false, errors.New("entra: the provisioning logs answered something that is not a list of entries")
+			return false, errors.New("entra: the provisioning logs answered something that is not a list of entries")
 		}
 		for _, e := range p.Value {
-			id := e.SourceIdentity.ID
-			if _, ok := want[id]; !ok || (e.JobID != "" && e.JobID != t.cfg.JobID) {
+			if e.SourceIdentity.ID == "" || (e.JobID != "" && e.JobID != t.cfg.JobID) {
 				continue
 			}
-			if cur, ok := best[id]; !ok || e.ActivityDateTime.After(cur.ActivityDateTime) {
-				best[id] = e
-			}
+			t.cache.add(e)
 		}
 		if p.NextLink == "" {
-			return best, true, nil
+			return true, nil
 		}
 		if err := t.sameHost(p.NextLink); err != nil {
-			return nil, false, err
+			return false, err
 		}
 		next = p.NextLink
 	}
-	return best, false, nil
+	return false, nil
 }
 
 // sameHost refuses a nextLink to another host: it would carry the token.

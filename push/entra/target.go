@@ -35,6 +35,7 @@ type Target struct {
 	reads   *pacer
 	bulkURL string
 	logsURL string
+	cache   logCache
 }
 
 var (
