@@ -420,3 +420,36 @@ func TestLogPagingAndVersions(t *testing.T) {
 		})
 	}
 }
+
+func TestConfirmReadsTheLogOnceForManyPages(t *testing.T) {
+	f := setup(t, entrasim.Options{}, nil)
+	var items []push.Item
+	for n := 1; n <= 120; n++ {
+		items = append(items, person(n))
+	}
+	res := f.pushAll(items...)
+	f.sim.Settle()
+	recs := records(items, res)
+
+	first, err := f.tgt.Confirm(context.Background(), recs[:60])
+	if err != nil || len(first) != 60 {
+		t.Fatalf("first page: %d outcomes, %v", len(first), err)
+	}
+	reads := f.sim.LogReads()
+	second, err := f.tgt.Confirm(context.Background(), recs[60:])
+	if err != nil || len(second) != 60 {
+		t.Fatalf("second page: %d outcomes, %v", len(second), err)
+	}
+	if f.sim.LogReads() != reads {
+		t.Fatalf("the second page read the log again (%d reads, then %d)", reads, f.sim.LogReads())
+	}
+
+	// A record uploaded after the read is looked up in the log again.
+	f.clock.Advance(time.Minute)
+	late := []push.Item{person(500)}
+	lateRes := f.pushAll(late...)
+	got := f.confirm(late, lateRes)
+	if got[late[0].ID].Outcome != push.Done || f.sim.LogReads() == reads {
+		t.Fatalf("late record: %+v after %d reads", got[late[0].ID], f.sim.LogReads())
+	}
+}

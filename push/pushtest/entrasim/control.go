@@ -1,6 +1,7 @@
 package entrasim
 
 import (
+	"strings"
 	"time"
 
 	"github.com/personio-scim/personio-scim/push/pushtest"
@@ -157,4 +158,26 @@ func (s *Sim) LogEntries() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.logs)
+}
+
+// AddUnmanagedAccount adds an account this job does not manage (created by
+// hand, or by another app), holding a UPN and, in AD, a sAMAccountName:
+// records that want either fail as Entra's do.
+func (s *Sim) AddUnmanagedAccount(upn, samAccountName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	holder := "unmanaged:" + newID()
+	if upn != "" {
+		s.tenant.upns[strings.ToLower(upn)] = holder
+	}
+	if samAccountName != "" {
+		s.tenant.sams[strings.ToLower(samAccountName)] = holder
+	}
+}
+
+// LogReads counts the provisioning-log pages served.
+func (s *Sim) LogReads() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logReads
 }

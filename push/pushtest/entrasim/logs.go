@@ -27,7 +27,7 @@ func (s *Sim) provisioningLogs(w http.ResponseWriter, r *http.Request, version s
 		tooMany(w, r, wait)
 		return
 	}
-	if ok, wait := s.logReads.admit(now); !ok {
+	if ok, wait := s.logWindow.admit(now); !ok {
 		s.throttled++
 		s.mu.Unlock()
 		tooMany(w, r, wait)
@@ -58,6 +58,7 @@ func (s *Sim) provisioningLogs(w http.ResponseWriter, r *http.Request, version s
 	}
 
 	s.mu.Lock()
+	s.logReads++
 	s.processDue(now)
 	var hits []*entry
 	for i := len(s.logs) - 1; i >= 0; i-- {

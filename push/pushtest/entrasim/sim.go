@@ -146,7 +146,7 @@ type Sim struct {
 	tokens       map[string]time.Time // access token → expiry
 	uploads      window
 	daily        window
-	logReads     window
+	logWindow    window
 	throttle     int
 	throttleFor  time.Duration
 	failNext     []int
@@ -159,22 +159,22 @@ type Sim struct {
 	writes       int
 	throttled    int
 	requests     int
-	seq          int
+	logReads     int
 }
 
 // New builds an empty tenant behind a simulator.
 func New(opts Options) *Sim {
 	opts = opts.withDefaults()
 	s := &Sim{
-		opts:     opts,
-		secret:   opts.ClientSecret,
-		tokens:   map[string]time.Time{},
-		uploads:  window{limit: opts.RateLimit, span: opts.RateWindow},
-		daily:    window{limit: opts.DailyLimit, span: 24 * time.Hour},
-		logReads: window{limit: opts.LogReadLimit, span: opts.LogReadWindow},
-		status:   JobActive,
-		tenant:   newTenant(opts),
-		rejected: map[string]bool{},
+		opts:      opts,
+		secret:    opts.ClientSecret,
+		tokens:    map[string]time.Time{},
+		uploads:   window{limit: opts.RateLimit, span: opts.RateWindow},
+		daily:     window{limit: opts.DailyLimit, span: 24 * time.Hour},
+		logWindow: window{limit: opts.LogReadLimit, span: opts.LogReadWindow},
+		status:    JobActive,
+		tenant:    newTenant(opts),
+		rejected:  map[string]bool{},
 	}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/{tenant}/oauth2/v2.0/token", s.token)
