@@ -3,6 +3,7 @@ package entra_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -126,5 +127,31 @@ func TestLogThrottlingKeepsRecordsPending(t *testing.T) {
 	}
 	if strings.Contains(string(got[0].Requests[0].Answer), "User 1") {
 		t.Fatal("the record detail echoes the display name")
+	}
+}
+
+// TestOneBadRecordDoesNotFailItsBatch: bulkUpload refuses a whole request
+// for one record it cannot take; the target sends the records one by one to
+// find it and fails that one alone.
+func TestOneBadRecordDoesNotFailItsBatch(t *testing.T) {
+	f, _ := impostor(t, func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if strings.Contains(string(body), "user2@example.com") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":{"code":"BadRequest","message":"schema violation"}}`))
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	res, err := f.tgt.Push(context.Background(), []push.Item{person(1), person(2), person(3)}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Outcome != push.Pending || res[2].Outcome != push.Pending {
+		t.Fatalf("neighbours: %s and %s, want pending", res[0].Outcome, res[2].Outcome)
+	}
+	if res[1].Outcome != push.Failed || res[1].Retryable || res[1].Code != "BadRequest" {
+		t.Fatalf("the bad record: %+v, want a non-retryable BadRequest", res[1])
 	}
 }

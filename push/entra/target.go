@@ -147,6 +147,11 @@ func (t *Target) upload(ctx context.Context, idx []int, ops []operation, results
 		results[i].Requests = []push.Request{{Method: http.MethodPost, URL: t.bulkURL, Body: opBody}}
 	}
 	if dry {
+		// A dry run sends no upload but does authenticate, so that a wrong
+		// or expired secret shows before the target goes live.
+		if _, err := t.tokens.get(ctx); err != nil {
+			return err
+		}
 		for _, i := range idx {
 			results[i].Outcome = push.Pending
 		}

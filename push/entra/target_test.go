@@ -453,3 +453,11 @@ func TestConfirmReadsTheLogOnceForManyPages(t *testing.T) {
 		t.Fatalf("late record: %+v after %d reads", got[late[0].ID], f.sim.LogReads())
 	}
 }
+
+func TestDryRunChecksTheCredentials(t *testing.T) {
+	f := setup(t, entrasim.Options{}, nil)
+	f.sim.ExpireSecret()
+	if _, err := f.tgt.Push(context.Background(), []push.Item{person(1)}, true); !errors.Is(err, entra.ErrUnauthorized) {
+		t.Fatalf("dry run with an expired secret: %v, want ErrUnauthorized", err)
+	}
+}
