@@ -30,9 +30,10 @@ var ErrUnauthorized = errors.New("entra: not authorized")
 // injected clock, so that a test clock decides expiry the same way the
 // simulator does.
 type tokens struct {
-	cc     clientcredentials.Config
-	client *http.Client
-	now    func() time.Time
+	clientID, secret, tokenURL string
+	cert                       *certificate
+	client                     *http.Client
+	now                        func() time.Time
 
 	mu  sync.Mutex
 	tok string
@@ -40,13 +41,23 @@ type tokens struct {
 }
 
 func newTokens(c Config, client *http.Client, now func() time.Time) *tokens {
-	return &tokens{
-		cc: clientcredentials.Config{
-			ClientID: c.ClientID, ClientSecret: c.clientSecret, TokenURL: c.TokenURL,
-			Scopes: []string{GraphScope}, AuthStyle: oauth2.AuthStyleInParams,
-		},
-		client: client, now: now,
+	return &tokens{clientID: c.ClientID, secret: c.clientSecret, tokenURL: c.TokenURL, cert: c.certificate, client: client, now: now}
+}
+
+// config is the client-credentials request: with the secret, or with a
+// fresh assertion signed by the certificate.
+func (t *tokens) config() (*clientcredentials.Config, error) {
+	cc := &clientcredentials.Config{ClientID: t.clientID, TokenURL: t.tokenURL, Scopes: []string{GraphScope}, AuthStyle: oauth2.AuthStyleInParams}
+	if t.cert == nil {
+		cc.ClientSecret = t.secret
+		return cc, nil
 	}
+	a, err := t.cert.assertion(t.clientID, t.tokenURL, t.now())
+	if err != nil {
+		return nil, fmt.Errorf("entra: %w", err)
+	}
+	cc.EndpointParams = url.Values{"client_assertion_type": {clientAssertionType}, "client_assertion": {a}}
+	return cc, nil
 }
 
 // get returns the cached token or fetches a new one.
@@ -56,7 +67,11 @@ func (t *tokens) get(ctx context.Context) (string, error) {
 	if t.tok != "" && t.now().Before(t.exp) {
 		return t.tok, nil
 	}
-	tok, err := t.cc.Token(context.WithValue(ctx, oauth2.HTTPClient, t.client))
+	cc, err := t.config()
+	if err != nil {
+		return "", err
+	}
+	tok, err := cc.Token(context.WithValue(ctx, oauth2.HTTPClient, t.client))
 	if err != nil {
 		return "", tokenError(err)
 	}
@@ -91,7 +106,7 @@ func tokenError(err error) error {
 		if code == "" && re.Response != nil {
 			code = re.Response.Status
 		}
-		return fmt.Errorf("%w: the token endpoint refused the client credentials (%s); check tenant_id, client_id and the secret in client_secret_env (it may have expired)", ErrUnauthorized, code)
+		return fmt.Errorf("%w: the token endpoint refused the client credentials (%s); check tenant_id, client_id and the secret in client_secret_env or the certificate in client_certificate_env (it may have expired)", ErrUnauthorized, code)
 	}
 	return fmt.Errorf("entra: token request: %w", err)
 }

@@ -53,11 +53,14 @@ var (
 
 // Config is the `entra:` section of a targets entry.
 type Config struct {
-	TenantID           string `yaml:"tenant_id"`
-	ClientID           string `yaml:"client_id"`
-	ClientSecretEnv    string `yaml:"client_secret_env"`
-	ServicePrincipalID string `yaml:"service_principal_id"`
-	JobID              string `yaml:"job_id"`
+	TenantID        string `yaml:"tenant_id"`
+	ClientID        string `yaml:"client_id"`
+	ClientSecretEnv string `yaml:"client_secret_env"`
+	// ClientCertificateEnv names the variable holding a PEM bundle of the
+	// app's certificate and RSA private key, instead of a secret.
+	ClientCertificateEnv string `yaml:"client_certificate_env"`
+	ServicePrincipalID   string `yaml:"service_principal_id"`
+	JobID                string `yaml:"job_id"`
 	// Directory is cloud (Entra ID) or ad (on-premises Active Directory
 	// through the provisioning agent).
 	Directory    string `yaml:"directory"`
@@ -80,12 +83,13 @@ type Config struct {
 	// Sleep waits between paced requests; tests pass one that advances a
 	// fake clock. nil sleeps on a timer.
 	Sleep func(ctx context.Context, d time.Duration) error `yaml:"-"`
-	// clientSecret is read from ClientSecretEnv by Open.
+	// clientSecret and certificate are read from the environment by New.
 	clientSecret string
+	certificate  *certificate
 }
 
 var sectionKeys = map[string]bool{
-	"tenant_id": true, "client_id": true, "client_secret_env": true, "service_principal_id": true,
+	"tenant_id": true, "client_id": true, "client_secret_env": true, "client_certificate_env": true, "service_principal_id": true,
 	"job_id": true, "directory": true, "graph_url": true, "token_url": true, "extension_urn": true,
 	"rate_limit": true, "daily_limit": true, "log_read_limit": true, "log_page_size": true,
 	"confirm_timeout": true, "max_log_pages": true,
@@ -197,8 +201,11 @@ func (c Config) validate() error {
 	need("client_id", c.ClientID)
 	need("service_principal_id", c.ServicePrincipalID)
 	need("job_id", c.JobID)
-	if c.ClientSecretEnv == "" {
-		errs = append(errs, errors.New("entra.client_secret_env is required: the environment variable holding the client secret"))
+	switch {
+	case c.ClientSecretEnv == "" && c.ClientCertificateEnv == "":
+		errs = append(errs, errors.New("entra.client_secret_env is required: the environment variable holding the client secret (or client_certificate_env for a certificate)"))
+	case c.ClientSecretEnv != "" && c.ClientCertificateEnv != "":
+		errs = append(errs, errors.New("entra: set client_secret_env or client_certificate_env, not both"))
 	}
 	if c.Directory != "cloud" && c.Directory != "ad" {
 		errs = append(errs, fmt.Errorf("entra.directory: want cloud or ad, got %q", c.Directory))

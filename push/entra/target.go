@@ -58,9 +58,8 @@ func New(cfg Config, env push.Env) (*Target, error) {
 	if env.Getenv == nil || env.HTTPClient == nil {
 		return nil, errors.New("entra: the environment needs Getenv and HTTPClient")
 	}
-	cfg.clientSecret = env.Getenv(cfg.ClientSecretEnv)
-	if cfg.clientSecret == "" {
-		return nil, fmt.Errorf("entra: environment variable %s (client_secret_env) is not set", cfg.ClientSecretEnv)
+	if err := cfg.readCredentials(env.Getenv); err != nil {
+		return nil, err
 	}
 	now := env.Now
 	if now == nil {
@@ -81,6 +80,28 @@ func New(cfg Config, env push.Env) (*Target, error) {
 		logsURL: cfg.GraphURL + "/auditLogs/provisioning",
 	}
 	return t, nil
+}
+
+// readCredentials reads the secret or the certificate from the variable
+// the configuration names; errors name the variable, never its value.
+func (c *Config) readCredentials(getenv func(string) string) error {
+	if c.ClientCertificateEnv != "" {
+		v := getenv(c.ClientCertificateEnv)
+		if v == "" {
+			return fmt.Errorf("entra: environment variable %s (client_certificate_env) is not set", c.ClientCertificateEnv)
+		}
+		cert, err := parseCertificate([]byte(v))
+		if err != nil {
+			return fmt.Errorf("entra: environment variable %s (client_certificate_env): %w", c.ClientCertificateEnv, err)
+		}
+		c.certificate = cert
+		return nil
+	}
+	c.clientSecret = getenv(c.ClientSecretEnv)
+	if c.clientSecret == "" {
+		return fmt.Errorf("entra: environment variable %s (client_secret_env) is not set", c.ClientSecretEnv)
+	}
+	return nil
 }
 
 // Info: bulkUpload takes at most 50 users per request, holds no groups and

@@ -13,6 +13,7 @@ package entrasim
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -50,6 +51,9 @@ type Options struct {
 	ClientSecret       string // default "sim-secret"
 	ServicePrincipalID string // default "sp-0001"
 	JobID              string // default "API2AAD.sim.job" (API2AD... in AD mode)
+	// ClientCertificate is the app registration's certificate credential;
+	// with it, client assertions signed by its key are accepted.
+	ClientCertificate *x509.Certificate
 	// Permissions granted to the app; default upload and log reading.
 	Permissions   []string
 	TokenLifetime time.Duration // default 3599 s

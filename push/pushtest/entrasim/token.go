@@ -29,6 +29,10 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 	if u, p, ok := r.BasicAuth(); ok {
 		id, secret = u, p
 	}
+	assertion := r.PostForm.Get("client_assertion")
+	if assertion != "" && id == "" {
+		id = assertionSubject(assertion)
+	}
 	switch {
 	case r.PostForm.Get("grant_type") != "client_credentials":
 		oauthError(w, http.StatusBadRequest, "unsupported_grant_type", "AADSTS70003: The app requested an unsupported grant type.")
@@ -38,6 +42,18 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 		return
 	case r.PostForm.Get("scope") != GraphScope:
 		oauthError(w, http.StatusBadRequest, "invalid_scope", "AADSTS70011: The provided value for the input parameter 'scope' is not valid.")
+		return
+	}
+	if assertion != "" {
+		if r.PostForm.Get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" {
+			oauthError(w, http.StatusBadRequest, "invalid_request", "AADSTS50027: Invalid client assertion type.")
+			return
+		}
+		if code, desc := s.checkAssertion(assertion, baseURL(r)+r.URL.Path); code != "" {
+			oauthError(w, http.StatusUnauthorized, code, desc)
+			return
+		}
+		s.issue(w)
 		return
 	}
 	s.mu.Lock()
@@ -52,6 +68,11 @@ func (s *Sim) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "AADSTS7000222: The provided client secret keys for the app are expired.")
 		return
 	}
+	s.issue(w)
+}
+
+// issue answers a fresh access token.
+func (s *Sim) issue(w http.ResponseWriter) {
 	tok := "sim." + newID()
 	life := s.opts.TokenLifetime
 	s.mu.Lock()
