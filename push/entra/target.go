@@ -133,13 +133,22 @@ func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.
 		case it.Kind != store.KindIdentity || it.Identity == nil && !it.Delete:
 			results[i].Outcome, results[i].Error = push.Failed, "entra: the API-driven provisioning apps hold users only"
 			continue
-		case it.Delete:
-			// bulkUpload cannot delete; the account stays as last sent
-			// (disabled for a leaver) and Entra's settings decide the rest.
+		case it.Delete && it.Identity == nil:
+			// bulkUpload cannot delete, and without a last state there is
+			// nothing to disable: Entra's own settings decide.
 			results[i].Outcome = push.Done
 			continue
 		}
-		op, err := t.operation(it.Identity)
+		id := it.Identity
+		if it.Delete {
+			// Out of this target's scope: bulkUpload cannot delete, so the
+			// account is disabled, as Entra's own provisioning does with
+			// users that leave an app's scope.
+			disabled := *id
+			disabled.Active = false
+			id = &disabled
+		}
+		op, err := t.operation(id)
 		if err != nil {
 			results[i].Outcome, results[i].Error, results[i].Code = push.Failed, "entra: "+err.Error(), "invalid_identity"
 			continue
@@ -195,29 +204,44 @@ func (t *Target) upload(ctx context.Context, idx []int, ops []operation, results
 		req := &results[i].Requests[0]
 		req.Status, req.Answer = a.status, capAnswer(a.body)
 	}
-	code, msg := a.errorCode()
-	switch {
-	case a.status == http.StatusAccepted:
-		reqID := a.header.Get("request-id")
-		for k, i := range idx {
-			st, _ := json.Marshal(state{Job: t.cfg.JobID, ExternalID: ops[k].BulkID, Uploaded: uploaded, RequestID: reqID})
-			// Until the logs give Entra's object id, the record is known by
-			// the externalId the job matches on: the account it names is the
-			// one the upload will create or update.
-			results[i].Outcome, results[i].State, results[i].TargetID = push.Pending, st, ops[k].BulkID
-		}
+	if a.status == http.StatusAccepted {
+		t.accepted(a, uploaded, idx, ops, results)
 		return nil
-	case (a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge) && len(ops) > 1:
+	}
+	if (a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge) && len(ops) > 1 {
 		// One bad record refuses the whole request; send each alone to
-		// find it rather than failing its 49 neighbours.
+		// find it rather than failing its neighbours.
 		for k := range idx {
 			if err := t.upload(ctx, idx[k:k+1], ops[k:k+1], results, false); err != nil {
 				return err
 			}
 		}
 		return nil
+	}
+	return t.refused(a, idx, results)
+}
+
+// accepted marks the records pending, with what Confirm needs to find
+// their outcome.
+func (t *Target) accepted(a answer, uploaded time.Time, idx []int, ops []operation, results []push.Result) {
+	reqID := a.header.Get("request-id")
+	for k, i := range idx {
+		st, _ := json.Marshal(state{Job: t.cfg.JobID, ExternalID: ops[k].BulkID, Uploaded: uploaded, RequestID: reqID})
+		// Until the logs give Entra's object id, the record is known by
+		// the externalId the job matches on: the account it names is the
+		// one the upload will create or update.
+		results[i].Outcome, results[i].State, results[i].TargetID = push.Pending, st, ops[k].BulkID
+	}
+}
+
+// refused classifies an upload Graph did not accept: a data error of the
+// record, throttling and server trouble per record, the rest as a batch
+// error.
+func (t *Target) refused(a answer, idx []int, results []push.Result) error {
+	code, msg := a.errorCode()
+	switch {
 	case a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge:
-		failAll(results, idx, push.Result{Code: cmpOr(code, "BadRequest"), Error: fmt.Sprintf("entra: bulkUpload refused the record (%d %s): %s", a.status, code, msg)})
+		failAll(results, idx, push.Result{Code: cmpOr(code, "BadRequest"), Error: fmt.Sprintf("entra: bulkUpload refused the record (%d %s): %s", a.status, code, truncate(msg, 300))})
 		return nil
 	case a.status == http.StatusTooManyRequests:
 		failAll(results, idx, push.Result{Code: cmpOr(code, "TooManyRequests"), Retryable: true, RetryAfter: retryAfter(a.header, 5*time.Second),

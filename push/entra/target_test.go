@@ -389,14 +389,22 @@ func TestItemsEntraDoesNotTake(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res[0].Outcome != push.Done || len(res[0].Requests) != 0 {
-		t.Errorf("removed identity: %+v, want done without a request (bulkUpload deletes nothing)", res[0])
+	if res[0].Outcome != push.Pending || len(res[0].Requests) != 1 || !strings.Contains(string(res[0].Requests[0].Body), `"active":false`) {
+		t.Errorf("identity out of scope: %+v, want its account disabled (bulkUpload deletes nothing)", res[0])
+	}
+	if !gone.Identity.Active {
+		t.Error("disabling changed the caller's identity")
 	}
 	if res[1].Outcome != push.Failed || res[2].Outcome != push.Failed {
 		t.Errorf("no Personio id / group: %s, %s; want failed", res[1].Outcome, res[2].Outcome)
 	}
-	if f.sim.Writes() != 0 {
-		t.Errorf("%d writes, want none", f.sim.Writes())
+	if f.sim.Writes() != 1 {
+		t.Errorf("%d writes, want the one disable", f.sim.Writes())
+	}
+	nothing := push.Item{Kind: store.KindIdentity, ID: "x", Delete: true}
+	res, err = f.tgt.Push(context.Background(), []push.Item{nothing}, false)
+	if err != nil || res[0].Outcome != push.Done || len(res[0].Requests) != 0 {
+		t.Errorf("removal without a last state: %+v, %v; want done without a request", res, err)
 	}
 }
 
