@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -286,10 +287,10 @@ func (t *Target) outcome(p pendingRecord, e logEntry) push.Result {
 	case "success", "warning":
 		r.Outcome = push.Done
 	case "skipped":
-		r.Outcome, r.Code, r.Error = push.Skipped, code, "entra: skipped: "+cmpOr(reason, "out of the app's scope")
+		r.Outcome, r.Code, r.Error = push.Skipped, code, "entra: skipped: "+cmpOr(scrub(reason), "out of the app's scope")
 	case "failure":
 		r.Outcome, r.Code = push.Failed, cmpOr(code, "failure")
-		r.Error = "entra: " + cmpOr(code, "failure") + ": " + truncate(reason, 300)
+		r.Error = "entra: " + cmpOr(code, "failure") + ": " + scrub(reason)
 		// nonServiceFailure is a data or configuration problem that comes
 		// back on every try; anything else is the service's own.
 		r.Retryable = category != "" && category != "nonServiceFailure"
@@ -306,7 +307,7 @@ func (t *Target) detail(e logEntry, s logStatus) push.Request {
 	d := map[string]any{"id": e.ID, "activityDateTime": e.ActivityDateTime, "cycleId": e.CycleID, "changeId": e.ChangeID,
 		"provisioningAction": e.Action, "status": s.Status}
 	if s.Error != nil {
-		d["errorCode"], d["errorCategory"], d["reason"] = s.Error.ErrorCode, s.Error.ErrorCategory, truncate(s.Error.Reason, 300)
+		d["errorCode"], d["errorCategory"], d["reason"] = s.Error.ErrorCode, s.Error.ErrorCategory, scrub(s.Error.Reason)
 	}
 	b, _ := json.Marshal(d)
 	return push.Request{Method: http.MethodGet, URL: t.logsURL, Status: http.StatusOK, Answer: b}
@@ -314,6 +315,17 @@ func (t *Target) detail(e logEntry, s logStatus) push.Request {
 
 func unconfirmed(id, msg string) push.Result {
 	return push.Result{ID: id, Outcome: push.Failed, Code: "unconfirmed", Retryable: true, Error: msg}
+}
+
+// quotedOrEmail finds what in Entra's reasons can be a person's data: the
+// values it quotes and email addresses.
+var quotedOrEmail = regexp.MustCompile(`'[^']*'|"[^"]*"|[^\s'"]+@[^\s'"]+`)
+
+// scrub shortens an Entra reason and blanks the values it quotes, so that
+// a record's error (which ends up in logs and the API) carries the reason
+// but not a person's name or address.
+func scrub(reason string) string {
+	return truncate(quotedOrEmail.ReplaceAllString(reason, "…"), 300)
 }
 
 func truncate(s string, n int) string {

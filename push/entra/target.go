@@ -241,7 +241,7 @@ func (t *Target) refused(a answer, idx []int, results []push.Result) error {
 	code, msg := a.errorCode()
 	switch {
 	case a.status == http.StatusBadRequest || a.status == http.StatusRequestEntityTooLarge:
-		failAll(results, idx, push.Result{Code: cmpOr(code, "BadRequest"), Error: fmt.Sprintf("entra: bulkUpload refused the record (%d %s): %s", a.status, code, truncate(msg, 300))})
+		failAll(results, idx, push.Result{Code: cmpOr(code, "BadRequest"), Error: fmt.Sprintf("entra: bulkUpload refused the record (%d %s): %s", a.status, code, scrub(msg))})
 		return nil
 	case a.status == http.StatusTooManyRequests:
 		failAll(results, idx, push.Result{Code: cmpOr(code, "TooManyRequests"), Retryable: true, RetryAfter: retryAfter(a.header, 5*time.Second),
