@@ -7,6 +7,7 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/ext"
 
 	"github.com/personio-scim/personio-scim/store"
 )
@@ -40,7 +41,8 @@ var celVariables = map[string]*cel.Type{
 }
 
 func celEnv() (*cel.Env, error) {
-	opts := make([]cel.EnvOption, 0, len(celVariables))
+	opts := make([]cel.EnvOption, 0, len(celVariables)+1)
+	opts = append(opts, ext.Strings())
 	for _, name := range slices.Sorted(maps.Keys(celVariables)) {
 		opts = append(opts, cel.Variable(name, celVariables[name]))
 	}

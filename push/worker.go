@@ -171,7 +171,7 @@ func (w *Worker) Run(ctx context.Context) {
 	defer tick.Stop()
 	defer w.Close(context.WithoutCancel(ctx))
 	for {
-		if _, err := w.Step(ctx); err != nil && ctx.Err() == nil {
+		if _, err := w.Step(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNotLeader) {
 			w.log.Warn("push pass failed", "error", err)
 		}
 		select {
@@ -192,8 +192,11 @@ var ErrNotLeader = errors.New("another replica leads this target")
 // ErrNotLeader. A pass stops at once when the leadership is lost.
 func (w *Worker) Step(ctx context.Context) (PassReport, error) {
 	lead, err := w.leadership(ctx)
-	if err != nil || lead == nil {
+	if err != nil {
 		return PassReport{}, err
+	}
+	if lead == nil {
+		return PassReport{}, ErrNotLeader
 	}
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -2,6 +2,7 @@ package pushtest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -269,6 +270,24 @@ func testReplay(t *testing.T, e *Env) {
 	if got := e.Sim.Writes(); got != writes {
 		t.Errorf("a restarted worker wrote %d more times; a replay must push nothing twice", got-writes)
 	}
+	// A rewound cursor replays every row: the fingerprints keep the target
+	// from getting any of it twice.
+	ctx := context.Background()
+	cur, err := e.A.PushCursor(ctx, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.A.SavePush(ctx, "t", cur, 0, nil); err != nil {
+		t.Fatalf("rewind the cursor: %v", err)
+	}
+	seen := len(e.Seen.Items())
+	e.Settle(again)
+	if got := e.Sim.Writes(); got != writes {
+		t.Errorf("replaying the change log wrote %d more times", got-writes)
+	}
+	if got := len(e.Seen.Items()); got != seen {
+		t.Errorf("replaying the change log handed the target %d items again", got-seen)
+	}
 }
 
 func testRetryAfter(t *testing.T, e *Env) {
@@ -462,8 +481,8 @@ func testTwoReplicas(t *testing.T, e *Env) {
 	b := e.Worker(true, WorkerConfig("t"))
 	for range 3 {
 		e.Settle(a)
-		if _, err := b.Step(context.Background()); err != nil {
-			t.Fatal(err)
+		if _, err := b.Step(context.Background()); !errors.Is(err, push.ErrNotLeader) {
+			t.Fatalf("the second replica stepped while the first leads: %v", err)
 		}
 	}
 	if e.Sim.Users() != 3 {
@@ -474,8 +493,8 @@ func testTwoReplicas(t *testing.T, e *Env) {
 	moved.Department = "Finance"
 	e.Update(moved)
 	for range 3 {
-		if _, err := b.Step(context.Background()); err != nil {
-			t.Fatal(err)
+		if _, err := b.Step(context.Background()); !errors.Is(err, push.ErrNotLeader) {
+			t.Fatalf("the second replica stepped while the first leads: %v", err)
 		}
 		e.Settle(a)
 	}
@@ -510,10 +529,15 @@ func testKillMidPush(t *testing.T, e *Env) {
 	e.Create(people...)
 	ctx, kill := context.WithCancel(context.Background())
 	calls := 0
+	delivered := map[string]bool{}
 	e.Seen.Before = func(_ context.Context, items []push.Item) {
 		calls++
 		if calls == 2 {
 			kill() // dies while the second batch is on its way
+			return
+		}
+		for _, it := range items {
+			delivered[it.ID] = true
 		}
 	}
 	w := e.Worker(false, WorkerConfig("t"))
@@ -522,8 +546,14 @@ func testKillMidPush(t *testing.T, e *Env) {
 	}
 	w.Close(context.Background())
 	e.Seen.Before = nil
+	before := len(e.Seen.Items())
 	again := e.Worker(false, WorkerConfig("t"))
 	e.Settle(again)
+	for _, it := range e.Seen.Items()[before:] {
+		if delivered[it.ID] {
+			t.Errorf("%s was delivered before the kill and pushed again after the restart", it.ID)
+		}
+	}
 	if got := e.Sim.Users(); got != len(people) {
 		t.Fatalf("after the restart the simulator holds %d users, want %d", got, len(people))
 	}
