@@ -276,9 +276,15 @@ func (t *Target) sameHost(link string) error {
 func (t *Target) outcome(p pendingRecord, e logEntry) push.Result {
 	st := p.st
 	st.LogEntry = e.ID
+	if e.TargetIdentity.ID != "" {
+		st.ObjectID = e.TargetIdentity.ID
+	}
 	b, _ := json.Marshal(st)
 	s := e.status()
-	r := push.Result{ID: p.rec.ResourceID, TargetID: e.TargetIdentity.ID, State: b, Requests: []push.Request{t.detail(e, s)}}
+	// The target id stays the externalId: it is how bulkUpload addresses
+	// the account, and a stable id keeps the reports' fingerprints (which
+	// include their manager's target id) from changing on confirmation.
+	r := push.Result{ID: p.rec.ResourceID, TargetID: p.st.ExternalID, State: b, Requests: []push.Request{t.detail(e, s)}}
 	var code, reason, category string
 	if s.Error != nil {
 		code, reason, category = s.Error.ErrorCode, s.Error.Reason, s.Error.ErrorCategory
@@ -305,7 +311,7 @@ func (t *Target) outcome(p pendingRecord, e logEntry) push.Result {
 // values Entra echoes.
 func (t *Target) detail(e logEntry, s logStatus) push.Request {
 	d := map[string]any{"id": e.ID, "activityDateTime": e.ActivityDateTime, "cycleId": e.CycleID, "changeId": e.ChangeID,
-		"provisioningAction": e.Action, "status": s.Status}
+		"provisioningAction": e.Action, "status": s.Status, "objectId": e.TargetIdentity.ID}
 	if s.Error != nil {
 		d["errorCode"], d["errorCategory"], d["reason"] = s.Error.ErrorCode, s.Error.ErrorCategory, scrub(s.Error.Reason)
 	}

@@ -119,6 +119,7 @@ type state struct {
 	Uploaded   time.Time `json:"uploaded"`
 	RequestID  string    `json:"requestId,omitempty"`
 	LogEntry   string    `json:"logEntry,omitempty"` // the id of the entry that confirmed it
+	ObjectID   string    `json:"objectId,omitempty"` // Entra's (or AD's) id of the account
 }
 
 // Push uploads the identities in bulk requests of at most 50 operations.
@@ -227,9 +228,8 @@ func (t *Target) accepted(a answer, uploaded time.Time, idx []int, ops []operati
 	reqID := a.header.Get("request-id")
 	for k, i := range idx {
 		st, _ := json.Marshal(state{Job: t.cfg.JobID, ExternalID: ops[k].BulkID, Uploaded: uploaded, RequestID: reqID})
-		// Until the logs give Entra's object id, the record is known by
-		// the externalId the job matches on: the account it names is the
-		// one the upload will create or update.
+		// The record is known by the externalId the job matches on: the
+		// account it names is the one the upload creates or updates.
 		results[i].Outcome, results[i].State, results[i].TargetID = push.Pending, st, ops[k].BulkID
 	}
 }

@@ -36,8 +36,12 @@ func TestPushFromEmptyMatchesAndEnables(t *testing.T) {
 
 	for _, it := range items {
 		r := got[it.ID]
-		if r.Outcome != push.Done || r.TargetID == "" {
-			t.Errorf("%s: outcome %s, target id %q, error %q; want done with an object id", it.Identity.PersonioID, r.Outcome, r.TargetID, r.Error)
+		var st struct{ ObjectID string }
+		_ = json.Unmarshal(r.State, &st)
+		u, _ := f.sim.Tenant(it.Identity.PersonioID)
+		if r.Outcome != push.Done || r.TargetID != it.Identity.PersonioID || st.ObjectID != u.ObjectID {
+			t.Errorf("%s: outcome %s, target id %q, object id %q, error %q; want done, known by the externalId, with the account's object id in the state",
+				it.Identity.PersonioID, r.Outcome, r.TargetID, st.ObjectID, r.Error)
 		}
 	}
 	tests := []struct {
@@ -467,5 +471,22 @@ func TestDryRunChecksTheCredentials(t *testing.T) {
 	f.sim.ExpireSecret()
 	if _, err := f.tgt.Push(context.Background(), []push.Item{person(1)}, true); !errors.Is(err, entra.ErrUnauthorized) {
 		t.Fatalf("dry run with an expired secret: %v, want ErrUnauthorized", err)
+	}
+}
+
+func TestRehireKeepsTheAccount(t *testing.T) {
+	f := setup(t, entrasim.Options{}, nil)
+	it := person(1)
+	f.pushAndConfirm(it)
+	before, _ := f.sim.Tenant("1")
+
+	it.Identity.Active = false
+	f.pushAndConfirm(it)
+	it.Identity.Active = true
+	got := f.pushAndConfirm(it)
+
+	after, _ := f.sim.Tenant("1")
+	if got[it.ID].Outcome != push.Done || after.ObjectID != before.ObjectID || !after.AccountEnabled || f.sim.Users() != 1 {
+		t.Fatalf("after the rehire: %s, object id %s → %s, enabled %v, %d accounts", got[it.ID].Outcome, before.ObjectID, after.ObjectID, after.AccountEnabled, f.sim.Users())
 	}
 }

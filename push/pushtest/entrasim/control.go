@@ -23,14 +23,16 @@ func (s *Sim) Tenant(employeeID string) (User, bool) {
 }
 
 // User returns the account for a Personio id (the employeeId it is matched
-// by) in the suite's terms.
+// by) in the suite's terms. Its TargetID is the employeeId: bulkUpload
+// addresses accounts (and managers) by it, never by the object id, so it is
+// the id the Entra target records; the object id is in Tenant.
 func (s *Sim) User(personioID string) (pushtest.SimUser, bool) {
 	u, ok := s.Tenant(personioID)
 	if !ok {
 		return pushtest.SimUser{}, false
 	}
 	return pushtest.SimUser{
-		TargetID: u.ObjectID, Login: u.UserPrincipalName, GivenName: u.GivenName, FamilyName: u.Surname,
+		TargetID: u.EmployeeID, Login: u.UserPrincipalName, GivenName: u.GivenName, FamilyName: u.Surname,
 		DisplayName: u.DisplayName, Department: u.Department, Active: u.AccountEnabled,
 		ManagerPersonioID: u.ManagerEmployeeID,
 	}, true
