@@ -183,3 +183,21 @@ func (s *Sim) LogReads() int {
 	defer s.mu.Unlock()
 	return s.logReads
 }
+
+// SetAgentActive switches the AD provisioning agent on or off; while it is
+// off, uploads are accepted but not processed.
+func (s *Sim) SetAgentActive(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.agentDown = !on
+	if on {
+		s.processDue(s.opts.Now())
+	}
+}
+
+// Requests counts every request the simulator served.
+func (s *Sim) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
+}

@@ -89,7 +89,7 @@ func (s *Sim) processDue(now time.Time) {
 }
 
 func (s *Sim) process(now time.Time, due func(queued) bool) {
-	if s.status != JobActive || len(s.queue) == 0 {
+	if s.status != JobActive || len(s.queue) == 0 || (s.opts.Directory == AD && s.agentDown) {
 		return
 	}
 	cycle := newID()
@@ -213,7 +213,7 @@ func (s *Sim) resolveManagers(now time.Time, cycle string) {
 // with "flow null values" off.
 func (s *Sim) mapRecord(rec Record, u *User, exists bool) {
 	set := func(dst *string, v string) {
-		if v != "" {
+		if v != "" || s.opts.FlowNulls {
 			*dst = v
 		}
 	}
@@ -237,14 +237,18 @@ func (s *Sim) mapRecord(rec Record, u *User, exists bool) {
 	set(&u.Office, ext["office"])
 	upn := rec.UserName
 	if s.opts.Directory == AD {
-		set(&upn, ext["userPrincipalName"])
+		if v := ext["userPrincipalName"]; v != "" {
+			upn = v
+		}
 		if dn := ext["parentDistinguishedName"]; dn != "" {
 			u.ParentDN = dn
 		} else if !exists {
 			u.ParentDN = s.opts.DefaultContainer
 		}
 	}
-	set(&u.UserPrincipalName, upn)
+	if upn != "" {
+		u.UserPrincipalName = upn
+	}
 }
 
 // constraints checks what the directory refuses: a UPN another account

@@ -85,6 +85,10 @@ type Options struct {
 	// (default DefaultURN); its attributes are mapped as docs/entra.md and
 	// docs/active-directory.md tell the administrator to.
 	ExtensionURN string
+	// FlowNulls is "flow null values" switched on for every mapped
+	// attribute: an attribute a record leaves out or sends empty clears the
+	// account's value. Off (Entra's default), it keeps the value.
+	FlowNulls bool
 	// InScope is the app's scoping filter over an incoming record; nil
 	// means every record is in scope.
 	InScope func(Record) bool
@@ -156,6 +160,7 @@ type Sim struct {
 	failNext     []int
 	bucketFull   bool
 	status       JobStatus
+	agentDown    bool
 	queue        []queued
 	tenant       *tenant
 	logs         []*entry

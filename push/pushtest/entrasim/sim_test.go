@@ -376,3 +376,43 @@ func TestTenantMapping(t *testing.T) {
 		t.Fatal("Tamper did not change the account")
 	}
 }
+
+func TestNullFlowAndAgent(t *testing.T) {
+	withTitle := strings.Replace(user("1", "a@x.com"), `"active":true`, `"active":true,"title":"Engineer"`, 1)
+	tests := []struct {
+		name      string
+		flowNulls bool
+		want      string
+	}{
+		{"omitted attributes keep their value", false, "Engineer"},
+		{"with null flow they clear it", true, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := start(t, entrasim.Options{FlowNulls: tc.flowNulls})
+			e.do("POST", e.bulkPath(), "application/scim+json", bulk(withTitle))
+			e.do("POST", e.bulkPath(), "application/scim+json", bulk(user("1", "a@x.com")))
+			e.sim.Settle()
+			if u, _ := e.sim.Tenant("1"); u.JobTitle != tc.want || u.UserPrincipalName != "a@x.com" {
+				t.Fatalf("title %q upn %q, want %q", u.JobTitle, u.UserPrincipalName, tc.want)
+			}
+		})
+	}
+	t.Run("an inactive AD agent leaves uploads unprocessed", func(t *testing.T) {
+		e := start(t, entrasim.Options{Directory: entrasim.AD})
+		e.sim.SetAgentActive(false)
+		ad := strings.Replace(user("1", "a@x.com"), `"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",`, `"schemas":["urn:ietf:params:scim:schemas:core:2.0:User","urn:ietf:params:scim:schemas:extension:personio:1.0:User",`, 1)
+		ad = strings.Replace(ad, `"active":true`, `"active":true,"urn:ietf:params:scim:schemas:extension:personio:1.0:User":{"sAMAccountName":"u1"}`, 1)
+		if resp, body := e.do("POST", e.bulkPath(), "application/scim+json", bulk(ad)); resp.StatusCode != 202 {
+			t.Fatalf("%d %v", resp.StatusCode, body)
+		}
+		e.sim.Settle()
+		if e.sim.Users() != 0 || e.sim.Queued() != 1 {
+			t.Fatalf("processed without an agent: %d users, %d queued", e.sim.Users(), e.sim.Queued())
+		}
+		e.sim.SetAgentActive(true)
+		if u, ok := e.sim.Tenant("1"); !ok || u.SAMAccountName != "u1" || u.ParentDN != e.sim.Options().DefaultContainer {
+			t.Fatalf("after the agent came back: %+v %v", u, ok)
+		}
+	})
+}
