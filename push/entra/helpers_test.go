@@ -77,7 +77,7 @@ func (f *fixture) config(tune func(*entra.Config)) entra.Config {
 		TenantID: o.TenantID, ClientID: o.ClientID, ClientSecretEnv: secretEnv,
 		ServicePrincipalID: o.ServicePrincipalID, JobID: o.JobID,
 		Directory: string(o.Directory), GraphURL: f.srv.URL + "/v1.0", TokenURL: f.sim.TokenURL(f.srv.URL),
-		RateLimit: entra.DefaultRateLimit, DailyLimit: entra.DefaultDailyLimit, LogReadLimit: entra.DefaultLogReadLimit,
+		RateLimit: entra.DefaultRateLimit(), DailyLimit: entra.DefaultDailyLimit, LogReadLimit: entra.DefaultLogReadLimit(),
 		ExtensionURN: entra.DefaultExtensionURN, LogPageSize: 500, ConfirmTimeout: time.Hour, MaxLogPages: 100,
 		Sleep: f.clock.Sleep,
 	}

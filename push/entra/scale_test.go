@@ -49,7 +49,7 @@ func TestTenThousandAtTheDefaultLimits(t *testing.T) {
 	took := f.clock.Now().Sub(start)
 
 	calls := (n + entra.MaxBatch - 1) / entra.MaxBatch
-	limit := entra.DefaultRateLimit
+	limit := entra.DefaultRateLimit()
 	allowed := time.Duration(calls) * limit.Per / time.Duration(limit.Requests)
 	t.Logf("%d bulkUpload calls took %s on the fake clock; the limit of %d per %s allows them in %s (ratio %.3f)",
 		calls, took, limit.Requests, limit.Per, allowed, float64(took)/float64(allowed))
