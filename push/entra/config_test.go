@@ -44,6 +44,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		"daily_limit":    c.DailyLimit == 6000,
 		"log_read_limit": c.LogReadLimit == entra.Limit{Requests: 5, Per: 10 * time.Second},
 		"interval":       c.RateLimit.Interval() == 125*time.Millisecond,
+		"steady rate":    entra.DefaultRequestsPerSecond == 8,
 	}
 	for k, ok := range checks {
 		if !ok {

@@ -416,3 +416,33 @@ func TestNullFlowAndAgent(t *testing.T) {
 		}
 	})
 }
+
+func TestJobResource(t *testing.T) {
+	e := start(t, entrasim.Options{})
+	jobPath := strings.TrimSuffix(e.bulkPath(), "/bulkUpload")
+	status := func() string {
+		resp, body := e.do("GET", jobPath, "", "")
+		if resp.StatusCode != 200 {
+			t.Fatalf("job: %d", resp.StatusCode)
+		}
+		return body["status"].(map[string]any)["code"].(string)
+	}
+	if got := status(); got != "Active" {
+		t.Fatalf("status %s", got)
+	}
+	if resp, _ := e.do("POST", jobPath+"/pause", "", ""); resp.StatusCode != 204 || status() != "Paused" {
+		t.Fatalf("pause: %d, %s", resp.StatusCode, status())
+	}
+	e.do("POST", e.bulkPath(), "application/scim+json", bulk(user("1", "a@x.com")))
+	e.sim.Settle()
+	if e.sim.Users() != 0 {
+		t.Fatal("a paused job processed an upload")
+	}
+	if resp, _ := e.do("POST", jobPath+"/start", "", ""); resp.StatusCode != 204 || status() != "Active" || e.sim.Users() != 1 {
+		t.Fatalf("start: %d, %s, %d users", resp.StatusCode, status(), e.sim.Users())
+	}
+	e.sim.SetJobStatus(entrasim.JobQuarantine)
+	if _, body := e.do("GET", jobPath, "", ""); body["status"].(map[string]any)["quarantine"].(map[string]any)["reason"] != "IngestionInterrupted" {
+		t.Fatalf("quarantine: %v", body)
+	}
+}
