@@ -60,14 +60,14 @@ func (p *planner) load(ctx context.Context, ids []string) error {
 func (p *planner) loadAll(ctx context.Context) error {
 	after := ""
 	for {
-		recs, err := p.w.ledger.ListPushRecords(ctx, p.w.name, store.PushQuery{AfterID: after, Limit: ledgerPage})
+		recs, err := p.w.ledger.ListPushRecords(ctx, p.w.name, store.PushQuery{AfterID: after, Limit: scanPage})
 		if err != nil {
 			return fmt.Errorf("read ledger records: %w", err)
 		}
 		for _, r := range recs {
 			p.recs[r.ResourceID] = r
 		}
-		if len(recs) < ledgerPage {
+		if len(recs) < scanPage {
 			return nil
 		}
 		after = recs[len(recs)-1].ResourceID
