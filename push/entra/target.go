@@ -189,9 +189,7 @@ func (t *Target) upload(ctx context.Context, idx []int, ops []operation, results
 		return nil
 	}
 	if ok, wait := t.daily.take(); !ok {
-		failAll(results, idx, push.Result{Code: "daily_limit", Retryable: true, RetryAfter: wait,
-			Error: fmt.Sprintf("entra: the daily budget of %d bulkUpload calls is spent", t.cfg.DailyLimit)})
-		return nil
+		return &push.ThrottledError{RetryAfter: wait, Err: fmt.Errorf("entra: the daily budget of %d bulkUpload calls is spent", t.cfg.DailyLimit)}
 	}
 	if err := t.uploads.wait(ctx); err != nil {
 		return fmt.Errorf("entra: waiting for the upload rate limit: %w", err)
@@ -234,9 +232,11 @@ func (t *Target) accepted(a answer, uploaded time.Time, idx []int, ops []operati
 	}
 }
 
-// refused classifies an upload Graph did not accept: a data error of the
-// record, throttling and server trouble per record, the rest as a batch
-// error.
+// refused classifies an upload Graph did not accept. A refused record is
+// that record's data error; throttling, a full ingestion queue and server
+// trouble hold up every batch alike, so they stop the pass and make the
+// worker wait (ThrottledError) instead of feeding the next batch into the
+// same refusal.
 func (t *Target) refused(a answer, idx []int, results []push.Result) error {
 	code, msg := a.errorCode()
 	switch {
@@ -244,18 +244,14 @@ func (t *Target) refused(a answer, idx []int, results []push.Result) error {
 		failAll(results, idx, push.Result{Code: cmpOr(code, "BadRequest"), Error: fmt.Sprintf("entra: bulkUpload refused the record (%d %s): %s", a.status, code, scrub(msg))})
 		return nil
 	case a.status == http.StatusTooManyRequests:
-		failAll(results, idx, push.Result{Code: cmpOr(code, "TooManyRequests"), Retryable: true, RetryAfter: retryAfter(a.header, 5*time.Second),
-			Error: "entra: bulkUpload is throttling (429)"})
-		return nil
+		return &push.ThrottledError{RetryAfter: retryAfter(a.header, 5*time.Second), Err: fmt.Errorf("entra: bulkUpload is throttling (429 %s)", code)}
+	case a.status >= 500 && strings.Contains(strings.ToLower(msg), "bucket"):
+		// Microsoft advises pausing 5 to 10 minutes when the job's
+		// ingestion queue is full.
+		return &push.ThrottledError{RetryAfter: max(retryAfter(a.header, 0), 5*time.Minute),
+			Err: errors.New("entra: the job's ingestion queue is full (bucket full); check that the provisioning job is running")}
 	case a.status >= 500:
-		wait, why := retryAfter(a.header, 30*time.Second), fmt.Sprintf("entra: bulkUpload answered %d %s", a.status, code)
-		if strings.Contains(strings.ToLower(msg), "bucket") {
-			// Microsoft advises pausing 5 to 10 minutes when the job's
-			// ingestion queue is full.
-			wait, why = max(wait, 5*time.Minute), "entra: the job's ingestion queue is full (bucket full); check that the provisioning job is running"
-		}
-		failAll(results, idx, push.Result{Code: cmpOr(code, strconv.Itoa(a.status)), Retryable: true, RetryAfter: wait, Error: why})
-		return nil
+		return &push.ThrottledError{RetryAfter: retryAfter(a.header, 30*time.Second), Err: fmt.Errorf("entra: bulkUpload answered %d %s", a.status, code)}
 	case a.status == http.StatusForbidden:
 		return fmt.Errorf("%w: bulkUpload answered 403 %s; grant the app SynchronizationData-User.Upload with admin consent", ErrUnauthorized, code)
 	case a.status == http.StatusNotFound:

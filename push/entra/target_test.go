@@ -281,32 +281,37 @@ func (f *fixture) openWithSecret(secret string) *entra.Target {
 	return tgt
 }
 
-func TestRetryableUploadFailures(t *testing.T) {
+func TestThrottlingStopsTheBatch(t *testing.T) {
 	tests := []struct {
 		name      string
+		daily     int // a daily cap already spent when > 0
 		fault     func(*entrasim.Sim)
 		wantAfter time.Duration
 		wantText  string
 	}{
-		{"throttled", func(s *entrasim.Sim) { s.Throttle(1, 7*time.Second) }, 7 * time.Second, "429"},
-		{"500", func(s *entrasim.Sim) { s.FailNext(http.StatusInternalServerError) }, 30 * time.Second, "500"},
-		{"503", func(s *entrasim.Sim) { s.FailNext(http.StatusServiceUnavailable) }, 10 * time.Second, "503"},
-		{"bucket full", func(s *entrasim.Sim) { s.SetBucketFull(true) }, 5 * time.Minute, "bucket full"},
+		{"throttled", 0, func(s *entrasim.Sim) { s.Throttle(1, 7*time.Second) }, 7 * time.Second, "429"},
+		{"500", 0, func(s *entrasim.Sim) { s.FailNext(http.StatusInternalServerError) }, 30 * time.Second, "500"},
+		{"503", 0, func(s *entrasim.Sim) { s.FailNext(http.StatusServiceUnavailable) }, 10 * time.Second, "503"},
+		{"bucket full", 0, func(s *entrasim.Sim) { s.SetBucketFull(true) }, 5 * time.Minute, "bucket full"},
+		{"daily cap", 1, func(*entrasim.Sim) {}, 24 * time.Hour, "daily budget"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			f := setup(t, entrasim.Options{}, nil)
-			tc.fault(f.sim)
-			res, err := f.tgt.Push(context.Background(), []push.Item{person(1), person(2)}, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range res {
-				if r.Outcome != push.Failed || !r.Retryable || r.RetryAfter != tc.wantAfter || !strings.Contains(r.Error, tc.wantText) {
-					t.Errorf("%+v: want a retryable failure after %s mentioning %q", r, tc.wantAfter, tc.wantText)
+			if tc.daily > 0 {
+				f.tgt = f.open(func(c *entra.Config) { c.DailyLimit = tc.daily })
+				for n := range tc.daily {
+					f.pushAll(person(900 + n))
 				}
 			}
-			if f.sim.Users() != 0 || f.sim.Writes() != 0 {
+			before := f.sim.Writes()
+			tc.fault(f.sim)
+			_, err := f.tgt.Push(context.Background(), []push.Item{person(1), person(2)}, false)
+			var te *push.ThrottledError
+			if !errors.As(err, &te) || te.RetryAfter > tc.wantAfter || te.RetryAfter < tc.wantAfter-time.Second || !strings.Contains(err.Error(), tc.wantText) {
+				t.Fatalf("err = %v, want a ThrottledError after %s mentioning %q", err, tc.wantAfter, tc.wantText)
+			}
+			if f.sim.Writes() != before {
 				t.Error("a refused upload reached the tenant")
 			}
 		})
