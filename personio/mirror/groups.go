@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -146,7 +147,7 @@ type compiledGroups struct {
 
 type compiledRule struct {
 	key, displayName string
-	prg              cel.Program
+	prg              program
 }
 
 func compileGroups(env *cel.Env, cfgName string, c GroupsConfig, refs *fieldRefs) (compiledGroups, []error) {
@@ -175,7 +176,7 @@ func compileGroups(env *cel.Env, cfgName string, c GroupsConfig, refs *fieldRefs
 }
 
 // evaluate lists the groups of one person who is to be a member.
-func (cg *compiledGroups) evaluate(act *recordActivation) ([]GroupRef, error) {
+func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) ([]GroupRef, error) {
 	var refs []GroupRef
 	for _, k := range cg.generated {
 		for _, value := range kindValues(act.rec, k.kind) {
@@ -189,9 +190,9 @@ func (cg *compiledGroups) evaluate(act *recordActivation) ([]GroupRef, error) {
 	}
 	for i := range cg.rules {
 		r := &cg.rules[i]
-		member, err := evalBool(r.prg, act)
+		member, err := evalBool(ctx, r.prg, act)
 		if err != nil {
-			return nil, &PersonError{PersonID: act.rec.ID, Attribute: "group " + r.key, Err: err}
+			return nil, &personError{PersonID: act.rec.ID, Attribute: "group " + r.key, Err: err}
 		}
 		if member {
 			refs = append(refs, GroupRef{Key: r.key, Kind: KindRule, DisplayName: r.displayName})

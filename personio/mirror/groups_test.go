@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -49,7 +50,7 @@ func TestGeneratedGroups(t *testing.T) {
 		{"everything off", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n", employee(t), nil},
 	}
 	for _, tt := range tests {
-		out, err := compileYAML(t, tt.cfg).Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := compileYAML(t, tt.cfg).evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -88,7 +89,7 @@ func TestRuleGroups(t *testing.T) {
 		{"Munich engineer", munich, []GroupRef{{"rule:everyone", KindRule, "everyone"}}},
 	}
 	for _, tt := range tests {
-		out, err := p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -100,8 +101,8 @@ func TestRuleGroups(t *testing.T) {
 
 func TestRuleGroupError(t *testing.T) {
 	p := compileYAML(t, "groups:\n  rules:\n    - name: github\n      when: 'custom[\"GitHub\"] != \"\"'\n")
-	_, err := p.Evaluate(employee(t), date(t, "2026-04-01"), nil)
-	var pe *PersonError
+	_, err := p.evaluate(context.Background(), employee(t), date(t, "2026-04-01"), nil)
+	var pe *personError
 	if !errors.As(err, &pe) || pe.PersonID != "1042" || pe.Attribute != "group rule:github" {
 		t.Fatalf("error %v, want a PersonError for person 1042 and group rule:github", err)
 	}
@@ -137,7 +138,7 @@ func TestGroupMembershipFollowsLifecycle(t *testing.T) {
 		{"leaver in retention", withPrehires, leaver, store.StateLeaver, nil},
 	}
 	for _, tt := range tests {
-		out, err := tt.p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := tt.p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

@@ -187,7 +187,7 @@ func TestTodayFlipsAtCompanyMidnight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.Today(now).String(); got != tt.want {
+		if got := p.today(now).String(); got != tt.want {
 			t.Errorf("%s at %s: Today = %s, want %s", tt.zone, tt.now, got, tt.want)
 		}
 		if p.Location().String() != tt.zone {

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,7 +20,7 @@ import (
 type Policy struct {
 	loc       *time.Location
 	lifecycle lifecyclePolicy
-	scope     cel.Program
+	scope     program
 	mapping   compiledMapping
 	groups    compiledGroups
 
@@ -34,7 +35,7 @@ type Policy struct {
 }
 
 // Outcome is everything the policy says about one person today.
-type Outcome struct {
+type outcome struct {
 	// InScope is the scope expression's answer; false for a person who is
 	// not in Personio's answer at all.
 	InScope bool
@@ -55,21 +56,21 @@ type Outcome struct {
 // PersonError reports that the policy could not be applied to one person.
 // It names the person by Personio id only, never by name or email, so it
 // can be logged and shown in sync reports.
-type PersonError struct {
+type personError struct {
 	PersonID  string
 	Attribute string // the mapped attribute, "scope" or "group rule:<name>"
 	Err       error
 }
 
-func (e *PersonError) Error() string {
+func (e *personError) Error() string {
 	return fmt.Sprintf("person %s: %s: %v", e.PersonID, e.Attribute, e.Err)
 }
 
-func (e *PersonError) Unwrap() error { return e.Err }
+func (e *personError) Unwrap() error { return e.Err }
 
 // ErrEmptyUserName is the cause when a person maps to an empty userName,
 // typically because Personio has no work email for them.
-var ErrEmptyUserName = errors.New("userName is empty (is the work email missing in Personio?)")
+var errEmptyUserName = errors.New("userName is empty (is the work email missing in Personio?)")
 
 // Compile checks a configuration and compiles every expression once. The
 // error lists every problem, each with its file, YAML line, configuration
@@ -143,26 +144,26 @@ func lifecycleFields() []string {
 // Outcome then still carries InScope, Present and Lifecycle, so the engine
 // can deactivate a leaver whose record no longer maps, keeping the stored
 // attributes.
-func (p *Policy) Evaluate(rec personio.Record, today personio.Date, prev *store.Lifecycle) (Outcome, error) {
+func (p *Policy) evaluate(ctx context.Context, rec personio.Record, today personio.Date, prev *store.Lifecycle) (outcome, error) {
 	act := newRecordActivation(&rec)
-	inScope, err := evalBool(p.scope, act)
+	inScope, err := evalBool(ctx, p.scope, act)
 	if err != nil {
-		return Outcome{}, &PersonError{PersonID: rec.ID, Attribute: "scope", Err: err}
+		return outcome{}, &personError{PersonID: rec.ID, Attribute: "scope", Err: err}
 	}
 	if !inScope {
-		return Outcome{}, nil
+		return outcome{}, nil
 	}
 	lc, present := p.lifecycle.decide(&rec, today, prev)
-	out := Outcome{InScope: true, Present: present, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
+	out := outcome{InScope: true, Present: present, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
 	if !present {
 		return out, nil
 	}
-	out.Attributes, err = p.mapping.evaluate(act, lc.State == store.StateActive)
+	out.Attributes, err = p.mapping.evaluate(ctx, act, lc.State == store.StateActive)
 	if err != nil {
 		return out, err
 	}
 	if p.isMember(lc.State) {
-		out.Groups, err = p.groups.evaluate(act)
+		out.Groups, err = p.groups.evaluate(ctx, act)
 		if err != nil {
 			return out, err
 		}
@@ -178,21 +179,21 @@ func (p *Policy) isMember(s store.LifecycleState) bool {
 // Personio: a leaver from today (or from the first inactive day already
 // recorded), visible and inactive until retention ends, attributes kept,
 // no groups.
-func (p *Policy) Vanished(prev store.Identity, today personio.Date) Outcome {
+func (p *Policy) vanished(prev store.Identity, today personio.Date) outcome {
 	return p.departed(prev, today, RuleVanished)
 }
 
 // OutOfScope is Vanished for an identity whose person the scope expression
 // no longer accepts.
-func (p *Policy) OutOfScope(prev store.Identity, today personio.Date) Outcome {
+func (p *Policy) outOfScope(prev store.Identity, today personio.Date) outcome {
 	return p.departed(prev, today, RuleOutOfScope)
 }
 
-func (p *Policy) departed(prev store.Identity, today personio.Date, rule string) Outcome {
+func (p *Policy) departed(prev store.Identity, today personio.Date, rule string) outcome {
 	lc, present := p.lifecycle.departed(prev.Lifecycle, today, rule)
 	attrs := prev.Attributes
 	attrs.Active = false
-	return Outcome{Present: present, Attributes: attrs, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
+	return outcome{Present: present, Attributes: attrs, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
 }
 
 // SourceFields lists what the policy reads from a record, in the
@@ -277,7 +278,7 @@ func (p *Policy) Location() *time.Location { return p.loc }
 
 // Today is the calendar date at now in the company's time zone: date rules
 // flip at its midnight, not UTC's.
-func (p *Policy) Today(now time.Time) personio.Date { return personio.DateOf(now.In(p.loc)) }
+func (p *Policy) today(now time.Time) personio.Date { return personio.DateOf(now.In(p.loc)) }
 
 // Guard returns the deprovisioning limits.
 func (p *Policy) Guard() GuardConfig { return p.guard }
@@ -286,7 +287,7 @@ func (p *Policy) Guard() GuardConfig { return p.guard }
 func (p *Policy) Writable() []string { return slices.Clone(p.writable) }
 
 // IsWritable reports whether SCIM clients may override the attribute.
-func (p *Policy) IsWritable(attr string) bool { return slices.Contains(p.writable, attr) }
+func (p *Policy) isWritable(attr string) bool { return slices.Contains(p.writable, attr) }
 
 // FullSyncEvery is how often a sync must read every person; 0 means always.
-func (p *Policy) FullSyncEvery() time.Duration { return p.fullEvery }
+func (p *Policy) fullSyncEvery() time.Duration { return p.fullEvery }
