@@ -23,7 +23,9 @@ type staticSource struct {
 	calls   int
 	lookups int
 	// unlisted are people Personio knows by id but leaves out of listings.
-	unlisted map[string]personio.Record
+	unlisted  map[string]personio.Record
+	lookupErr error     // what every lookup by id answers, if set
+	lastSince time.Time // the since of the last incremental fetch
 }
 
 func (s *staticSource) set(records ...personio.Record) {
@@ -49,6 +51,9 @@ func (s *staticSource) FetchAll(context.Context) ([]personio.Record, personio.Fe
 }
 
 func (s *staticSource) FetchChanged(ctx context.Context, since time.Time) ([]personio.Record, personio.FetchStats, error) {
+	s.mu.Lock()
+	s.lastSince = since
+	s.mu.Unlock()
 	all, stats, err := s.FetchAll(ctx)
 	return slices.DeleteFunc(all, func(r personio.Record) bool { return !r.UpdatedAt.After(since) }), stats, err
 }
@@ -59,6 +64,9 @@ func (s *staticSource) FetchOne(_ context.Context, id string) (personio.Record, 
 	s.lookups++
 	if s.err != nil {
 		return personio.Record{}, s.err
+	}
+	if s.lookupErr != nil {
+		return personio.Record{}, s.lookupErr
 	}
 	for _, r := range s.records {
 		if r.ID == id {

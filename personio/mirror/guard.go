@@ -131,6 +131,9 @@ func (pl *planner) applyGuard() GuardReport {
 		}
 	}
 	rep.Approved = len(pl.in.approved) > 0
+	slices.SortFunc(rep.Held, func(a, b HeldChange) int {
+		return cmp.Or(comparePersonIDs(a.PersonioID, b.PersonioID), cmp.Compare(a.Change, b.Change), cmp.Compare(a.Group, b.Group))
+	})
 	if rep.Tripped {
 		rep.PlanDigest = planDigest(rep.Held)
 	}

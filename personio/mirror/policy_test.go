@@ -355,7 +355,7 @@ func BenchmarkEvaluate(b *testing.B) {
 func TestLeaverWhoseRecordNoLongerMaps(t *testing.T) {
 	rec := employee(t)
 	rec.Email, rec.Status = "", "inactive"
-	out, err := compileYAML(t, "").evaluate(context.Background(), rec, date(t, "2026-04-01"), nil)
+	out, err := compileYAML(t, "").evaluate(context.Background(), rec, date(t, "2026-04-01"), &store.Lifecycle{State: store.StateActive})
 	if !errors.Is(err, errEmptyUserName) {
 		t.Fatalf("error %v, want ErrEmptyUserName", err)
 	}
