@@ -125,9 +125,9 @@ func TestGuardCountsEveryKindOfAccessChange(t *testing.T) {
 	ended := personio.Date{Year: 2026, Month: 4, Day: 30} // within retention on 2026-05-04
 	tests := []struct {
 		name   string
-		setup  func(people []personio.Record) // before the first sync
+		setup  func(people []personio.Record)                   // before the first sync
 		change func(people []personio.Record) []personio.Record // between the first and the second
-		want   string                         // the kind of every held change
+		want   string                                           // the kind of every held change
 		limit  string
 		held   int
 	}{
