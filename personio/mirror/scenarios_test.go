@@ -24,6 +24,8 @@ type world struct {
 	store  store.Store
 	dir    *store.Directory
 	engine *Engine
+	// version is the Personio API the engine reads; "" means v1.
+	version personio.APIVersion
 }
 
 var berlin = func() *time.Location {
@@ -85,7 +87,7 @@ func (w *world) replica(st store.Store, cfgYAML string) (*store.Directory, *Engi
 	}
 	client, err := personio.NewClient(personio.Config{
 		BaseURL: w.sim.URL(), ClientID: w.sim.ClientID(), ClientSecret: w.sim.ClientSecret(),
-		Attributes: policy.SourceFields(), Location: policy.Location(),
+		Attributes: policy.SourceFields(), Location: policy.Location(), APIVersion: w.version,
 		Now: w.clock.Now, Sleep: w.clock.Sleep, NoRateLimit: true,
 	})
 	if err != nil {
