@@ -261,25 +261,25 @@ func (p program) eval(ctx context.Context, act *recordActivation) (ref.Val, erro
 	return v, nil
 }
 
-// EvalError is an expression that failed for one person: where in the
+// evalError is an expression that failed for one person: where in the
 // expression, and what kind of failure, without the values involved.
-type EvalError struct {
+type evalError struct {
 	Line, Column int // within the expression; 0 when CEL did not say
 	Kind         string
 	cause        error // kept for errors.Is (cancellation), never printed
 }
 
-func (e *EvalError) Error() string {
+func (e *evalError) Error() string {
 	if e.Line > 0 {
 		return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Kind)
 	}
 	return e.Kind
 }
 
-func (e *EvalError) Unwrap() error { return e.cause }
+func (e *evalError) Unwrap() error { return e.cause }
 
 func (p program) safeError(ctx context.Context, err error) error {
-	out := &EvalError{Kind: evalErrorKind(err), cause: err}
+	out := &evalError{Kind: evalErrorKind(err), cause: err}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		out.Kind, out.cause = "evaluation cancelled", ctxErr
 	}

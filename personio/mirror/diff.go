@@ -12,7 +12,7 @@ import (
 
 // desiredGroup is a group as the memberships define it.
 type desiredGroup struct {
-	ref     GroupRef
+	ref     groupRef
 	members []string
 }
 

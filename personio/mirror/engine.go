@@ -348,8 +348,8 @@ func (e *Engine) logRun(rep Report) {
 		"deactivated", rep.Counts.Deactivated, "removed", rep.Counts.Removed, "skipped", rep.Counts.Skipped,
 		"personio_calls", rep.Fetch.Calls, "duration", rep.Duration}
 	if rep.Status == store.RunHeld {
-		e.logger.Error("SYNC HELD BY THE GUARD: deactivations and removals were not applied; an administrator must approve the run",
-			append(attrs, "reason", rep.Guard.Reason, "held", rep.Counts.Held, "approve", "POST /api/v1/sync/runs/"+rep.RunID+"/approve")...)
+		e.logger.Error("SYNC HELD BY THE GUARD: changes of access over a guard limit were not applied; an administrator must review and approve the run",
+			append(attrs, "reason", rep.Guard.Reason, "held", rep.Counts.Held, "plan_digest", rep.Guard.PlanDigest, "review", "GET /api/v1/sync/runs/"+rep.RunID)...)
 		return
 	}
 	e.logger.Info("sync run finished", attrs...)
@@ -361,7 +361,7 @@ func (e *Engine) save(ctx context.Context, rep Report) error {
 		return fmt.Errorf("encode report of run %s: %w", rep.RunID, err)
 	}
 	run := store.Run{ID: rep.RunID, Trigger: rep.Trigger, Mode: string(rep.Mode), DryRun: rep.DryRun, Status: rep.Status,
-		StartedAt: rep.StartedAt, Counts: rep.Counts.Map(), Error: rep.Error, Report: report}
+		StartedAt: rep.StartedAt, Counts: rep.Counts.asMap(), Error: rep.Error, Report: report}
 	if rep.Status != store.RunRunning {
 		run.FinishedAt = rep.StartedAt.Add(rep.Duration)
 	}

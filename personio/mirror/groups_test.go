@@ -21,12 +21,12 @@ func TestGeneratedGroups(t *testing.T) {
 		name string
 		cfg  string
 		rec  personio.Record
-		want []GroupRef
+		want []groupRef
 	}{
-		{"defaults: department, office, team", "", employee(t), []GroupRef{
-			{"department:Engineering", KindDepartment, "Engineering"},
-			{"office:Berlin", KindOffice, "Berlin"},
-			{"team:Platform", KindTeam, "Platform"},
+		{"defaults: department, office, team", "", employee(t), []groupRef{
+			{"department:Engineering", kindDepartment, "Engineering"},
+			{"office:Berlin", kindOffice, "Berlin"},
+			{"team:Platform", kindTeam, "Platform"},
 		}},
 		{"templates and every kind", `groups:
   department: {display_name: 'Dept {value}'}
@@ -34,18 +34,18 @@ func TestGeneratedGroups(t *testing.T) {
   team: {display_name: '{value} ({value})'}
   legal_entity: {enabled: true, display_name: 'Entity {value}'}
   cost_center: {enabled: true, display_name: 'CC {value}'}
-`, employee(t), []GroupRef{
-			{"department:Engineering", KindDepartment, "Dept Engineering"},
-			{"team:Platform", KindTeam, "Platform (Platform)"},
-			{"legal_entity:Example GmbH", KindLegalEntity, "Entity Example GmbH"},
-			{"cost_center:CC-100", KindCostCenter, "CC CC-100"},
-			{"cost_center:CC-200", KindCostCenter, "CC CC-200"},
+`, employee(t), []groupRef{
+			{"department:Engineering", kindDepartment, "Dept Engineering"},
+			{"team:Platform", kindTeam, "Platform (Platform)"},
+			{"legal_entity:Example GmbH", kindLegalEntity, "Entity Example GmbH"},
+			{"cost_center:CC-100", kindCostCenter, "CC CC-100"},
+			{"cost_center:CC-200", kindCostCenter, "CC CC-200"},
 		}},
-		{"empty values make no group, spaces are trimmed", "", spaced, []GroupRef{
-			{"department:Engineering", KindDepartment, "Engineering"},
+		{"empty values make no group, spaces are trimmed", "", spaced, []groupRef{
+			{"department:Engineering", kindDepartment, "Engineering"},
 		}},
-		{"a cost center listed twice is one group", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n  cost_center: {enabled: true}\n", twice, []GroupRef{
-			{"cost_center:CC-100", KindCostCenter, "CC-100"},
+		{"a cost center listed twice is one group", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n  cost_center: {enabled: true}\n", twice, []groupRef{
+			{"cost_center:CC-100", kindCostCenter, "CC-100"},
 		}},
 		{"everything off", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n", employee(t), nil},
 	}
@@ -80,13 +80,13 @@ func TestRuleGroups(t *testing.T) {
 	tests := []struct {
 		name string
 		rec  personio.Record
-		want []GroupRef
+		want []groupRef
 	}{
-		{"Berlin engineer", employee(t), []GroupRef{
-			{"rule:berlin-engineering", KindRule, "Berlin Engineering"},
-			{"rule:everyone", KindRule, "everyone"},
+		{"Berlin engineer", employee(t), []groupRef{
+			{"rule:berlin-engineering", kindRule, "Berlin Engineering"},
+			{"rule:everyone", kindRule, "everyone"},
 		}},
-		{"Munich engineer", munich, []GroupRef{{"rule:everyone", KindRule, "everyone"}}},
+		{"Munich engineer", munich, []groupRef{{"rule:everyone", kindRule, "everyone"}}},
 	}
 	for _, tt := range tests {
 		out, err := p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
@@ -119,18 +119,18 @@ func TestGroupMembershipFollowsLifecycle(t *testing.T) {
 	prehire.HireDate = date(t, "2026-04-10")
 	leaver := employee(t)
 	leaver.LastWorkingDay = date(t, "2026-03-15")
-	allGroups := []GroupRef{
-		{"department:Engineering", KindDepartment, "Engineering"},
-		{"office:Berlin", KindOffice, "Berlin"},
-		{"team:Platform", KindTeam, "Platform"},
-		{"rule:all", KindRule, "all"},
+	allGroups := []groupRef{
+		{"department:Engineering", kindDepartment, "Engineering"},
+		{"office:Berlin", kindOffice, "Berlin"},
+		{"team:Platform", kindTeam, "Platform"},
+		{"rule:all", kindRule, "all"},
 	}
 	tests := []struct {
 		name   string
 		p      *Policy
 		rec    personio.Record
 		state  store.LifecycleState
-		groups []GroupRef
+		groups []groupRef
 	}{
 		{"active", withPrehires, employee(t), store.StateActive, allGroups},
 		{"prehire, included", withPrehires, prehire, store.StatePrehire, allGroups},

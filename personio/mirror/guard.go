@@ -265,7 +265,7 @@ func (pl *planner) pendingMembershipLosses() []pendingChange {
 			}
 			held := pl.heldChange(ChangeMembershipRemoved, prev, "memberships recomputed")
 			held.GroupID, held.Group = grp.ID, grp.DisplayName
-			ref := GroupRef{Key: grp.Key, Kind: grp.Kind, DisplayName: grp.DisplayName}
+			ref := groupRef{Key: grp.Key, Kind: grp.Kind, DisplayName: grp.DisplayName}
 			pending = append(pending, pendingChange{held: held, hold: func() {
 				pl.memberOf[prev.ID] = append(slices.Clip(pl.memberOf[prev.ID]), ref)
 			}})

@@ -28,8 +28,8 @@ type Counts struct {
 	Held          int `json:"held"`
 }
 
-// Map returns the counts keyed by name, as sync-run records keep them.
-func (c Counts) Map() map[string]int {
+// asMap returns the counts keyed by name, as sync-run records keep them.
+func (c Counts) asMap() map[string]int {
 	return map[string]int{
 		"created": c.Created, "updated": c.Updated, "activated": c.Activated, "deactivated": c.Deactivated,
 		"removed": c.Removed, "groups_created": c.GroupsCreated, "groups_updated": c.GroupsUpdated,
@@ -90,7 +90,7 @@ type planner struct {
 	// shared marks desired identities that are the view's own, kept as
 	// stored: the planner must copy one before it changes anything in it.
 	shared   map[string]bool
-	memberOf map[string][]GroupRef // SCIM id → groups
+	memberOf map[string][]groupRef // SCIM id → groups
 	reasons  map[string]string     // SCIM id → lifecycle rule behind its change
 	skipped  []Skip
 	conflict []string
@@ -106,7 +106,7 @@ func (p *Policy) newPlanner(ns store.Namespace, in planInput) *planner {
 	return &planner{
 		policy: p, ns: ns, in: in,
 		desired:  make(map[string]*store.Identity, len(in.records)),
-		memberOf: make(map[string][]GroupRef, len(in.records)),
+		memberOf: make(map[string][]groupRef, len(in.records)),
 		reasons:  map[string]string{},
 		shared:   map[string]bool{},
 	}
@@ -269,10 +269,10 @@ func (pl *planner) keep(prev *store.Identity) {
 	delete(pl.reasons, prev.ID)
 }
 
-func currentGroups(v *store.View, id string) []GroupRef {
-	var refs []GroupRef
+func currentGroups(v *store.View, id string) []groupRef {
+	var refs []groupRef
 	for _, g := range v.GroupsOf(id) {
-		refs = append(refs, GroupRef{Key: g.Key, Kind: g.Kind, DisplayName: g.DisplayName})
+		refs = append(refs, groupRef{Key: g.Key, Kind: g.Kind, DisplayName: g.DisplayName})
 	}
 	return refs
 }

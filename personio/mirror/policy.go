@@ -47,7 +47,7 @@ type outcome struct {
 	Attributes store.Attributes
 	Lifecycle  store.Lifecycle
 	// Groups the person is a member of; empty unless they are to be one.
-	Groups []GroupRef
+	Groups []groupRef
 	// OnCreateOnly lists the attributes whose first value must be kept.
 	// The slice is shared between outcomes: do not modify it.
 	OnCreateOnly []string
