@@ -121,6 +121,11 @@ func (pl *planner) evaluateAll() {
 	workers := runtime.GOMAXPROCS(0)
 	batch := make([]evaluation, 0, evaluationChunk)
 	for start := 0; start < len(pl.in.records); start += evaluationChunk {
+		if pl.cancelled() {
+			// The caller fails the run or request: a partial plan must not
+			// go on to treat the people not yet evaluated as vanished.
+			return
+		}
 		recs := pl.in.records[start:min(start+evaluationChunk, len(pl.in.records))]
 		batch = batch[:len(recs)]
 		var wg sync.WaitGroup
@@ -149,6 +154,8 @@ func (pl *planner) evaluateAll() {
 		}
 	}
 }
+
+func (pl *planner) cancelled() bool { return pl.in.ctx != nil && pl.in.ctx.Err() != nil }
 
 // evaluationChunk is how many people are evaluated between two recording
 // passes.

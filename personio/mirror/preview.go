@@ -49,6 +49,9 @@ func (e *Engine) Preview(ctx context.Context, policy *Policy, personID string, l
 	}
 	pl := policy.newPlanner(e.ns, in)
 	pl.evaluateAll()
+	if err := ctx.Err(); err != nil {
+		return Preview{}, fmt.Errorf("preview cancelled: %w", err)
+	}
 	out := Preview{People: len(records)}
 	ids := slices.Sorted(maps.Keys(pl.desired))
 	if personID != "" {
