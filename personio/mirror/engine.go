@@ -143,13 +143,16 @@ var ErrFetch = errors.New("personio fetch failed")
 // applied nothing; the report says why.
 func (e *Engine) Run(ctx context.Context, opts RunOptions) (Report, error) {
 	start := e.now()
-	rep := Report{RunID: newRunID(start), Mode: opts.Mode, Trigger: opts.Trigger, DryRun: opts.DryRun, Status: store.RunRunning, StartedAt: start.UTC(), Approves: opts.Approves}
+	today := e.policy.today(start)
+	rep := Report{RunID: newRunID(start), Trigger: opts.Trigger, DryRun: opts.DryRun, Status: store.RunRunning, StartedAt: start.UTC(), Approves: opts.Approves}
+	opts.Mode, rep.ModeNote = e.effectiveMode(opts, today)
+	rep.Mode = opts.Mode
 	e.setLive(rep.RunID, true)
 	defer e.setLive(rep.RunID, false)
 	if err := e.save(ctx, rep); err != nil {
 		return rep, err
 	}
-	err := e.run(ctx, opts, &rep)
+	err := e.run(ctx, opts, today, &rep)
 	rep.Duration = e.now().Sub(start)
 	if err != nil {
 		rep.Status, rep.Error = store.RunFailed, err.Error()
@@ -176,10 +179,7 @@ func (e *Engine) setLive(id string, live bool) {
 	}
 }
 
-func (e *Engine) run(ctx context.Context, opts RunOptions, rep *Report) error {
-	today := e.policy.today(e.now())
-	opts.Mode, rep.ModeNote = e.effectiveMode(opts, today)
-	rep.Mode = opts.Mode
+func (e *Engine) run(ctx context.Context, opts RunOptions, today personio.Date, rep *Report) error {
 	in, err := e.read(ctx, opts, today, rep)
 	if err != nil {
 		return err
