@@ -386,18 +386,21 @@ func TestJoinerWithoutIdentityAppearsAtMidnight(t *testing.T) {
 	bothBackends(t, func(t *testing.T, open storeOpener) {
 		w := newWorld(t, open, "lifecycle: {prehire_days: 0}\n")
 		w.hireColleagues(10)
-		joiner := w.hire(person("Zoë", "Keller", personiotest.Attrs{"hire_date": "2026-03-31"}))
+		joiner := w.hire(person("Zoë", "Keller", personiotest.Attrs{"hire_date": "2026-04-03"}))
+		// Days pass without a change in Personio: no incremental window,
+		// however wide its overlap, still reports the joiner.
+		w.setClock(at("2026-04-02", 10, 0))
 		w.sync()
 		if _, ok := w.identity(joiner); ok {
 			t.Fatal("with prehire_days 0 a joiner has no identity before the hire date")
 		}
 		since := w.clock.Now()
-		w.setClock(at("2026-03-30", 18, 0))
+		w.setClock(at("2026-04-02", 18, 0))
 		same, err := w.engine.Run(context.Background(), RunOptions{Mode: ModeIncremental, Since: since, Trigger: "test"})
 		if err != nil || same.Mode != ModeIncremental {
 			t.Fatalf("later the same day: %s, %v; want an incremental run", same.Mode, err)
 		}
-		w.setClock(at("2026-03-31", 0, 5))
+		w.setClock(at("2026-04-03", 0, 5))
 		rep, err := w.engine.Run(context.Background(), RunOptions{Mode: ModeIncremental, Since: since, Trigger: "test"})
 		if err != nil || rep.Mode != ModeFull || rep.ModeNote == "" {
 			t.Fatalf("first run of the day: mode %s (%q), %v; want a full run that says why", rep.Mode, rep.ModeNote, err)
