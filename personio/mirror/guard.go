@@ -225,8 +225,7 @@ func (pl *planner) pendingDeprovisioning() ([]pendingChange, int) {
 // a broken answer would wrongly let back in.
 func (pl *planner) pendingActivations() []pendingChange {
 	var pending []pendingChange
-	for _, id := range slices.Sorted(maps.Keys(pl.desired)) {
-		next := pl.desired[id]
+	for id, next := range pl.desired {
 		if !next.Active {
 			continue
 		}
@@ -255,12 +254,9 @@ func (pl *planner) pendingMembershipLosses() []pendingChange {
 		if !stays || pl.shared[prev.ID] || (prev.Active && !next.Active) {
 			continue // removed, kept as stored, or a leaver
 		}
-		wanted := map[string]bool{}
-		for _, ref := range pl.memberOf[prev.ID] {
-			wanted[ref.Key] = true
-		}
+		wanted := pl.memberOf[prev.ID] // a handful of groups: a scan beats a map
 		for _, grp := range pl.in.view.GroupsOf(prev.ID) {
-			if wanted[grp.Key] {
+			if slices.ContainsFunc(wanted, func(ref groupRef) bool { return ref.Key == grp.Key }) {
 				continue
 			}
 			held := pl.heldChange(ChangeMembershipRemoved, prev, "memberships recomputed")
