@@ -22,7 +22,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dryRun := fs.Bool("dry-run", false, "print the plan; apply nothing")
-	incremental := fs.Bool("incremental", false, "read only people changed since the last completed run")
+	incremental := fs.Bool("incremental", false, "read only people changed since the last successful run (a full run when there is none, or as the first run of the company day)")
 	showChanges := fs.Int("show", 50, "how many planned changes to list")
 	fs.StringVar(&e.ConfigFile, "config", e.ConfigFile, "YAML configuration file (CONFIG_FILE)")
 	if err := fs.Parse(args); err != nil {

@@ -60,13 +60,13 @@ type EngineOptions struct {
 	// OnRun, if set, hears about every finished run (metrics).
 	OnRun func(Report)
 	// RunTimeout is how long a run may stay "running" before another
-	// process may declare it abandoned; default DefaultRunTimeout.
+	// process may declare it abandoned; default one hour.
 	RunTimeout time.Duration
 }
 
-// DefaultRunTimeout is far beyond the minutes a sync of 100,000 people
+// defaultRunTimeout is far beyond the minutes a sync of 100,000 people
 // takes, so that only a run whose process died is ever declared abandoned.
-const DefaultRunTimeout = time.Hour
+const defaultRunTimeout = time.Hour
 
 // NewEngine checks the wiring.
 func NewEngine(o EngineOptions) (*Engine, error) {
@@ -80,7 +80,7 @@ func NewEngine(o EngineOptions) (*Engine, error) {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.RunTimeout <= 0 {
-		o.RunTimeout = DefaultRunTimeout
+		o.RunTimeout = defaultRunTimeout
 	}
 	return &Engine{policy: o.Policy, store: o.Store, dir: o.Directory, source: o.Source, ns: o.Namespace, now: o.Now,
 		logger: o.Logger, onRun: o.OnRun, runTimeout: o.RunTimeout, live: map[string]bool{}}, nil
