@@ -276,7 +276,10 @@ func (e *Engine) fetch(ctx context.Context, opts RunOptions) ([]personio.Record,
 // missing from a full listing. Only Personio's "not found" makes someone a
 // leaver: a person it still knows means the listing left people out, and
 // the run must fail before it deactivates anyone. People already recorded
-// as vanished were confirmed before and are not asked about again.
+// as vanished were confirmed before and are not asked about again, and
+// inactive leavers are not asked about at all: their access is gone, the
+// vanished rule keeps their retention dates, and HR deleting many of them
+// at once must not block every run.
 func (e *Engine) confirmVanished(ctx context.Context, records []personio.Record, rep *Report) error {
 	listed := make(map[string]bool, len(records))
 	for i := range records {
@@ -284,7 +287,8 @@ func (e *Engine) confirmVanished(ctx context.Context, records []personio.Record,
 	}
 	var missing []string
 	for _, ident := range e.dir.View().Identities() {
-		if ident.PersonioID != "" && !listed[ident.PersonioID] && !ident.Lifecycle.VanishedSource {
+		settled := ident.Lifecycle.VanishedSource || (ident.Lifecycle.State == store.StateLeaver && !ident.Active)
+		if ident.PersonioID != "" && !listed[ident.PersonioID] && !settled {
 			missing = append(missing, ident.PersonioID)
 		}
 	}

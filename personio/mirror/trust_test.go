@@ -119,6 +119,27 @@ func TestConfirmedVanishedAreNotLookedUpAgain(t *testing.T) {
 	})
 }
 
+// TestMissingInactiveLeaversAreNotLookedUp: HR deleting leavers takes no
+// access away; the leavers keep their retention dates.
+func TestMissingInactiveLeaversAreNotLookedUp(t *testing.T) {
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		h := newHarness(t, oneHandle(t, open), "guard: {max_lookups: 1}\n")
+		people := staff(20)
+		for i := range 3 {
+			people[i].LastWorkingDay = personio.Date{Year: 2026, Month: 4, Day: 30}
+		}
+		h.src.set(people...)
+		h.sync(RunOptions{Trigger: "test"})
+		before := *h.identity("1")
+		h.src.set(without(people, "1", "2", "3")...)
+		rep := h.sync(RunOptions{Trigger: "test"})
+		got := h.identity("1")
+		if rep.Lookups != 0 || got.Active || got.Lifecycle.RemoveAfter != before.Lifecycle.RemoveAfter || got.Lifecycle.Rule != RuleVanished {
+			t.Fatalf("lookups %d, leaver %+v (was %+v)", rep.Lookups, got.Lifecycle, before.Lifecycle)
+		}
+	})
+}
+
 // TestGuardCountsEveryKindOfAccessChange: each kind has its own limit and
 // holds only its own changes; the rest of the run is applied.
 func TestGuardCountsEveryKindOfAccessChange(t *testing.T) {
