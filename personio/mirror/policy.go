@@ -34,7 +34,7 @@ type Policy struct {
 	fullEvery time.Duration
 }
 
-// Outcome is everything the policy says about one person today.
+// outcome is everything the policy says about one person today.
 type outcome struct {
 	// InScope is the scope expression's answer; false for a person who is
 	// not in Personio's answer at all.
@@ -53,7 +53,7 @@ type outcome struct {
 	OnCreateOnly []string
 }
 
-// PersonError reports that the policy could not be applied to one person.
+// personError reports that the policy could not be applied to one person.
 // It names the person by Personio id only, never by name or email, so it
 // can be logged and shown in sync reports.
 type personError struct {
@@ -68,7 +68,7 @@ func (e *personError) Error() string {
 
 func (e *personError) Unwrap() error { return e.Err }
 
-// ErrEmptyUserName is the cause when a person maps to an empty userName,
+// errEmptyUserName is the cause when a person maps to an empty userName,
 // typically because Personio has no work email for them.
 var errEmptyUserName = errors.New("userName is empty (is the work email missing in Personio?)")
 
@@ -131,17 +131,17 @@ func lifecycleFields() []string {
 	return []string{personio.FieldID, personio.FieldStatus, personio.FieldHireDate, personio.FieldTerminationDate, personio.FieldLastWorkingDay, personio.FieldContractEndDate}
 }
 
-// Evaluate applies the policy to one Personio record. prev is the lifecycle
+// evaluate applies the policy to one Personio record. prev is the lifecycle
 // stored for the person, nil for someone new.
 //
 // A person outside the scope gets InScope false and nothing else; for an
-// existing identity the engine then calls OutOfScope. A person with no
+// existing identity the engine then calls outOfScope. A person with no
 // identity due today (hire date further ahead than prehire_days, or a
 // leaver past retention) gets Present false and their lifecycle, without
 // mapping: old leavers do not need a work email.
 //
 // An expression that fails for this person returns a *PersonError. The
-// Outcome then still carries InScope, Present and Lifecycle, so the engine
+// outcome then still carries InScope, Present and Lifecycle, so the engine
 // can deactivate a leaver whose record no longer maps, keeping the stored
 // attributes.
 func (p *Policy) evaluate(ctx context.Context, rec personio.Record, today personio.Date, prev *store.Lifecycle) (outcome, error) {
@@ -175,7 +175,7 @@ func (p *Policy) isMember(s store.LifecycleState) bool {
 	return s == store.StateActive || (s == store.StatePrehire && p.includePrehire)
 }
 
-// Vanished is the outcome for an identity whose person is missing from
+// vanished is the outcome for an identity whose person is missing from
 // Personio: a leaver from today (or from the first inactive day already
 // recorded), visible and inactive until retention ends, attributes kept,
 // no groups.
@@ -183,7 +183,7 @@ func (p *Policy) vanished(prev store.Identity, today personio.Date) outcome {
 	return p.departed(prev, today, RuleVanished)
 }
 
-// OutOfScope is Vanished for an identity whose person the scope expression
+// outOfScope is vanished for an identity whose person the scope expression
 // no longer accepts.
 func (p *Policy) outOfScope(prev store.Identity, today personio.Date) outcome {
 	return p.departed(prev, today, RuleOutOfScope)
@@ -276,18 +276,15 @@ func copyField(dst, src *personio.Record, field string) {
 // Location is the company's time zone.
 func (p *Policy) Location() *time.Location { return p.loc }
 
-// Today is the calendar date at now in the company's time zone: date rules
+// today is the calendar date at now in the company's time zone: date rules
 // flip at its midnight, not UTC's.
 func (p *Policy) today(now time.Time) personio.Date { return personio.DateOf(now.In(p.loc)) }
-
-// Guard returns the deprovisioning limits.
-func (p *Policy) Guard() GuardConfig { return p.guard }
 
 // Writable lists the attributes SCIM clients may override.
 func (p *Policy) Writable() []string { return slices.Clone(p.writable) }
 
-// IsWritable reports whether SCIM clients may override the attribute.
+// isWritable reports whether SCIM clients may override the attribute.
 func (p *Policy) isWritable(attr string) bool { return slices.Contains(p.writable, attr) }
 
-// FullSyncEvery is how often a sync must read every person; 0 means always.
+// fullSyncEvery is how often a sync must read every person; 0 means always.
 func (p *Policy) fullSyncEvery() time.Duration { return p.fullEvery }
