@@ -140,7 +140,8 @@ func lifecycleFields() []string {
 // leaver past retention) gets Present false and their lifecycle, without
 // mapping: old leavers do not need a work email.
 //
-// An expression that fails for this person returns a *PersonError. The
+// Expressions stop when ctx is cancelled or when one exceeds costLimit.
+// An expression that fails for this person returns a *personError. The
 // outcome then still carries InScope, Present and Lifecycle, so the engine
 // can deactivate a leaver whose record no longer maps, keeping the stored
 // attributes.
