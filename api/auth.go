@@ -73,6 +73,15 @@ func SCIMScope(r *http.Request) string {
 	return store.ScopeSCIMWrite
 }
 
+// SCIMCanRead reports whether the request's token may see resources:
+// a write answered to a token without scim:read carries no body, so that
+// a write-only token cannot read the directory through no-op writes. It is
+// meant for scim.Options.CanRead.
+func SCIMCanRead(r *http.Request) bool {
+	p, ok := PrincipalFrom(r.Context())
+	return ok && p.HasScope(store.ScopeSCIMRead)
+}
+
 // AdminScope is the scope every admin API request needs.
 func AdminScope(*http.Request) string { return store.ScopeAdmin }
 

@@ -68,7 +68,8 @@ func NewRouter(opts Options) (http.Handler, error) {
 		scimBase = opts.PublicURL + scimPath
 	}
 	scimHandler, err := scim.NewHandler(opts.Directory, opts.Store, scim.Options{
-		Writable: opts.Writable, BaseURL: scimBase, BasePath: scimPath, BasicAuth: true, Actor: SCIMActor, Logger: opts.Logger,
+		Writable: opts.Writable, BaseURL: scimBase, BasePath: scimPath, BasicAuth: true, Actor: SCIMActor, CanRead: SCIMCanRead,
+		Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err

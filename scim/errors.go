@@ -16,8 +16,8 @@ import (
 // given status and detail. Its signature is the one the authentication
 // middleware takes for rendering its 401, 403 and 429 answers, so that
 // clients of /scim get SCIM errors there too.
-func WriteError(w http.ResponseWriter, _ *http.Request, status int, detail string) {
-	writeError(w, scimerrors.ScimError{Status: status, Detail: detail})
+func WriteError(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeError(negotiated(w, r), scimerrors.ScimError{Status: status, Detail: detail})
 }
 
 // writeError writes e. The status is sent as a JSON string, as RFC 7644

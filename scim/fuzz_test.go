@@ -48,6 +48,8 @@ func filterSeeds() []string {
 		`id eq "g1" and members eq "u1"`,
 		`id eq "u1" and manager eq "m1"`,
 		`emails[type eq "work"].value eq "x"`,
+		`emails[type eq "work"].value eq "x" or phoneNumbers[type eq "work"].value pr and emails[value sw "a"].type ne "home"`,
+		`name.givenName eq "J\u00fcrgen" and emails[type eq "work"].value eq "a\u00e4]."`,
 		`active eq true and (meta.lastModified ge "0001-01-03T00:00:00.0000000Z" and meta.lastModified le "2024-01-01T00:00:00.0000000Z")`,
 		`title pr and userType eq "Employee"`,
 		`userType eq "Employee" and emails[type eq "work" and value co "@example.com"]`,

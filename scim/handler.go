@@ -64,6 +64,11 @@ type Options struct {
 	// Actor names who writes, for the change log. The router passes the
 	// authenticated token's name ("scim:<name>"). Default "scim".
 	Actor func(*http.Request) string
+	// CanRead reports whether the client may see resources. A PUT or PATCH
+	// of a client that may not is answered 204 without a body, so that a
+	// write-only token cannot read the directory through writes. Default:
+	// every client may read.
+	CanRead func(*http.Request) bool
 	// Logger receives failures; request data and personal data are never
 	// logged. Default: discard.
 	Logger *slog.Logger
@@ -187,6 +192,9 @@ func withDefaults(opts Options) (Options, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.CanRead == nil {
+		opts.CanRead = func(*http.Request) bool { return true }
+	}
 	if opts.BaseURL != "" {
 		u, err := url.Parse(opts.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -209,6 +217,7 @@ func withDefaults(opts Options) (Options, error) {
 // ServeHTTP routes a request. Reads and everything the library gets wrong
 // are answered here; PUT and PATCH of one resource go to the library.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w = negotiated(w, r)
 	rel := h.relativePath(r.URL.Path)
 	collection, id, hasID := strings.Cut(strings.TrimPrefix(rel, "/"), "/")
 	switch collection = canonicalEndpoint(collection); collection {
@@ -248,7 +257,9 @@ func canonicalEndpoint(name string) string {
 func (h *handler) serveResources(w http.ResponseWriter, r *http.Request, collection, id string, hasID bool) {
 	kind := kindOf(collection)
 	switch {
-	case !hasID:
+	case !hasID || id == "":
+		// "/Users/" is the collection too: some clients build list URLs
+		// with a trailing slash.
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 			h.serveList(w, r, kind)

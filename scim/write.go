@@ -46,6 +46,10 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request, kind resour
 	}
 	if r.Method == http.MethodPatch {
 		body = normalizePatch(body)
+		if err := refuseReadOnlyTargets(body, kind, id); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	out := &writeOutcome{}
 	lr := r.WithContext(context.WithValue(r.Context(), outcomeKey{}, out))
@@ -56,6 +60,10 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request, kind resour
 	rec := &recorder{header: http.Header{}}
 	h.lib.ServeHTTP(rec, lr)
 	if out.done && rec.status() == http.StatusOK {
+		if !h.opts.CanRead(r) {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		h.writeResource(w, r, out.view, out.res)
 		return
 	}
