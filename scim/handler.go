@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	scimlib "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -69,6 +70,15 @@ type Options struct {
 	// write-only token cannot read the directory through writes. Default:
 	// every client may read.
 	CanRead func(*http.Request) bool
+	// SnapshotIdle and SnapshotMaxAge bound how long the directory view a
+	// paged listing started on is kept for its later pages: since its last
+	// page request (default 2 minutes) and in all (default 30 minutes).
+	// MaxSnapshots bounds how many are kept (default 64); beyond it the one
+	// used longest ago goes. See docs/scim.md, "Paging".
+	SnapshotIdle, SnapshotMaxAge time.Duration
+	MaxSnapshots                 int
+	// Now is the clock for keeping snapshots (default time.Now).
+	Now func() time.Time
 	// Logger receives failures; request data and personal data are never
 	// logged. Default: discard.
 	Logger *slog.Logger
@@ -104,6 +114,7 @@ type handler struct {
 	lib       scimlib.Server
 
 	userLeaves, groupLeaves []string
+	snaps                   *snapshots
 	// writableNames lists the writable attributes as clients name them, for
 	// mutability errors.
 	writableNames string
@@ -138,6 +149,7 @@ func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handle
 		writable:    make(map[string]bool, len(opts.Writable)),
 		userLeaves:  userLeaves(),
 		groupLeaves: groupLeaves(),
+		snaps:       newSnapshots(opts.Now, opts.SnapshotIdle, opts.SnapshotMaxAge, opts.MaxSnapshots),
 	}
 	var names []string
 	for _, name := range opts.Writable {
@@ -191,6 +203,18 @@ func withDefaults(opts Options) (Options, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SnapshotIdle <= 0 {
+		opts.SnapshotIdle = defaultSnapshotIdle
+	}
+	if opts.SnapshotMaxAge <= 0 {
+		opts.SnapshotMaxAge = defaultSnapshotMaxAge
+	}
+	if opts.MaxSnapshots <= 0 {
+		opts.MaxSnapshots = defaultMaxSnapshots
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	if opts.CanRead == nil {
 		opts.CanRead = func(*http.Request) bool { return true }
