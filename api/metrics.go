@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -102,19 +103,36 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(sw, r)
-		route := routePattern(r)
-		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-		m.httpDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		route, method := routePattern(r), methodLabel(r.Method)
+		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(sw.status)).Inc()
+		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 	})
 }
 
+// routePattern is the route a request matched, as registered, so that ids
+// and unknown paths do not add label values: everything unrouted is
+// "unmatched".
 func routePattern(r *http.Request) string {
 	if rc := chi.RouteContext(r.Context()); rc != nil {
-		if p := rc.RoutePattern(); p != "" {
-			return p
+		if p := rc.RoutePattern(); p != "" && !strings.HasSuffix(p, "*") {
+			return strings.TrimSuffix(p, "/")
+		}
+		if p := rc.RoutePattern(); strings.HasPrefix(p, scimPath+"/") {
+			return scimPath + "/*"
 		}
 	}
 	return "unmatched"
+}
+
+// methodLabel names a request method for metrics and logs: the methods the
+// service serves by name, any other token as "other", so that a client
+// cannot add label values by inventing methods.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // directoryCollector reports identities by state and the replica's change-log

@@ -42,6 +42,13 @@ type Options struct {
 	// AuthFailureBurst is how many failed authentications one address may
 	// make before it is slowed down (default 10).
 	AuthFailureBurst int
+	// TrustedProxies (TRUSTED_PROXIES) are the peers whose X-Forwarded-For,
+	// -Proto and -Host count, for rate limiting, logs and meta.location.
+	// The zero value trusts nobody.
+	TrustedProxies TrustedProxies
+	// SCIMBasicUser (SCIM_BASIC_USER), when set, is the user name HTTP
+	// Basic must carry on /scim; empty accepts any user name.
+	SCIMBasicUser string
 }
 
 type router struct {
@@ -69,13 +76,13 @@ func NewRouter(opts Options) (http.Handler, error) {
 	}
 	scimHandler, err := scim.NewHandler(opts.Directory, opts.Store, scim.Options{
 		Writable: opts.Writable, BaseURL: scimBase, BasePath: scimPath, BasicAuth: true, Actor: SCIMActor, CanRead: SCIMCanRead,
-		Logger: opts.Logger,
+		TrustForwarded: opts.TrustedProxies.Forwarded, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	r := chi.NewRouter()
-	r.Use(logRequests(opts.Logger), opts.Metrics.instrument)
+	r.Use(logRequests(opts.Logger, opts.TrustedProxies.ClientAddr), opts.Metrics.instrument)
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", rt.readyz)
 	r.Method(http.MethodGet, "/metrics", opts.Metrics.handler())
@@ -85,14 +92,17 @@ func NewRouter(opts Options) (http.Handler, error) {
 		{Name: "SCIM_TOKEN", Secret: opts.SCIMToken, Scopes: []string{store.ScopeSCIMRead}},
 		{Name: "ADMIN_TOKEN", Secret: opts.AdminToken, Scopes: []string{store.ScopeAdmin}},
 	}
-	r.With(Authenticate(opts.Store, AuthOptions{
-		Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, RenderError: scim.WriteError, Logger: opts.Logger,
-		FailureBurst: opts.AuthFailureBurst,
-	})).Mount(scimPath, scimHandler)
+	r.Route(scimPath, func(r chi.Router) {
+		r.Use(Authenticate(opts.Store, AuthOptions{
+			Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, BasicUser: opts.SCIMBasicUser, RenderError: scim.WriteError,
+			Logger: opts.Logger, FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
+		}))
+		scimRoutes(r, scimHandler)
+	})
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(Authenticate(opts.Store, AuthOptions{
 			Bootstrap: bootstrap, RequiredScope: AdminScope, RenderError: writeProblem, Logger: opts.Logger,
-			FailureBurst: opts.AuthFailureBurst,
+			FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
 		}))
 		rt.adminRoutes(r)
 	})
@@ -104,6 +114,20 @@ func NewRouter(opts Options) (http.Handler, error) {
 
 // scimPath is where SCIM is served.
 const scimPath = "/scim/v2"
+
+// scimRoutes registers each SCIM endpoint by name, so that metrics and logs
+// tell the resource types apart (/scim/v2/Users, /scim/v2/Users/{id}, …);
+// the SCIM handler routes itself and answers everything else, such as
+// /users, /Me and unknown paths, under one label.
+func scimRoutes(r chi.Router, h http.Handler) {
+	for _, endpoint := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig"} {
+		r.Handle("/"+endpoint, h)
+		r.Handle("/"+endpoint+"/", h)
+		r.Handle("/"+endpoint+"/{id}", h)
+	}
+	r.NotFound(h.ServeHTTP)
+	r.MethodNotAllowed(h.ServeHTTP)
+}
 
 // principalName names who made an admin request, for approvals.
 func principalName(r *http.Request) string {

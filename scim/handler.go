@@ -54,6 +54,9 @@ type Options struct {
 	// count when building URLs from the request. Enable it only behind a
 	// proxy that sets them.
 	TrustForwardedHeaders bool
+	// TrustForwarded, when set, decides per request whether those headers
+	// count, e.g. only from trusted proxies (api.TrustedProxies.Forwarded).
+	TrustForwarded func(*http.Request) bool
 	// MaxBodyBytes caps request bodies (default 1 MiB); larger ones get 413.
 	MaxBodyBytes int64
 	// DocumentationURI is published in /ServiceProviderConfig; it should
@@ -353,7 +356,7 @@ func (h *handler) baseURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if h.opts.TrustForwardedHeaders {
+	if h.opts.TrustForwardedHeaders || h.opts.TrustForwarded != nil && h.opts.TrustForwarded(r) {
 		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
 			scheme = p
 		}
