@@ -3,7 +3,9 @@ package scim
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -94,6 +96,33 @@ func toScimError(ctx context.Context, log *slog.Logger, err error, method string
 		return internalError()
 	}
 	return se
+}
+
+// StoreUnavailable reports whether err says the store cannot be reached
+// (network errors, timeouts, connections a driver says are safe to retry)
+// rather than that the request was wrong. Such failures answer 503 with
+// Retry-After, so that clients come back instead of giving up on a 500.
+func StoreUnavailable(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var retry interface{ SafeToRetry() bool }
+	if errors.As(err, &retry) && retry.SafeToRetry() {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// unavailableRetryAfter is what a 503 tells clients to wait, in seconds;
+// Okta honours only whole seconds.
+const unavailableRetryAfter = "5"
+
+// writeUnavailable answers a write that could not reach the store.
+func writeUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", unavailableRetryAfter)
+	writeError(w, scimerrors.ScimError{Status: http.StatusServiceUnavailable,
+		Detail: "The directory cannot store changes right now; reads still work. Try again shortly."})
 }
 
 // preconditionFailed answers an If-Match that no longer holds.

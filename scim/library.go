@@ -114,5 +114,12 @@ func (h *handler) libraryError(r *http.Request, err error) error {
 	if err == nil {
 		return nil
 	}
+	if StoreUnavailable(err) {
+		// The library knows no 503; serveWrite answers it instead of what
+		// the library makes of this.
+		h.log.WarnContext(r.Context(), "scim write failed: store unavailable", "error", err)
+		outcomeOf(r.Context()).unavailable = true
+		return internalError()
+	}
 	return toScimError(r.Context(), h.log, err, r.Method)
 }

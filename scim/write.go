@@ -22,6 +22,8 @@ type writeOutcome struct {
 	done bool
 	view *store.View
 	res  resource
+	// unavailable is set when the store could not be reached.
+	unavailable bool
 }
 
 type outcomeKey struct{}
@@ -59,6 +61,10 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request, kind resour
 	lr.Body, lr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	rec := &recorder{header: http.Header{}}
 	h.lib.ServeHTTP(rec, lr)
+	if out.unavailable {
+		writeUnavailable(w)
+		return
+	}
 	if out.done && rec.status() == http.StatusOK {
 		if !h.opts.CanRead(r) {
 			w.WriteHeader(http.StatusNoContent)
