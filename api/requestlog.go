@@ -19,8 +19,8 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// statusWriter remembers the status a handler wrote; the SCIM library never
-// calls WriteHeader on success, so 200 is the default.
+// statusWriter remembers the status a handler wrote; a handler that only
+// writes sends 200, the default.
 type statusWriter struct {
 	http.ResponseWriter
 	status int

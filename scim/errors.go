@@ -60,22 +60,20 @@ func internalError() scimerrors.ScimError {
 	return scimerrors.ScimError{Detail: "internal error", Status: http.StatusInternalServerError}
 }
 
-// toScimError maps any error of the handlers to a SCIM error value with a
-// status the library accepts for method (F9 in the reference: the library
-// turns pointers, wrapped errors and unexpected statuses into a 500 that
-// shows err.Error()). Unknown errors are logged here and hidden.
+// toScimError maps any error of the handlers to a SCIM error with a status
+// the library accepts for method: the library answers any other error with
+// a 500 whose detail is err.Error(), and a status it does not expect for
+// the method with a 500 as well. Domain errors get their SCIM status here;
+// unknown ones are logged and hidden.
 func toScimError(ctx context.Context, log *slog.Logger, err error, method string) scimerrors.ScimError {
 	var (
-		value   scimerrors.ScimError
-		pointer *scimerrors.ScimError
-		filter  *filterError
-		se      scimerrors.ScimError
+		value  scimerrors.ScimError
+		filter *filterError
+		se     scimerrors.ScimError
 	)
 	switch {
 	case errors.As(err, &value):
 		se = value
-	case errors.As(err, &pointer) && pointer != nil:
-		se = *pointer
 	case errors.As(err, &filter):
 		se = badRequest(scimerrors.ScimTypeInvalidFilter, filter.detail)
 	case errors.Is(err, store.ErrNotFound):

@@ -133,8 +133,9 @@ type handler struct {
 // recoverer and access log. Inside, a request passes a recoverer, then the
 // routing below; PUT and PATCH bodies are read with a size cap, PATCH
 // bodies normalised, and both handed to the library. Reads never reach
-// the library, so its filter validation (F1 in the reference notes) never
-// sees a filter.
+// the library: filters are evaluated here against the directory (the
+// library's evaluator panics on some filters and cannot see the enterprise
+// extension and core attributes together; see docs/scim.md).
 func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handler, error) {
 	Init()
 	if dir == nil || st == nil {

@@ -108,8 +108,8 @@ func written(id string) scimlib.Resource {
 	return scimlib.Resource{ID: id, Attributes: scimlib.ResourceAttributes{"id": id}}
 }
 
-// libraryError converts err into the error value the library passes
-// through unchanged (F9); nil stays nil.
+// libraryError converts err into the SCIM error the library should answer
+// with (see toScimError); nil stays nil.
 func (h *handler) libraryError(r *http.Request, err error) error {
 	if err == nil {
 		return nil

@@ -16,9 +16,11 @@ import (
 //
 //   - a missing or padded "schemas" becomes exactly the PatchOp URN;
 //   - the enterprise manager sent as a bare id string, or as a one-element
-//     list (Entra), becomes {"value": id} (F5);
+//     list (Entra), becomes {"value": id}, since the library's schema
+//     validation wants the object;
 //   - a path-less value holding the enterprise extension as a nested object
-//     is flattened into URN-qualified keys (F6);
+//     is flattened into URN-qualified keys, which the library refuses
+//     otherwise;
 //   - enterprise attributes addressed without their URN ("manager",
 //     "department") get it;
 //   - "meta" and "schemas" inside a path-less value are dropped.
