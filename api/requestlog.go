@@ -45,7 +45,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // method, route, status, duration and the client's address (as client
 // names it, so behind trusted proxies the address they saw): never query
 // strings, bodies or headers, which may hold personal data or tokens.
-func logRequests(logger *slog.Logger, client func(*http.Request) string) func(http.Handler) http.Handler {
+func logRequests(logger *slog.Logger, client, route func(*http.Request) string) func(http.Handler) http.Handler {
 	// A random prefix per process and a counter: unique across replicas
 	// without reading crypto/rand on every request.
 	var b [4]byte
@@ -69,7 +69,7 @@ func logRequests(logger *slog.Logger, client func(*http.Request) string) func(ht
 			if !logger.Enabled(r.Context(), level) {
 				return
 			}
-			logger.Log(r.Context(), level, "http request", "request_id", id, "method", methodLabel(r.Method), "route", routePattern(r),
+			logger.Log(r.Context(), level, "http request", "request_id", id, "method", methodLabel(r.Method), "route", route(r),
 				"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "client", client(r))
 		})
 	}

@@ -82,7 +82,7 @@ func NewRouter(opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	r := chi.NewRouter()
-	r.Use(logRequests(opts.Logger, opts.TrustedProxies.ClientAddr), opts.Metrics.instrument)
+	r.Use(logRequests(opts.Logger, opts.TrustedProxies.ClientAddr, opts.Metrics.routePattern), opts.Metrics.instrument)
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", rt.readyz)
 	r.Method(http.MethodGet, "/metrics", opts.Metrics.handler())

@@ -78,7 +78,10 @@ func (h *handler) listRequestFromQuery(r *http.Request) (listRequest, error) {
 		attributes: splitAttributeList(q["attributes"]),
 		excluded:   splitAttributeList(q["excludedattributes"]),
 	}
-	if c, ok := q["cursor"]; ok {
+	if _, ok := q["cursor"]; ok {
+		// Declared only here, so that a request without a cursor does not
+		// allocate one.
+		c := q["cursor"]
 		req.cursor = &c
 	}
 	start, err := intParam(q, "startindex", "startIndex", 1)
