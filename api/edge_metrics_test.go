@@ -28,6 +28,10 @@ func TestMetricLabelsAreBounded(t *testing.T) {
 			e.send(http.MethodGet, target, "", "192.0.2.2:1", auth)
 		}
 	}
+	if rec := e.send("BREW", "/scim/v2/Users", "", "192.0.2.2:1"); rec.Code != http.StatusMethodNotAllowed ||
+		!strings.HasPrefix(rec.Header().Get("Content-Type"), "application/scim+json") {
+		t.Errorf("unknown method on SCIM: %d %q", rec.Code, rec.Header().Get("Content-Type"))
+	}
 	body := e.send(http.MethodGet, "/metrics", "", "192.0.2.3:1").Body.String()
 	series := regexp.MustCompile(`(?m)^personio_scim_http_requests_total\{method="([^"]*)",route="([^"]*)",status="[0-9]+"\}`).
 		FindAllStringSubmatch(body, -1)

@@ -5,6 +5,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -92,13 +93,10 @@ func NewRouter(opts Options) (http.Handler, error) {
 		{Name: "SCIM_TOKEN", Secret: opts.SCIMToken, Scopes: []string{store.ScopeSCIMRead}},
 		{Name: "ADMIN_TOKEN", Secret: opts.AdminToken, Scopes: []string{store.ScopeAdmin}},
 	}
-	r.Route(scimPath, func(r chi.Router) {
-		r.Use(Authenticate(opts.Store, AuthOptions{
-			Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, BasicUser: opts.SCIMBasicUser, RenderError: scim.WriteError,
-			Logger: opts.Logger, FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
-		}))
-		scimRoutes(r, scimHandler)
-	})
+	scimRoutes(r.With(Authenticate(opts.Store, AuthOptions{
+		Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, BasicUser: opts.SCIMBasicUser, RenderError: scim.WriteError,
+		Logger: opts.Logger, FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
+	})), scimHandler)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(Authenticate(opts.Store, AuthOptions{
 			Bootstrap: bootstrap, RequiredScope: AdminScope, RenderError: writeProblem, Logger: opts.Logger,
@@ -108,6 +106,15 @@ func NewRouter(opts Options) (http.Handler, error) {
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route; SCIM is at /scim/v2, the admin API at /api/v1")
+	})
+	// A method the router does not know at all (not GET, PATCH …) never
+	// reaches a route; SCIM clients still get a SCIM error.
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, scimPath+"/") {
+			scim.WriteError(w, r, http.StatusMethodNotAllowed, "The method is not allowed here.")
+			return
+		}
+		writeProblem(w, r, http.StatusMethodNotAllowed, "the method is not allowed here")
 	})
 	return r, nil
 }
@@ -121,12 +128,12 @@ const scimPath = "/scim/v2"
 // /users, /Me and unknown paths, under one label.
 func scimRoutes(r chi.Router, h http.Handler) {
 	for _, endpoint := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig"} {
-		r.Handle("/"+endpoint, h)
-		r.Handle("/"+endpoint+"/", h)
-		r.Handle("/"+endpoint+"/{id}", h)
+		r.Handle(scimPath+"/"+endpoint, h)
+		r.Handle(scimPath+"/"+endpoint+"/", h)
+		r.Handle(scimPath+"/"+endpoint+"/{id}", h)
 	}
-	r.NotFound(h.ServeHTTP)
-	r.MethodNotAllowed(h.ServeHTTP)
+	r.Handle(scimPath, h)
+	r.Handle(scimPath+"/*", h)
 }
 
 // principalName names who made an admin request, for approvals.
