@@ -104,6 +104,10 @@ func FuzzListQuery(f *testing.F) {
 		"filter=%zz",
 		"sortBy=emails&count=3",
 		"sortBy=members.display",
+		"cursor=&count=2",
+		"cursor=AAAAAAAAAAAAAAAAAAAAAA.5&count=2",
+		"cursor=.-1",
+		"startIndex=3&count=2&filter=emails%5Btype%20eq%20%22work%22%5D.value%20pr",
 	} {
 		f.Add(s)
 	}
@@ -139,6 +143,9 @@ func patchSeeds() []string {
 		op + `[{"op":"add","path":"phoneNumbers[type eq \"mobile\"].value","value":"+1"}]}`,
 		op + `[{"op":"remove","path":"emails[type eq \"work\"]"}]}`,
 		op + `[{"op":"replace","path":"emails","value":{"value":"x@y","type":"work"}}]}`,
+		op + `[{"op":"replace","path":"title","value":null},{"op":"replace","value":{"nickName":null,"title":"T"}}]}`,
+		op + `[{"op":"replace","path":"id","value":"other"}]}`,
+		op + `[{"op":"add","path":"groups","value":[{"value":"g1"}]}]}`,
 		op + `[]}`,
 		`{"Operations":[{"op":"replace","path":"title","value":"T"}]}`,
 		`{}`,
