@@ -142,3 +142,20 @@ func TestSCIMBasicUser(t *testing.T) {
 		t.Errorf("no SCIM_BASIC_USER: status %d", rec.Code)
 	}
 }
+
+// TestRouterSCIMWiring checks what the router adds around the SCIM
+// handler: the trailing-slash collection route and write-only tokens.
+func TestRouterSCIMWiring(t *testing.T) {
+	e := newEdge(t, nil, api.Options{Writable: []string{store.AttrTitle}})
+	const writeOnly = "pst_stored-write-only-0123456789abcdef"
+	e.storeToken(writeOnly, store.ScopeSCIMWrite)
+	rec := e.send(http.MethodGet, `/scim/v2/Users/?filter=userName%20eq%20%22grace@example.com%22`, "", "192.0.2.1:1", "Authorization: Bearer "+scimToken)
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), `"totalResults":1`) {
+		t.Errorf("/Users/?filter=: %d %s", rec.Code, rec.Body)
+	}
+	patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"T"}]}`
+	rec = e.send(http.MethodPatch, "/scim/v2/Users/"+e.ids[0], patch, "192.0.2.1:1", "Authorization: Bearer "+writeOnly)
+	if rec.Code != http.StatusNoContent || rec.Body.Len() != 0 {
+		t.Errorf("PATCH with a write-only token: %d %q, want 204 without a body", rec.Code, rec.Body)
+	}
+}
