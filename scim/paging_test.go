@@ -257,8 +257,15 @@ func TestCursorPaging(t *testing.T) {
 		t.Fatal("first page of 28 users without nextCursor")
 	}
 	t.Run("another client cannot use the cursor", func(t *testing.T) {
+		// The same answer as for an unknown cursor: it tells the other
+		// client nothing.
 		h.get("/scim/v2/Users?cursor="+url.QueryEscape(next)+"&count=10", "Authorization: Bearer "+readToken).
-			expectError(t, http.StatusBadRequest, "invalidCursor")
+			expectError(t, http.StatusBadRequest, "expiredCursor")
+	})
+	t.Run("cursor without a value starts a listing", func(t *testing.T) {
+		if str(h.get("/scim/v2/Users?cursor&count=10").expect(t, http.StatusOK).body, "nextCursor") == "" {
+			t.Error("no nextCursor")
+		}
 	})
 	t.Run("a made-up cursor", func(t *testing.T) {
 		h.get("/scim/v2/Users?cursor=nonsense").expectError(t, http.StatusBadRequest, "invalidCursor")

@@ -123,19 +123,16 @@ func (s *snapshots) pinCursor(client uint64, view *store.View) string {
 	return snap.id
 }
 
-// cursor returns the view a cursor's id names, or the error to answer:
-// expiredCursor when it is not kept (any more), invalidCursor when it was
-// issued to another client.
+// cursor returns the view a cursor's id names. A cursor that is not kept
+// (any more) and one issued to another client get the same answer, so that
+// a cursor tells nobody else anything about the listing behind it.
 func (s *snapshots) cursor(client uint64, id string) (*store.View, error) {
 	now := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	snap, ok := s.byID[id]
-	switch {
-	case !ok || !s.live(snap, now):
+	if !ok || !s.live(snap, now) || snap.client != client {
 		return nil, expiredCursor()
-	case snap.client != client:
-		return nil, invalidCursor()
 	}
 	snap.used = now
 	return snap.view, nil
@@ -181,7 +178,7 @@ func (s *snapshots) drop(snap *snapshot) {
 }
 
 // cursorOf is a cursor as the client sends it back: the snapshot's id and
-// the offset of the next page, "id.offset".
+// the offset of the next page, "id.offset". Clients treat it as opaque.
 func cursorOf(id string, offset int) string { return id + "." + strconv.Itoa(offset) }
 
 func parseCursor(c string) (id string, offset int, ok bool) {
@@ -197,9 +194,9 @@ func parseCursor(c string) (id string, offset int, ok bool) {
 }
 
 func invalidCursor() scimerrors.ScimError {
-	return badRequest("invalidCursor", "The cursor is not one this server issued to this client; start again with cursor= (empty).")
+	return badRequest("invalidCursor", "The cursor is not one this server issues; start the listing with an empty cursor.")
 }
 
 func expiredCursor() scimerrors.ScimError {
-	return badRequest("expiredCursor", "The cursor has expired; start the listing again with cursor= (empty).")
+	return badRequest("expiredCursor", "The cursor has expired or is unknown; start the listing again with an empty cursor.")
 }
