@@ -233,7 +233,7 @@ func (h *handler) listing(r *http.Request, kind resourceKind, req *listRequest) 
 		req.startIndex = offset + 1
 		return view, paging{h: h, view: view, cursor: id}, nil
 	}
-	key := listingKey{client: client, kind: kind, filter: req.filter, sortBy: req.sortBy, descending: req.descending}
+	key := listingKey{client: client, kind: kind, filter: req.filter, sortBy: req.sortBy, descending: req.descending, count: req.count}
 	if req.startIndex > 1 {
 		if view, ok := h.snaps.indexed(key); ok {
 			return view, paging{h: h, view: view, key: key}, nil
@@ -254,7 +254,7 @@ func (pg paging) settle(req listRequest, total, onPage int) listMeta {
 		}
 		return meta
 	}
-	if req.startIndex-1+onPage < total {
+	if onPage > 0 && req.startIndex-1+onPage < total {
 		pg.h.snaps.pinIndexed(pg.key, pg.view)
 	}
 	return listMeta{startIndex: req.startIndex}

@@ -333,6 +333,16 @@ func TestIndexSnapshotBounds(t *testing.T) {
 		t.Errorf("after the idle limit: totalResults %d, want the current %d", got, start+adds)
 	}
 
+	t.Run("a probe with another page size does not restart the import", func(t *testing.T) {
+		first := total(h.get("/scim/v2/Users?startIndex=1&count=5").expect(t, http.StatusOK))
+		sync.join()
+		h.get("/scim/v2/Users?startIndex=1&count=2").expect(t, http.StatusOK) // Okta's connection test
+		h.get("/scim/v2/Users?count=0").expect(t, http.StatusOK)
+		if got := total(h.get("/scim/v2/Users?startIndex=6&count=5").expect(t, http.StatusOK)); got != first {
+			t.Errorf("totalResults %d after the probe, want %d of the import's view", got, first)
+		}
+	})
+
 	// Three other listings push the first one out of a cache of two.
 	fresh := total(h.get("/scim/v2/Users?startIndex=1&count=5").expect(t, http.StatusOK))
 	sync.join()

@@ -24,7 +24,9 @@ import (
 // the memory of what has changed since.
 //
 // An index listing (startIndex) is recognised by its client (a hash of
-// the Authorization header), resource type, filter and sort order: its
+// the Authorization header), resource type, filter, sort order and page
+// size (so that Okta's connection test, two users from startIndex 1, does
+// not restart an import of the same token under way): its
 // first page (startIndex 1) pins the current view when the listing does not
 // fit on that page, and pages with startIndex > 1 are cut from that view
 // while it is kept. A cursor listing (RFC 9865) names its view in the
@@ -43,6 +45,7 @@ type listingKey struct {
 	filter     string
 	sortBy     string
 	descending bool
+	count      int
 }
 
 type snapshot struct {
