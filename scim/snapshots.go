@@ -141,21 +141,20 @@ func (s *snapshots) cursor(client uint64, id string) (*store.View, error) {
 	return snap.view, nil
 }
 
-// insert adds snap, first dropping expired snapshots and, when still
-// full, the one used longest ago. Callers hold mu.
+// insert adds snap, first dropping expired snapshots (so that an idle
+// server does not keep old views alive longer than until the next listing)
+// and, when still full, the one used longest ago. Callers hold mu.
 func (s *snapshots) insert(snap *snapshot, now time.Time) {
-	if s.count() >= s.max {
-		var oldest *snapshot
-		s.each(func(o *snapshot) {
-			if !s.live(o, now) {
-				s.drop(o)
-			} else if oldest == nil || o.used.Before(oldest.used) {
-				oldest = o
-			}
-		})
-		if s.count() >= s.max && oldest != nil {
-			s.drop(oldest)
+	var oldest *snapshot
+	for _, o := range s.byID {
+		if !s.live(o, now) {
+			s.drop(o)
+		} else if oldest == nil || o.used.Before(oldest.used) {
+			oldest = o
 		}
+	}
+	if len(s.byID) >= s.max && oldest != nil {
+		s.drop(oldest)
 	}
 	if snap.id == "" {
 		var b [16]byte
@@ -163,14 +162,6 @@ func (s *snapshots) insert(snap *snapshot, now time.Time) {
 		snap.id = base64.RawURLEncoding.EncodeToString(b[:])
 	}
 	s.byID[snap.id] = snap
-}
-
-func (s *snapshots) count() int { return len(s.byID) }
-
-func (s *snapshots) each(f func(*snapshot)) {
-	for _, snap := range s.byID {
-		f(snap)
-	}
 }
 
 func (s *snapshots) drop(snap *snapshot) {
