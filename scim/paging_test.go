@@ -343,10 +343,14 @@ func TestIndexSnapshotBounds(t *testing.T) {
 		}
 	})
 
-	// Three other listings push the first one out of a cache of two.
+	// Two later listings push the first one out of a cache of two: it is
+	// the one used longest ago (the clock moves between requests, so that
+	// "longest ago" is not a tie).
+	clock.advance(time.Second)
 	fresh := total(h.get("/scim/v2/Users?startIndex=1&count=5").expect(t, http.StatusOK))
 	sync.join()
 	for _, f := range []string{`active eq true`, `active eq false`} {
+		clock.advance(time.Second)
 		h.get("/scim/v2/Users?count=1&"+filterQuery(f)).expect(t, http.StatusOK)
 	}
 	now := len(h.dir.View().Identities())
