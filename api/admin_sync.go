@@ -165,7 +165,7 @@ func (rt *router) approveRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	digest := r.URL.Query().Get("plan_digest")
-	rep, err := rt.opts.Scheduler.Approve(context.WithoutCancel(r.Context()), chi.URLParam(r, "id"), approverName(r), digest)
+	rep, err := rt.opts.Scheduler.Approve(context.WithoutCancel(r.Context()), chi.URLParam(r, "id"), adminActor(r), digest)
 	if errors.Is(err, mirror.ErrDigestMismatch) {
 		writeProblem(w, r, http.StatusConflict, "plan_digest does not match the held run's plan digest: the plan you reviewed is not this run's; read the run again")
 		return
@@ -173,10 +173,11 @@ func (rt *router) approveRun(w http.ResponseWriter, r *http.Request) {
 	rt.syncResult(w, r, rep, err)
 }
 
-// approverName records who approved a run: "admin:<token name>" for a
+// adminActor names the administrator behind a request (an approval, a
+// quarantine release): "admin:<token name>" for a
 // token made with `token create`, the variable's name for the bootstrap
 // ADMIN_TOKEN.
-func approverName(r *http.Request) string {
+func adminActor(r *http.Request) string {
 	p, ok := PrincipalFrom(r.Context())
 	switch {
 	case !ok:

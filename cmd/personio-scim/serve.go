@@ -137,6 +137,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		Store: st, Directory: dir, Scheduler: svc.scheduler, Engine: svc.engine, Targets: svc.targets,
 		Metrics: metrics, Version: version, Logger: logger,
 		SCIMToken: e.SCIMToken, AdminToken: e.AdminToken, Writable: policy.Writable(), PublicURL: e.PublicURL,
+		TrustedProxies: e.TrustedProxies, SCIMBasicUser: e.SCIMBasicUser,
 	})
 	if err != nil {
 		st.Close()

@@ -41,7 +41,7 @@ func faultMatrix() []faultCase {
 		// v1 refuses an answer that lacks an attribute the configuration
 		// reads; the v2 client's refusal is the fetch side's change, and this
 		// row runs on v2 too once it is in (versions nil).
-		{name: "end dates dropped from every answer", versions: []personio.APIVersion{personio.APIv1}, fault: func(list string) personiotest.Fault {
+		{name: "end dates dropped from every answer", versions: nil, fault: func(list string) personiotest.Fault {
 			return personiotest.Fault{Path: list, DropAttributes: []string{"termination_date", "last_working_day", "contract_end_date"}, Count: -1}
 		}},
 		{name: "total_elements short by a page", versions: []personio.APIVersion{personio.APIv1}, fault: func(list string) personiotest.Fault {
@@ -53,6 +53,15 @@ func faultMatrix() []faultCase {
 		{name: "next link pointing at the same page", versions: []personio.APIVersion{personio.APIv2}, fault: func(list string) personiotest.Fault {
 			return personiotest.Fault{Path: list, After: 2, SelfNext: true}
 		}},
+		{name: "an empty last page without next link", versions: []personio.APIVersion{personio.APIv2}, fault: func(list string) personiotest.Fault {
+			return personiotest.Fault{Path: list, After: 3, End: true}
+		}},
+		{name: "ten people left out of the listing", versions: nil, fault: func(list string) personiotest.Fault {
+			return personiotest.Fault{Path: list, Omit: []string{"1001", "1002", "1003", "1005", "1008", "1013", "1021", "1034", "1055", "1089"}, Count: -1}
+		}},
+		{name: "a hire during the listing", versions: nil, fault: func(list string) personiotest.Fault {
+			return personiotest.Fault{Path: list, After: 2, Hire: true}
+		}, hires: true},
 		{name: "a cursor that serves the page again", versions: []personio.APIVersion{personio.APIv2}, fault: func(list string) personiotest.Fault {
 			return personiotest.Fault{Path: list, After: 2, CursorLoop: true}
 		}},
