@@ -1,0 +1,296 @@
+// Package google is the push target for Google Workspace and Cloud
+// Identity, through the Admin SDK Directory API: users (with their
+// organizational unit, manager and Personio id), organizational units and
+// groups with their members. It authenticates as a service account with
+// domain-wide delegation, impersonating an administrator.
+package google
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"text/template"
+	"time"
+
+	"golang.org/x/oauth2"
+	googleoauth "golang.org/x/oauth2/google"
+	admin "google.golang.org/api/admin/directory/v1"
+	"google.golang.org/api/option"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/personio-scim/personio-scim/push"
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Type is the configuration's name for this target type.
+const Type = "google"
+
+// The Directory API allows 2,400 queries a minute per impersonated user
+// and Cloud project by default. The default limit stays just under it so
+// that a burst never crosses a minute's quota: in any 60 s at most
+// DefaultBurst + 60 × DefaultRateLimit = 2,360 requests.
+const (
+	DefaultRateLimit = 39.0 // requests per second
+	DefaultBurst     = 20
+)
+
+// maxBatch is how many items one Push takes; Google has no batch call the
+// Go library supports, so this only bounds the work between two ledger
+// saves.
+const maxBatch = 100
+
+// keyFileCap bounds the service account key file read.
+const keyFileCap = 64 << 10
+
+// Target pushes to one Google Workspace tenant.
+type Target struct {
+	cfg        Config
+	svc        *admin.Service
+	tokens     *tokens
+	groupEmail *template.Template
+	kinds      map[string]bool
+	now        func() time.Time
+	log        *slog.Logger
+
+	mu sync.Mutex
+	// ous are the OU paths known to exist.
+	ous map[string]bool
+	// primary maps a Google user id to its primary email, learned from
+	// this target's own answers, so that members and managers are named
+	// by the address Google knows.
+	primary map[string]string
+	// created holds when this target inserted a user or group (by Google
+	// id and by email), to tell eventual consistency from a data error.
+	created map[string]time.Time
+	index   *userIndex
+}
+
+var _ push.Target = (*Target)(nil)
+
+// Open is the push.Factory of type google.
+func Open(ctx context.Context, section *yaml.Node, env push.Env) (push.Target, error) {
+	cfg, err := ParseConfig(section)
+	if err != nil {
+		return nil, err
+	}
+	path := ""
+	if env.Getenv != nil {
+		path = env.Getenv(cfg.CredentialsFileEnv)
+	}
+	if path == "" {
+		return nil, fmt.Errorf("google: environment variable %s (credentials_file_env) is not set: it must hold the path of the service account's JSON key", cfg.CredentialsFileEnv)
+	}
+	key, err := readKey(path)
+	if err != nil {
+		return nil, fmt.Errorf("google: the key file named by %s: %w", cfg.CredentialsFileEnv, err)
+	}
+	return New(ctx, cfg, key, env)
+}
+
+func readKey(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, keyFileCap+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > keyFileCap {
+		return nil, errors.New("larger than a service account key can be")
+	}
+	return b, nil
+}
+
+// New opens a target from a checked configuration and the key file's
+// content.
+func New(ctx context.Context, cfg Config, key []byte, env push.Env) (*Target, error) {
+	jwtCfg, err := googleoauth.JWTConfigFromJSON(key, scopes(cfg)...)
+	if err != nil {
+		// The library's errors describe the file's shape, not its secrets.
+		return nil, fmt.Errorf("google: the key file is not a service account key: %w", err)
+	}
+	jwtCfg.Subject = cfg.Subject
+	if cfg.TokenURL != "" {
+		jwtCfg.TokenURL = cfg.TokenURL
+	}
+	if err := checkURL(jwtCfg.TokenURL); err != nil {
+		return nil, fmt.Errorf("google: the key file's token_uri: %w", err)
+	}
+	hc := env.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 60 * time.Second}
+	}
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	// Token requests go through the shared client too; the context lives
+	// as long as the target, since the token source refreshes from it.
+	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, hc)
+	toks := newTokens(tokenCtx, jwtCfg)
+	api := &http.Client{
+		Transport:     &oauth2.Transport{Source: toks, Base: recordingTransport{base: base}},
+		CheckRedirect: hc.CheckRedirect,
+		Timeout:       hc.Timeout,
+	}
+	svc, err := admin.NewService(ctx, option.WithEndpoint(cfg.Endpoint), option.WithHTTPClient(api))
+	if err != nil {
+		return nil, fmt.Errorf("google: opening the Directory API client: %w", err)
+	}
+	t := &Target{
+		cfg: cfg, svc: svc, tokens: toks, kinds: map[string]bool{},
+		now: env.Now, log: env.Logger,
+		ous: map[string]bool{"/": true}, primary: map[string]string{}, created: map[string]time.Time{},
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
+	for _, k := range cfg.Groups {
+		t.kinds[k] = true
+	}
+	if cfg.GroupEmail != "" {
+		if t.groupEmail, err = parseGroupEmail(cfg.GroupEmail); err != nil {
+			return nil, fmt.Errorf("google: group_email: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// scopes are the OAuth scopes the configuration needs, no more: one scope
+// that domain-wide delegation does not grant fails every token.
+func scopes(cfg Config) []string {
+	s := []string{admin.AdminDirectoryUserScope}
+	if len(cfg.Groups) > 0 {
+		s = append(s, admin.AdminDirectoryGroupScope)
+	}
+	if cfg.CreateOrgUnits {
+		s = append(s, admin.AdminDirectoryOrgunitScope)
+	}
+	return s
+}
+
+// Scopes lists the OAuth scopes a configuration asks for, for the
+// domain-wide delegation an administrator grants.
+func Scopes(cfg Config) []string { return slices.Clone(scopes(cfg)) }
+
+// Info describes the target to the worker.
+func (t *Target) Info() push.Info {
+	return push.Info{
+		Type: Type, MaxBatch: maxBatch, Groups: len(t.kinds) > 0,
+		DeleteOnRemoval: t.cfg.OnRemove == OnRemoveDelete,
+	}
+}
+
+// Push makes Google hold the items' state, one item after the other. Once
+// Google throttles, the rest of the batch is not sent: it comes back
+// retryable with the same wait, as more requests would only be refused.
+func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.Result, error) {
+	t.prepareIndex(ctx, items)
+	results := make([]push.Result, len(items))
+	var throttle *push.Result
+	for i, it := range items {
+		if throttle != nil {
+			results[i] = deferred(it, *throttle)
+			continue
+		}
+		rec := &recorder{dry: dry}
+		res, err := t.pushItem(withRecorder(ctx, rec), it, dry)
+		if err != nil {
+			if errors.Is(err, errUnauthorized) {
+				t.tokens.reset()
+			}
+			return nil, err
+		}
+		res.ID = it.ID
+		res.Requests = rec.taken()
+		if res.Retryable && isThrottle(res.Code) {
+			throttle = &res
+		}
+		results[i] = res
+	}
+	return results, nil
+}
+
+var errUnauthorized = errors.New("unauthorized")
+
+func isThrottle(code string) bool {
+	return slices.Contains(quotaReasons, code) || code == "429"
+}
+
+func deferred(it push.Item, cause push.Result) push.Result {
+	return push.Result{
+		ID: it.ID, Outcome: push.Failed, TargetID: it.Previous.TargetID,
+		Error: "not sent: the Directory API is throttling (" + cause.Code + ")",
+		Code:  cause.Code, Retryable: true, RetryAfter: cause.RetryAfter,
+	}
+}
+
+func (t *Target) pushItem(ctx context.Context, it push.Item, dry bool) (push.Result, error) {
+	switch it.Kind {
+	case store.KindIdentity:
+		if it.Identity == nil {
+			return dataError(it, "invalid", "identity item without an identity"), nil
+		}
+		return t.pushUser(ctx, it, dry)
+	case store.KindGroup:
+		if it.Group == nil {
+			return dataError(it, "invalid", "group item without a group"), nil
+		}
+		if !t.kinds[it.Group.Kind] {
+			return push.Result{ID: it.ID, Outcome: push.Skipped, TargetID: it.Previous.TargetID}, nil
+		}
+		return t.pushGroup(ctx, it, dry)
+	}
+	return dataError(it, "invalid", fmt.Sprintf("unknown resource kind %q", it.Kind)), nil
+}
+
+func (t *Target) rememberUser(id, email string, created bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if id != "" && email != "" {
+		t.primary[id] = email
+	}
+	if created {
+		now := t.now()
+		if id != "" {
+			t.created[id] = now
+		}
+		t.created[lowerEmail(email)] = now
+	}
+}
+
+// consistencyWindow is how long after this target created a user or group
+// a "not found" from Google is taken for its eventual consistency.
+const consistencyWindow = 10 * time.Minute
+
+func (t *Target) recentlyCreated(keys ...string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		if at, ok := t.created[k]; ok && k != "" && t.now().Sub(at) < consistencyWindow {
+			return true
+		}
+	}
+	return false
+}
+
+// emailOf is the address Google knows a referenced user by.
+func (t *Target) emailOf(ref push.Ref) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.primary[ref.TargetID]; ok && ref.TargetID != "" {
+		return e
+	}
+	return lowerEmail(ref.Email)
+}
