@@ -68,6 +68,14 @@ func classify(op string, err error) (*apiError, error) {
 	var rerr *oauth2.RetrieveError
 	if errors.As(err, &rerr) {
 		code := rerr.ErrorCode
+		if code == "" {
+			// The JWT flow leaves the body to the caller: {"error": "..."}.
+			var body struct {
+				Error string `json:"error"`
+			}
+			_ = json.Unmarshal(rerr.Body, &body)
+			code = body.Error
+		}
 		if code == "" && rerr.Response != nil {
 			code = strconv.Itoa(rerr.Response.StatusCode)
 		}

@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg Config, key []byte, env push.Env) (*Target, er
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, hc)
 	toks := newTokens(tokenCtx, jwtCfg)
 	api := &http.Client{
-		Transport:     &oauth2.Transport{Source: toks, Base: recordingTransport{base: base}},
+		Transport:     authTransport{&oauth2.Transport{Source: toks, Base: recordingTransport{base: base}}},
 		CheckRedirect: hc.CheckRedirect,
 		Timeout:       hc.Timeout,
 	}
@@ -166,6 +166,12 @@ func New(ctx context.Context, cfg Config, key []byte, env push.Env) (*Target, er
 	}
 	return t, nil
 }
+
+// authTransport hides oauth2.Transport's deprecated CancelRequest, which
+// http.Client would otherwise call (and log) on a timeout.
+type authTransport struct{ t *oauth2.Transport }
+
+func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) { return a.t.RoundTrip(req) }
 
 // scopes are the OAuth scopes the configuration needs, no more: one scope
 // that domain-wide delegation does not grant fails every token.

@@ -197,3 +197,17 @@ func (s *Sim) GroupCount() int {
 	defer s.mu.Unlock()
 	return len(s.groups)
 }
+
+// AddMember adds a user to a group as an administrator would in the Admin
+// console, bypassing quotas and faults.
+func (s *Sim) AddMember(groupKey, userKey string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, u := s.groupByKey(groupKey), s.userByKey(userKey)
+	if g == nil || u == nil {
+		return false
+	}
+	g.members[u.id] = &member{key: u.id, role: "MEMBER", kind: "USER"}
+	g.version++
+	return true
+}
