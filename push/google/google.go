@@ -245,15 +245,22 @@ func deferred(it push.Item, cause push.Result) push.Result {
 func (t *Target) pushItem(ctx context.Context, it push.Item, dry bool) (push.Result, error) {
 	switch it.Kind {
 	case store.KindIdentity:
+		if it.Identity == nil && it.Delete {
+			prev, _ := decodeUserState(it.Previous.State)
+			return t.removeUser(ctx, it, prev.Sent, prev)
+		}
 		if it.Identity == nil {
 			return dataError(it, "invalid", "identity item without an identity"), nil
 		}
 		return t.pushUser(ctx, it, dry)
 	case store.KindGroup:
+		if it.Group == nil && it.Delete {
+			return t.removeGroupByID(ctx, it)
+		}
 		if it.Group == nil {
 			return dataError(it, "invalid", "group item without a group"), nil
 		}
-		if !t.kinds[it.Group.Kind] {
+		if !t.kinds[it.Group.Kind] && !(it.Delete && it.Previous.TargetID != "") {
 			return push.Result{ID: it.ID, Outcome: push.Skipped, TargetID: it.Previous.TargetID}, nil
 		}
 		return t.pushGroup(ctx, it, dry)

@@ -556,3 +556,31 @@ type redirectError struct{}
 func (redirectError) Error() string { return "redirect to another host refused" }
 
 var errRedirect = redirectError{}
+
+func TestGroupRemoval(t *testing.T) {
+	for _, mode := range []string{"keep", "delete"} {
+		t.Run(mode, func(t *testing.T) {
+			f := newFixture(t, setup{section: groupsSection + "on_remove: " + mode + "\n"})
+			p := ada()
+			u := f.push(p.item(store.PushRecord{}))[0]
+			g := f.push(groupItem("g-eng", "department", "Engineering", []push.Ref{ref(p, u.TargetID)}, store.PushRecord{}))[0]
+			mustDone(t, g)
+			// The worker may hand over a removal with no group state left.
+			gone := push.Item{Kind: store.KindGroup, ID: "g-eng", Delete: true, Previous: record(g)}
+			mustDone(t, f.push(gone)[0])
+			grp, ok := f.sim.GroupByKey(g.TargetID)
+			if mode == "delete" && ok {
+				t.Errorf("group still there: %+v", grp)
+			}
+			if mode == "keep" && (!ok || len(grp.Members) != 0) {
+				t.Errorf("kept group %+v (found %v), want it emptied", grp, ok)
+			}
+			// Likewise a user removal without the identity.
+			mustDone(t, f.push(push.Item{Kind: store.KindIdentity, ID: u.ID, Delete: true, Previous: record(u)})[0])
+			usr, ok := f.sim.UserByPersonioID("1042")
+			if (mode == "delete") == ok || (mode == "keep" && !usr.Suspended) {
+				t.Errorf("user after removal: %+v (found %v)", usr, ok)
+			}
+		})
+	}
+}

@@ -269,6 +269,23 @@ func (t *Target) addMember(ctx context.Context, it push.Item, group string, ref 
 	return "", ae.failure(it, settling), nil
 }
 
+// removeGroupByID removes a group known only by the id acknowledged last
+// time (the worker no longer has its state).
+func (t *Target) removeGroupByID(ctx context.Context, it push.Item) (push.Result, error) {
+	if it.Previous.TargetID == "" {
+		return push.Result{Outcome: push.Done}, nil
+	}
+	cur, err := t.svc.Groups.Get(it.Previous.TargetID).Context(ctx).Do()
+	if isStatus(err, http.StatusNotFound) {
+		return push.Result{Outcome: push.Done}, nil
+	}
+	if err != nil {
+		return t.fail("groups.get", it, err)
+	}
+	it.Group = &push.Group{}
+	return t.removeGroup(ctx, it, cur, decodeGroupState(it.Previous.State))
+}
+
 // removeGroup handles a group that is gone from our side: deleted with
 // on_remove delete, else emptied of the members this target added.
 func (t *Target) removeGroup(ctx context.Context, it push.Item, cur *admin.Group, st groupState) (push.Result, error) {
