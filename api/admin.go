@@ -31,6 +31,7 @@ func (rt *router) adminRoutes(r chi.Router) {
 	r.Get("/groups/{id}", rt.getGroup)
 	r.Get("/audit", rt.audit)
 	r.Post("/preview", rt.preview)
+	rt.targetRoutes(r)
 	r.Get("/openapi.yaml", serveOpenAPI)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such admin route; see /api/v1/openapi.yaml")

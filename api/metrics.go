@@ -27,6 +27,7 @@ type Metrics struct {
 	personioCalls   *prometheus.CounterVec
 	personioRetries prometheus.Counter
 	personio429s    prometheus.Counter
+	push            *pushMetrics
 }
 
 // NewMetrics registers every metric. Gauges that describe the directory are
@@ -61,6 +62,8 @@ func NewMetrics(dir *store.Directory, st store.Store) *Metrics {
 			Name: "personio_scim_personio_rate_limited_total", Help: "Personio answers with status 429.",
 		}),
 	}
+	m.push = newPushMetrics()
+	m.registry.MustRegister(m.push.requests, m.push.undelivered)
 	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.syncRuns, m.syncDuration, m.guardHolds,
 		m.personioCalls, m.personioRetries, m.personio429s,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

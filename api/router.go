@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/personio-scim/personio-scim/personio/mirror"
+	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/scim"
 	"github.com/personio-scim/personio-scim/store"
 )
@@ -22,6 +23,8 @@ type Options struct {
 	// the service then serves what the store holds and cannot sync.
 	Scheduler *mirror.Scheduler
 	Engine    *mirror.Engine
+	// Targets are the push targets' workers; nil when none is configured.
+	Targets *push.Targets
 	// Ready reports why the replica is not ready yet ("" when it is).
 	// Default: the scheduler's first completed sync, or always ready when
 	// there is no scheduler.
@@ -62,6 +65,7 @@ func NewRouter(opts Options) (http.Handler, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(opts.Directory, opts.Store)
 	}
+	opts.Metrics.WatchTargets(opts.Targets)
 	rt := &router{opts: opts}
 	scimBase := ""
 	if opts.PublicURL != "" {

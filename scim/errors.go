@@ -59,9 +59,9 @@ func internalError() scimerrors.ScimError {
 }
 
 // toScimError maps any error of the handlers to a SCIM error value with a
-// status the library accepts for method (F9 in the reference: the library
-// turns pointers, wrapped errors and unexpected statuses into a 500 that
-// shows err.Error()). Unknown errors are logged here and hidden.
+// status the library accepts for method: the library turns pointers,
+// wrapped errors and unexpected statuses into a 500 that shows err.Error().
+// Unknown errors are logged here and hidden.
 func toScimError(ctx context.Context, log *slog.Logger, err error, method string) scimerrors.ScimError {
 	var (
 		value   scimerrors.ScimError

@@ -114,8 +114,9 @@ type handler struct {
 // recoverer and access log. Inside, a request passes a recoverer, then the
 // routing below; PUT and PATCH bodies are read with a size cap, PATCH
 // bodies normalised, and both handed to the library. Reads never reach
-// the library, so its filter validation (F1 in the reference notes) never
-// sees a filter.
+// the library, so its filter validation, which refuses filters on
+// externalId and id with 400 although Entra looks users up by externalId,
+// never sees a filter.
 func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handler, error) {
 	Init()
 	if dir == nil || st == nil {

@@ -109,7 +109,8 @@ func written(id string) scimlib.Resource {
 }
 
 // libraryError converts err into the error value the library passes
-// through unchanged (F9); nil stays nil.
+// through unchanged (a ScimError value with a status allowed for the method;
+// anything else becomes a 500 showing err.Error()); nil stays nil.
 func (h *handler) libraryError(r *http.Request, err error) error {
 	if err == nil {
 		return nil

@@ -11,9 +11,11 @@ import (
 //
 //   - a missing or padded "schemas" becomes exactly the PatchOp URN;
 //   - the enterprise manager sent as a bare id string, or as a one-element
-//     list (Entra), becomes {"value": id} (F5);
+//     list (Entra), becomes {"value": id}: the library's schema wants the
+//     complex form and answers Entra's string with 400 invalidValue;
 //   - a path-less value holding the enterprise extension as a nested object
-//     is flattened into URN-qualified keys (F6);
+//     is flattened into URN-qualified keys, the only form the library's
+//     validation accepts there;
 //   - enterprise attributes addressed without their URN ("manager",
 //     "department") get it;
 //   - "meta" and "schemas" inside a path-less value are dropped.

@@ -8,7 +8,8 @@ import (
 
 // statusWriter remembers whether a response has started, so that the
 // recoverer knows whether it can still send an error, and what status went
-// out (the library never calls WriteHeader on success, F13).
+// out (the library writes success bodies without calling WriteHeader, so
+// the first Write stands for 200).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -33,7 +34,8 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // recoverPanics turns a panic below it into a 500 SCIM error: logged with
 // its stack for the operator, shown to the client without any internals.
-// The library's own evaluator is known to panic on some filters (F3); ours
+// The library's own filter evaluator panics on some filters (members eq,
+// name eq, a nil string), which is why we evaluate filters ourselves; ours
 // is not supposed to, but a client must never see a dropped connection.
 func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -18,7 +18,10 @@ const (
 )
 
 // PushRecord is the ledger entry of one resource for one target: what the
-// target last acknowledged and how the last attempts went.
+// target last acknowledged and how the last attempts went. Backends keep its
+// times in UTC at microsecond precision and give empty byte slices back as
+// nil; LastError text that is not valid UTF-8 (or holds NUL) is stored with
+// those bytes replaced by U+FFFD, while such identifiers are refused.
 type PushRecord struct {
 	Target      string
 	Kind        ResourceKind
@@ -38,7 +41,8 @@ type PushRecord struct {
 }
 
 // PushQuery selects ledger records of one target; zero values mean no
-// restriction. Records come in ResourceID order, after AfterID.
+// restriction. Records come in ResourceID order, after AfterID; Limit 0
+// means DefaultPushLimit.
 type PushQuery struct {
 	Status  PushStatus
 	Kind    ResourceKind
@@ -46,20 +50,27 @@ type PushQuery struct {
 	Limit   int
 }
 
+// DefaultPushLimit is how many ledger records a query returns at most when
+// it does not say.
+const DefaultPushLimit = DefaultChangeLimit
+
 // PushLedger keeps, per push target, the cursor in the change log and a
 // record per resource. It is part of the store contract.
 type PushLedger interface {
 	// PushCursor is the target's change-log cursor: every row up to it has
 	// been handed to the target. 0 for a new target.
 	PushCursor(ctx context.Context, target string) (int64, error)
-	// PushRecords reads the records of the given resources; unknown ones are
-	// left out.
+	// PushRecords reads the records of the given resources in ResourceID
+	// order; unknown ones are left out.
 	PushRecords(ctx context.Context, target string, ids []string) ([]PushRecord, error)
 	// ListPushRecords pages through a target's records.
 	ListPushRecords(ctx context.Context, target string, q PushQuery) ([]PushRecord, error)
 	// SavePush stores records and moves the cursor from `from` to `to` in
 	// one atomic step. It fails with ErrConflict, saving nothing, when the
 	// stored cursor is not `from` (another replica moved it first). from ==
-	// to saves records without moving the cursor.
+	// to saves records without moving the cursor. A record replaces the
+	// stored one of its resource; records the call does not name stay. A
+	// malformed call (no target, a record without resource id, an unknown
+	// kind or status, one resource twice) fails with ErrInvalid.
 	SavePush(ctx context.Context, target string, from, to int64, records []PushRecord) error
 }

@@ -45,6 +45,9 @@ type Store interface {
 	Tokens(ctx context.Context) ([]Token, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 
+	// PushLedger is every push target's cursor and per-resource records.
+	PushLedger
+
 	// TryLead tries to become the single leader for name without waiting.
 	// It returns nil and no error when another holder has it.
 	TryLead(ctx context.Context, name string) (Leadership, error)

@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"time"
 
@@ -23,23 +21,22 @@ import (
 // runDemo starts the simulator, the in-memory store and the service in one
 // process, so a newcomer sees the mirror work with nothing installed.
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	e, err := loadEnv(os.Getenv)
+	c, err := newCommand("demo", stderr, "")
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&e.ListenAddr, "listen", e.ListenAddr, "address to listen on (LISTEN_ADDR)")
-	employees := fs.Int("employees", 300, "simulated employees")
-	seed := fs.Int64("seed", 1, "seed of the simulated company")
-	every := fs.Duration("events-every", time.Minute, "how often something happens in the simulated company (0: never)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	c.listenFlag()
+	employees := c.flags.Int("employees", 300, "simulated employees")
+	seed := c.flags.Int64("seed", 1, "seed of the simulated company")
+	every := c.flags.Duration("events-every", time.Minute, "how often something happens in the simulated company (0: never)")
+	if err := c.parse(args); err != nil {
+		return err
 	}
 	if *employees < 1 || *employees > 100000 {
 		return fmt.Errorf("--employees: want 1 to 100000")
 	}
-	d, err := startDemo(ctx, e, *employees, *seed, newLogger(stderr, e.LogFormat, e.LogLevel))
+	e := c.env
+	d, err := startDemo(ctx, e, *employees, *seed, c.logger)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,8 @@ import (
 	"github.com/personio-scim/personio-scim/store"
 )
 
-// env is the service's configuration from the environment (design §3).
+// env is the service's configuration from the environment; the variable
+// names are a contract with deployments (docs/configuration.md lists them).
 // Flags may override single values.
 type env struct {
 	ListenAddr           string

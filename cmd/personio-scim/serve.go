@@ -3,19 +3,18 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/personio-scim/personio-scim/api"
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
+	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -31,18 +30,16 @@ const (
 )
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	e, err := loadEnv(os.Getenv)
+	c, err := newCommand("serve", stderr, "")
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&e.ListenAddr, "listen", e.ListenAddr, "address to listen on (LISTEN_ADDR)")
-	fs.StringVar(&e.ConfigFile, "config", e.ConfigFile, "YAML configuration file (CONFIG_FILE)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	c.listenFlag()
+	c.configFlag()
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	logger := newLogger(stderr, e.LogFormat, e.LogLevel)
+	e, logger := c.env, c.logger
 	applySoftMemoryLimit(logger)
 	svc, err := newService(ctx, e, logger)
 	if err != nil {
@@ -59,6 +56,7 @@ type service struct {
 	dir       *store.Directory
 	engine    *mirror.Engine    // nil when no Personio credentials are set
 	scheduler *mirror.Scheduler // nil when no Personio credentials are set
+	targets   *push.Targets     // the push targets' workers
 	handler   http.Handler
 	logger    *slog.Logger
 	loops     []func(context.Context)
@@ -66,16 +64,17 @@ type service struct {
 
 // newService loads the policy, opens the store and wires everything.
 func newService(ctx context.Context, e env, logger *slog.Logger) (*service, error) {
-	return newServiceWith(ctx, e, logger, nil)
+	return newServiceWith(ctx, e, logger, nil, targetTypes())
 }
 
 // newServiceWith takes a Personio client config to use instead of the one
 // the environment describes (the demo points it at its simulator).
-func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(*personio.Config)) (*service, error) {
-	policy, _, err := loadPolicy(e)
+func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(*personio.Config), types map[string]push.Factory) (*service, error) {
+	cfg, err := loadConfiguration(e, typeNames(types))
 	if err != nil {
 		return nil, err
 	}
+	policy := cfg.policy
 	st, err := openStore(ctx, e, e.MigrateOnStart, logger)
 	if err != nil {
 		return nil, err
@@ -109,8 +108,14 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(
 		svc.scheduler = mirror.NewScheduler(svc.engine, e.SyncInterval)
 		svc.loops = append(svc.loops, svc.scheduler.Run)
 	}
+	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc.loops = append(svc.loops, svc.targets.Run)
 	svc.handler, err = api.NewRouter(api.Options{
-		Store: st, Directory: dir, Scheduler: svc.scheduler, Engine: svc.engine,
+		Store: st, Directory: dir, Scheduler: svc.scheduler, Engine: svc.engine, Targets: svc.targets,
 		Metrics: metrics, Version: version, Logger: logger,
 		SCIMToken: e.SCIMToken, AdminToken: e.AdminToken, Writable: policy.Writable(), PublicURL: e.PublicURL,
 	})

@@ -111,22 +111,36 @@ func LoadConfig(path string) (Config, error) {
 // every error, which also gives the YAML line: "config.yaml:12: ...".
 // Unknown keys are errors, so a typo cannot silently fall back to a default.
 func ParseConfig(name string, data []byte) (Config, error) {
+	cfg, _, err := ParseDocument(name, data, nil)
+	return cfg, err
+}
+
+// ParseDocument reads the whole CONFIG_FILE: the mirror's own keys into
+// Config, checked as ParseConfig does, and the top-level keys named in
+// others (owned by other packages, such as "targets") handed back as YAML
+// nodes with their positions. A top-level key that is neither is an error.
+func ParseDocument(name string, data []byte, others []string) (Config, map[string]*yaml.Node, error) {
 	cfg := DefaultConfig()
 	cfg.name = name
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, fileError(name, err)
+		return Config{}, nil, fileError(name, err)
 	}
+	doc := document{Config: &cfg}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	switch err := dec.Decode(&cfg); {
+	switch err := dec.Decode(&doc); {
 	case errors.Is(err, io.EOF):
-		return cfg, nil
+		return cfg, nil, nil
 	case err != nil:
-		return Config{}, fileError(name, err)
+		return Config{}, nil, fileError(name, err)
 	}
 	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("%s: want one YAML document, found more", name)
+		return Config{}, nil, fmt.Errorf("%s: want one YAML document, found more", name)
+	}
+	sections, err := splitSections(name, documentContent(&root), doc.Rest, others)
+	if err != nil {
+		return Config{}, nil, err
 	}
 	if cfg.Mapping == nil { // `mapping:` with nothing under it
 		cfg.Mapping = DefaultMapping()
@@ -134,9 +148,37 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	v := validator{name: name, root: documentContent(&root)}
 	cfg.validate(&v)
 	if err := errors.Join(v.errs...); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
-	return cfg, nil
+	return cfg, sections, nil
+}
+
+// document is the whole file: the mirror's keys, and every other top-level
+// key collected for splitSections.
+type document struct {
+	*Config `yaml:",inline"`
+	Rest    map[string]yaml.Node `yaml:",inline"`
+}
+
+func splitSections(name string, root *yaml.Node, rest map[string]yaml.Node, others []string) (map[string]*yaml.Node, error) {
+	sections := map[string]*yaml.Node{}
+	var errs []error
+	for i := 0; root != nil && root.Kind == yaml.MappingNode && i+1 < len(root.Content); i += 2 {
+		key := root.Content[i]
+		if _, ok := rest[key.Value]; !ok {
+			continue
+		}
+		if !slices.Contains(others, key.Value) {
+			known := sectionOf("mirror.Config")
+			if len(others) > 0 {
+				known = strings.TrimSuffix(known, ")") + ", " + strings.Join(others, ", ") + ")"
+			}
+			errs = append(errs, fmt.Errorf("%s:%d: unknown key %s in %s", name, key.Line, key.Value, known))
+			continue
+		}
+		sections[key.Value] = root.Content[i+1]
+	}
+	return sections, errors.Join(errs...)
 }
 
 // YAML renders the effective configuration, defaults included, for

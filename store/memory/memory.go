@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/personio-scim/personio-scim/store"
+	"github.com/personio-scim/personio-scim/store/internal/plan"
 )
 
 // Options tunes a memory store.
@@ -21,8 +22,10 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Store is the memory backend. All methods are safe for concurrent use.
-type Store struct {
+// Shared is one in-memory database. Several handles opened on it with Open
+// see one state, as replicas opened on one Postgres database do; each handle
+// has its own watches and leaderships.
+type Shared struct {
 	now func() time.Time
 
 	mu         sync.Mutex
@@ -33,19 +36,17 @@ type Store struct {
 	changes    []store.Change
 	runs       map[string]store.Run
 	tokens     map[string]store.Token
+	ledger     ledgerState
 	leaders    map[string]*leadership
-	watchers   []chan struct{}
-	closed     bool
+	watchers   map[chan struct{}]*Store // each watch's channel → the handle that opened it
 }
 
-var _ store.Store = (*Store)(nil)
-
-// New returns an empty memory store.
-func New(opts Options) *Store {
+// NewShared returns an empty in-memory database.
+func NewShared(opts Options) *Shared {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Store{
+	return &Shared{
 		now:        opts.Now,
 		identities: map[string]*store.Identity{},
 		groups:     map[string]*store.Group{},
@@ -53,22 +54,48 @@ func New(opts Options) *Store {
 		groupNames: map[string]string{},
 		runs:       map[string]store.Run{},
 		tokens:     map[string]store.Token{},
+		ledger:     newLedgerState(),
 		leaders:    map[string]*leadership{},
+		watchers:   map[chan struct{}]*Store{},
 	}
 }
+
+// Store is one handle on a Shared database, the memory backend's Store. All
+// methods are safe for concurrent use.
+type Store struct {
+	db     *Shared
+	closed bool // guarded by db.mu
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open returns a new handle on db.
+func Open(db *Shared) *Store { return &Store{db: db} }
+
+// New returns the one handle on a new, empty database.
+func New(opts Options) *Store { return Open(NewShared(opts)) }
 
 func (s *Store) Backend() string { return "memory" }
 
 func (s *Store) Ping(ctx context.Context) error { return ctx.Err() }
 
-// Close releases leaderships and ends watches.
+// Close gives up this handle's leaderships (their Lost channels close) and
+// stops nudging its watches, as a replica's exit ends its database sessions.
+// Other handles and the data are unaffected.
 func (s *Store) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
 	s.closed = true
-	for name, l := range s.leaders {
-		l.lose()
-		delete(s.leaders, name)
+	for name, l := range s.db.leaders {
+		if l.handle == s {
+			l.lose()
+			delete(s.db.leaders, name)
+		}
+	}
+	for ch, owner := range s.db.watchers {
+		if owner == s {
+			delete(s.db.watchers, ch)
+		}
 	}
 }
 
@@ -78,21 +105,21 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 	if err := ctx.Err(); err != nil {
 		return store.ApplyResult{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	plan, err := store.PlanChanges(cs, s.identities, s.groups, s.now())
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	p, err := plan.Resolve(cs, s.db.identities, s.db.groups, s.db.now())
 	if err != nil {
 		return store.ApplyResult{}, err
 	}
-	if err := s.checkPlan(plan); err != nil {
+	if err := s.checkPlan(p); err != nil {
 		return store.ApplyResult{}, err
 	}
-	return s.commit(plan), nil
+	return s.commit(p), nil
 }
 
 // checkPlan verifies uniqueness and member references against the state the
 // plan would leave.
-func (s *Store) checkPlan(p store.Plan) error {
+func (s *Store) checkPlan(p plan.ChangePlan) error {
 	users := make([]nameClaim, 0, len(p.Identities))
 	for _, pi := range p.Identities {
 		c := nameClaim{id: pi.Identity.ID, name: pi.Identity.UserName, deleted: pi.Op == store.OpDelete}
@@ -101,7 +128,7 @@ func (s *Store) checkPlan(p store.Plan) error {
 		}
 		users = append(users, c)
 	}
-	if err := checkUnique(users, s.userNames, "userName"); err != nil {
+	if err := checkUnique(users, s.db.userNames, "userName"); err != nil {
 		return err
 	}
 	groups := make([]nameClaim, 0, len(p.Groups))
@@ -112,7 +139,7 @@ func (s *Store) checkPlan(p store.Plan) error {
 		}
 		groups = append(groups, c)
 	}
-	if err := checkUnique(groups, s.groupNames, "group displayName"); err != nil {
+	if err := checkUnique(groups, s.db.groupNames, "group displayName"); err != nil {
 		return err
 	}
 	return s.checkMembers(p)
@@ -153,7 +180,7 @@ func checkUnique(claims []nameClaim, holders map[string]string, what string) err
 }
 
 // checkMembers makes sure no group would name an identity that does not exist.
-func (s *Store) checkMembers(p store.Plan) error {
+func (s *Store) checkMembers(p plan.ChangePlan) error {
 	final := map[string]bool{} // identity id → exists after the plan, for ids the plan touches
 	for _, pi := range p.Identities {
 		final[pi.Identity.ID] = pi.Op != store.OpDelete
@@ -162,7 +189,7 @@ func (s *Store) checkMembers(p store.Plan) error {
 		if e, ok := final[id]; ok {
 			return e
 		}
-		_, ok := s.identities[id]
+		_, ok := s.db.identities[id]
 		return ok
 	}
 	plannedGroups := map[string]bool{}
@@ -178,7 +205,7 @@ func (s *Store) checkMembers(p store.Plan) error {
 		if e {
 			continue
 		}
-		for gid, g := range s.groups {
+		for gid, g := range s.db.groups {
 			if !plannedGroups[gid] && slices.Contains(g.Members, id) {
 				return fmt.Errorf("%w: identity %s is still a member of group %s", store.ErrInvalid, id, gid)
 			}
@@ -187,50 +214,50 @@ func (s *Store) checkMembers(p store.Plan) error {
 	return nil
 }
 
-func (s *Store) commit(p store.Plan) store.ApplyResult {
+func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 	var res store.ApplyResult
 	for _, pi := range p.Identities {
 		if pi.Previous != nil {
-			delete(s.userNames, strings.ToLower(pi.Previous.UserName))
+			delete(s.db.userNames, strings.ToLower(pi.Previous.UserName))
 		}
 	}
 	for _, pi := range p.Identities {
 		if pi.Op == store.OpDelete {
-			delete(s.identities, pi.Identity.ID)
+			delete(s.db.identities, pi.Identity.ID)
 			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
 			continue
 		}
 		stored := pi.Identity.Clone()
-		s.identities[stored.ID] = &stored
-		s.userNames[strings.ToLower(stored.UserName)] = stored.ID
+		s.db.identities[stored.ID] = &stored
+		s.db.userNames[strings.ToLower(stored.UserName)] = stored.ID
 		res.Identities = append(res.Identities, stored.Clone())
 	}
 	for _, pg := range p.Groups {
 		if pg.Previous != nil {
-			delete(s.groupNames, strings.ToLower(pg.Previous.DisplayName))
+			delete(s.db.groupNames, strings.ToLower(pg.Previous.DisplayName))
 		}
 	}
 	for _, pg := range p.Groups {
 		if pg.Op == store.OpDelete {
-			delete(s.groups, pg.Group.ID)
+			delete(s.db.groups, pg.Group.ID)
 			res.DeletedGroups = append(res.DeletedGroups, pg.Group.ID)
 			continue
 		}
 		stored := pg.Group.Clone()
-		s.groups[stored.ID] = &stored
-		s.groupNames[strings.ToLower(stored.DisplayName)] = stored.ID
+		s.db.groups[stored.ID] = &stored
+		s.db.groupNames[strings.ToLower(stored.DisplayName)] = stored.ID
 		res.Groups = append(res.Groups, stored.Clone())
 	}
 	for _, c := range p.Changes {
-		c.Seq = int64(len(s.changes)) + 1
-		s.changes = append(s.changes, c)
+		c.Seq = int64(len(s.db.changes)) + 1
+		s.db.changes = append(s.db.changes, c)
 		if res.FirstSeq == 0 {
 			res.FirstSeq = c.Seq
 		}
 		res.LastSeq = c.Seq
 	}
 	if len(p.Changes) > 0 {
-		s.nudge()
+		s.db.nudge()
 	}
 	return res
 }
@@ -239,17 +266,17 @@ func (s *Store) State(ctx context.Context) (store.State, error) {
 	if err := ctx.Err(); err != nil {
 		return store.State{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
 	st := store.State{
-		Identities: make([]store.Identity, 0, len(s.identities)),
-		Groups:     make([]store.Group, 0, len(s.groups)),
-		Seq:        int64(len(s.changes)),
+		Identities: make([]store.Identity, 0, len(s.db.identities)),
+		Groups:     make([]store.Group, 0, len(s.db.groups)),
+		Seq:        int64(len(s.db.changes)),
 	}
-	for _, i := range s.identities {
+	for _, i := range s.db.identities {
 		st.Identities = append(st.Identities, i.Clone())
 	}
-	for _, g := range s.groups {
+	for _, g := range s.db.groups {
 		st.Groups = append(st.Groups, g.Clone())
 	}
 	return st, nil
@@ -259,11 +286,11 @@ func (s *Store) IdentitiesByID(ctx context.Context, ids []string) ([]store.Ident
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
 	out := make([]store.Identity, 0, len(ids))
 	for _, id := range ids {
-		if i, ok := s.identities[id]; ok {
+		if i, ok := s.db.identities[id]; ok {
 			out = append(out, i.Clone())
 		}
 	}
@@ -274,11 +301,11 @@ func (s *Store) GroupsByID(ctx context.Context, ids []string) ([]store.Group, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
 	out := make([]store.Group, 0, len(ids))
 	for _, id := range ids {
-		if g, ok := s.groups[id]; ok {
+		if g, ok := s.db.groups[id]; ok {
 			out = append(out, g.Clone())
 		}
 	}
@@ -293,11 +320,11 @@ func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) ([]store.Chang
 	if limit <= 0 {
 		limit = store.DefaultChangeLimit
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
 	start := max(q.AfterSeq, 0)
 	var out []store.Change
-	for _, c := range s.changes[min(start, int64(len(s.changes))):] {
+	for _, c := range s.db.changes[min(start, int64(len(s.db.changes))):] {
 		if len(out) == limit {
 			break
 		}
@@ -334,29 +361,34 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return int64(len(s.changes)), nil
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	return int64(len(s.db.changes)), nil
 }
 
-// Watch returns a channel nudged after every apply that logged something.
+// Watch returns a channel nudged after every apply through any handle that
+// logged something. It closes when ctx ends; a closed handle no longer
+// nudges it.
 func (s *Store) Watch(ctx context.Context) <-chan struct{} {
 	ch := make(chan struct{}, 1)
-	s.mu.Lock()
-	s.watchers = append(s.watchers, ch)
-	s.mu.Unlock()
+	s.db.mu.Lock()
+	if !s.closed {
+		s.db.watchers[ch] = s
+	}
+	s.db.mu.Unlock()
 	go func() {
 		<-ctx.Done()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		s.watchers = slices.DeleteFunc(s.watchers, func(c chan struct{}) bool { return c == ch })
+		s.db.mu.Lock()
+		defer s.db.mu.Unlock()
+		delete(s.db.watchers, ch)
+		close(ch) // nudge sends only under mu, so nothing sends after this
 	}()
 	return ch
 }
 
 // nudge must be called with mu held; it never blocks.
-func (s *Store) nudge() {
-	for _, ch := range s.watchers {
+func (db *Shared) nudge() {
+	for ch := range db.watchers {
 		select {
 		case ch <- struct{}{}:
 		default:

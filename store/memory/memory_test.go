@@ -9,10 +9,15 @@ import (
 	"github.com/personio-scim/personio-scim/store/storetest"
 )
 
+// TestConformance opens two handles on one shared database, as the Postgres
+// run opens two connection pools on one database, so that the two-instance
+// cases compare two handles and not one handle with itself.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, now func() time.Time) (store.Store, store.Store) {
-		s := memory.New(memory.Options{Now: now})
-		t.Cleanup(s.Close)
-		return s, s
+		db := memory.NewShared(memory.Options{Now: now})
+		a, b := memory.Open(db), memory.Open(db)
+		t.Cleanup(a.Close)
+		t.Cleanup(b.Close)
+		return a, b
 	})
 }

@@ -18,9 +18,9 @@ func (s *Store) SaveRun(ctx context.Context, r store.Run) error {
 	if r.ID == "" {
 		return fmt.Errorf("%w: run id is empty", store.ErrInvalid)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.runs[r.ID] = cloneRun(r)
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	s.db.runs[r.ID] = cloneRun(r)
 	return nil
 }
 
@@ -28,9 +28,9 @@ func (s *Store) TransitionRun(ctx context.Context, id string, from, to store.Run
 	if err := ctx.Err(); err != nil {
 		return store.Run{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.runs[id]
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	r, ok := s.db.runs[id]
 	if !ok {
 		return store.Run{}, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
 	}
@@ -38,7 +38,7 @@ func (s *Store) TransitionRun(ctx context.Context, id string, from, to store.Run
 		return store.Run{}, fmt.Errorf("run %s is %s, not %s: %w", id, r.Status, from, store.ErrConflict)
 	}
 	r.Status, r.ApprovedBy, r.ApprovedAt = to, by, at.UTC().Truncate(time.Microsecond)
-	s.runs[id] = r
+	s.db.runs[id] = r
 	return cloneRun(r), nil
 }
 
@@ -46,9 +46,9 @@ func (s *Store) Run(ctx context.Context, id string) (store.Run, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Run{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r, ok := s.runs[id]
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	r, ok := s.db.runs[id]
 	if !ok {
 		return store.Run{}, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
 	}
@@ -59,9 +59,9 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]store.Run, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	runs := slices.Collect(maps.Values(s.runs))
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	runs := slices.Collect(maps.Values(s.db.runs))
 	slices.SortFunc(runs, func(a, b store.Run) int {
 		if c := b.StartedAt.Compare(a.StartedAt); c != 0 {
 			return c
@@ -95,14 +95,14 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if t.ID == "" || len(t.Hash) == 0 || t.Name == "" {
 		return fmt.Errorf("%w: token needs an id, a name and a hash", store.ErrInvalid)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, other := range s.tokens {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	for _, other := range s.db.tokens {
 		if other.ID == t.ID || (other.Name == t.Name && other.RevokedAt.IsZero()) {
 			return fmt.Errorf("token %q: %w", t.Name, store.ErrDuplicate)
 		}
 	}
-	s.tokens[t.ID] = cloneToken(t)
+	s.db.tokens[t.ID] = cloneToken(t)
 	return nil
 }
 
@@ -110,9 +110,9 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, erro
 	if err := ctx.Err(); err != nil {
 		return store.Token{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, t := range s.tokens {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	for _, t := range s.db.tokens {
 		if t.RevokedAt.IsZero() && slices.Equal(t.Hash, hash) {
 			return cloneToken(t), nil
 		}
@@ -124,10 +124,10 @@ func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]store.Token, 0, len(s.tokens))
-	for _, t := range s.tokens {
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	out := make([]store.Token, 0, len(s.db.tokens))
+	for _, t := range s.db.tokens {
 		out = append(out, cloneToken(t))
 	}
 	slices.SortFunc(out, func(a, b store.Token) int {
@@ -143,14 +143,14 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.tokens[id]
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	t, ok := s.db.tokens[id]
 	if !ok || !t.RevokedAt.IsZero() {
 		return fmt.Errorf("token %s: %w", id, store.ErrNotFound)
 	}
 	t.RevokedAt = at.UTC().Truncate(time.Microsecond)
-	s.tokens[id] = t
+	s.db.tokens[id] = t
 	return nil
 }
 

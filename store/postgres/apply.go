@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/personio-scim/personio-scim/store"
+	"github.com/personio-scim/personio-scim/store/internal/plan"
 )
 
 // Apply applies cs in one transaction. It first takes a transaction-level
@@ -22,14 +23,14 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, applyLockKey); err != nil {
 			return fmt.Errorf("take apply lock: %w", err)
 		}
-		plan, err := s.plan(ctx, tx, cs)
+		p, err := s.resolve(ctx, tx, cs)
 		if err != nil {
 			return err
 		}
-		if err := checkMembers(ctx, tx, plan); err != nil {
+		if err := checkMembers(ctx, tx, p); err != nil {
 			return err
 		}
-		if res, err = writePlan(ctx, tx, plan); err != nil {
+		if res, err = writePlan(ctx, tx, p); err != nil {
 			return err
 		}
 		if res.LastSeq > 0 {
@@ -45,7 +46,8 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 	return res, nil
 }
 
-func (s *Store) plan(ctx context.Context, tx pgx.Tx, cs store.ChangeSet) (store.Plan, error) {
+// resolve reads and locks the rows cs names and resolves cs against them.
+func (s *Store) resolve(ctx context.Context, tx pgx.Tx, cs store.ChangeSet) (plan.ChangePlan, error) {
 	idIDs := make([]string, 0, len(cs.Identities))
 	for _, c := range cs.Identities {
 		if c.Op != store.OpCreate {
@@ -64,11 +66,11 @@ func (s *Store) plan(ctx context.Context, tx pgx.Tx, cs store.ChangeSet) (store.
 	}
 	curIDs, err := queryIdentities(ctx, tx, `WHERE id = ANY($1) FOR UPDATE`, idIDs)
 	if err != nil {
-		return store.Plan{}, err
+		return plan.ChangePlan{}, err
 	}
 	curGroups, err := queryGroups(ctx, tx, `WHERE id = ANY($1) FOR UPDATE`, groupIDs)
 	if err != nil {
-		return store.Plan{}, err
+		return plan.ChangePlan{}, err
 	}
 	idMap := make(map[string]*store.Identity, len(curIDs))
 	for n := range curIDs {
@@ -78,11 +80,11 @@ func (s *Store) plan(ctx context.Context, tx pgx.Tx, cs store.ChangeSet) (store.
 	for n := range curGroups {
 		groupMap[curGroups[n].ID] = &curGroups[n]
 	}
-	return store.PlanChanges(cs, idMap, groupMap, s.clock())
+	return plan.Resolve(cs, idMap, groupMap, s.clock())
 }
 
 // checkMembers makes sure no group names an identity that will not exist.
-func checkMembers(ctx context.Context, tx pgx.Tx, p store.Plan) error {
+func checkMembers(ctx context.Context, tx pgx.Tx, p plan.ChangePlan) error {
 	final := map[string]bool{}
 	var deleted []string
 	for _, pi := range p.Identities {
@@ -128,7 +130,7 @@ func checkMembers(ctx context.Context, tx pgx.Tx, p store.Plan) error {
 	return nil
 }
 
-func writePlan(ctx context.Context, tx pgx.Tx, p store.Plan) (store.ApplyResult, error) {
+func writePlan(ctx context.Context, tx pgx.Tx, p plan.ChangePlan) (store.ApplyResult, error) {
 	var res store.ApplyResult
 	if err := writeIdentities(ctx, tx, p.Identities); err != nil {
 		return res, err
@@ -168,7 +170,7 @@ func identityRow(i *store.Identity) []any {
 // writeIdentities copies creates in bulk (a first sync creates everyone),
 // encoding each row only as COPY asks for it, and sends updates and deletes
 // as one batch.
-func writeIdentities(ctx context.Context, tx pgx.Tx, planned []store.PlannedIdentity) error {
+func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrite) error {
 	var creates []*store.Identity
 	batch := &pgx.Batch{}
 	var deletes []string
@@ -205,7 +207,7 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []store.PlannedIden
 	return nil
 }
 
-func writeGroups(ctx context.Context, tx pgx.Tx, planned []store.PlannedGroup) error {
+func writeGroups(ctx context.Context, tx pgx.Tx, planned []plan.GroupWrite) error {
 	batch := &pgx.Batch{}
 	for _, pg := range planned {
 		g := pg.Group

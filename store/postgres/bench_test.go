@@ -73,3 +73,30 @@ func BenchmarkReplicaPropagation(b *testing.B) {
 	}
 	b.ReportMetric(float64(worst.Microseconds()), "worst-µs")
 }
+
+// BenchmarkSavePush measures one push-ledger save (cursor move and records)
+// by batch size; a push worker saves once per batch it sent.
+//
+//	go test -run '^$' -bench BenchmarkSavePush -benchtime 100x ./store/postgres/
+func BenchmarkSavePush(b *testing.B) {
+	for _, n := range []int{1, 100, 1000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			st, _ := pgtest.Open(b, postgres.Options{})
+			records := make([]store.PushRecord, n)
+			now := time.Now()
+			for k := range records {
+				records[k] = store.PushRecord{Kind: store.KindIdentity, ResourceID: store.DefaultNamespace.IdentityID(fmt.Sprint(k)),
+					TargetID: fmt.Sprintf("t-%d", k), Fingerprint: fmt.Sprintf("%064x", k), Status: store.PushSynced,
+					State: []byte(`{"etag":"W/\"1\""}`), LastAttempt: now, LastSuccess: now}
+			}
+			var cursor int64
+			for b.Loop() {
+				if err := st.SavePush(context.Background(), "bench", cursor, cursor+1, records); err != nil {
+					b.Fatal(err)
+				}
+				cursor++
+			}
+			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}

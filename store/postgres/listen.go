@@ -22,6 +22,7 @@ func (s *Store) Watch(ctx context.Context) <-chan struct{} {
 }
 
 func (s *Store) listen(ctx context.Context, nudges chan struct{}) {
+	defer close(nudges) // only this goroutine sends, so closing here is safe
 	nudge := func() {
 		select {
 		case nudges <- struct{}{}:
@@ -76,9 +77,45 @@ func (s *Store) TryLead(ctx context.Context, name string) (store.Leadership, err
 		conn.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	l := &leadership{conn: conn, key: key, lost: make(chan struct{}), stop: make(chan struct{})}
+	l := &leadership{conn: conn, key: key, lost: make(chan struct{}), stop: make(chan struct{}), held: s.leases}
+	s.leases.add(l)
 	go l.watch(s.logger)
 	return l, nil
+}
+
+// leases are the leaderships a store granted and not yet released, so that
+// Close can end them: a closed store must not go on leading.
+type leases struct {
+	mu   sync.Mutex
+	open map[*leadership]struct{}
+}
+
+func (ls *leases) add(l *leadership) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	if ls.open == nil {
+		ls.open = map[*leadership]struct{}{}
+	}
+	ls.open[l] = struct{}{}
+}
+
+func (ls *leases) remove(l *leadership) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	delete(ls.open, l)
+}
+
+// releaseAll releases every open leadership; each one's Lost closes.
+func (ls *leases) releaseAll(ctx context.Context) {
+	ls.mu.Lock()
+	open := make([]*leadership, 0, len(ls.open))
+	for l := range ls.open {
+		open = append(open, l)
+	}
+	ls.mu.Unlock()
+	for _, l := range open {
+		l.Release(ctx)
+	}
 }
 
 func leaderKey(name string) int64 {
@@ -95,6 +132,7 @@ type leadership struct {
 	mu       sync.Mutex // guards conn between the health check and Release
 	lostOnce sync.Once
 	stopOnce sync.Once
+	held     *leases // the granting store's, to be struck off on Release
 }
 
 func (l *leadership) Lost() <-chan struct{} { return l.lost }
@@ -122,6 +160,7 @@ func (l *leadership) watch(logger interface{ Warn(string, ...any) }) {
 }
 
 func (l *leadership) Release(ctx context.Context) error {
+	l.held.remove(l)
 	l.stopOnce.Do(func() { close(l.stop) })
 	l.mu.Lock()
 	defer l.mu.Unlock()

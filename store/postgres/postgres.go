@@ -35,6 +35,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	now    func() time.Time
 	logger *slog.Logger
+	leases *leases
 }
 
 var _ store.Store = (*Store)(nil)
@@ -64,7 +65,7 @@ func Open(ctx context.Context, url string, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Store{pool: pool, now: opts.Now, logger: opts.Logger}, nil
+	return &Store{pool: pool, now: opts.Now, logger: opts.Logger, leases: &leases{}}, nil
 }
 
 // redactURLError keeps a password in a malformed URL out of error messages:
@@ -78,7 +79,14 @@ func (s *Store) Backend() string { return "postgres" }
 
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
-func (s *Store) Close() { s.pool.Close() }
+// Close releases the store's leaderships (their Lost channels close) and
+// closes the pool.
+func (s *Store) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.leases.releaseAll(ctx)
+	s.pool.Close()
+}
 
 // Pool exposes the pool for the migration command and tests.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -64,11 +64,13 @@ func Run(t *testing.T, open Factory) {
 		{"Runs", testRuns},
 		{"LeaderLockExcludesOtherInstance", testLeader},
 		{"WatchNudgesOtherInstance", testWatch},
+		{"WatchEndsWithItsContext", testWatchEnds},
+		{"ClosingAnInstanceEndsItsLeadership", testCloseEndsLeadership},
 		{"ReplicaDirectoriesConverge", testDirectoriesConverge},
 		{"DirectoryAbsorbsItsOwnWrites", testAbsorb},
 		{"InvalidChangeSets", testInvalid},
 	}
-	for _, tt := range tests {
+	for _, tt := range append(tests, pushTests...) {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
 	}
 }
@@ -586,6 +588,53 @@ func testWatch(t *testing.T, open Factory) {
 		case <-deadline:
 			t.Fatal("no nudge within 10s of writes through the other instance")
 		}
+	}
+}
+
+func testWatchEnds(t *testing.T, open Factory) {
+	a, b := open(t, NewClock().Now)
+	for _, s := range []store.Store{a, b} {
+		ctx, cancel := context.WithCancel(context.Background())
+		nudges := s.Watch(ctx)
+		cancel()
+		deadline := time.After(10 * time.Second)
+		for open := true; open; {
+			select {
+			case _, open = <-nudges:
+			case <-deadline:
+				t.Fatal("watch channel still open 10s after its context ended")
+			}
+		}
+	}
+}
+
+// testCloseEndsLeadership: a replica that shuts down its store must stop
+// leading, and the other replica must be able to take over and still read
+// what the first one wrote.
+func testCloseEndsLeadership(t *testing.T, open Factory) {
+	a, b := open(t, NewClock().Now)
+	ctx := context.Background()
+	mustApply(t, a, create(person("1", "alice@example.com")))
+	la, err := a.TryLead(ctx, "sync")
+	if err != nil || la == nil {
+		t.Fatalf("TryLead = %v, %v; want leadership", la, err)
+	}
+	if lb, err := b.TryLead(ctx, "sync"); err != nil || lb != nil {
+		t.Fatalf("other instance got leadership %v, %v while the first holds it", lb, err)
+	}
+	a.Close()
+	select {
+	case <-la.Lost():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Lost not closed 10s after the holder's store was closed")
+	}
+	lb, err := b.TryLead(ctx, "sync")
+	if err != nil || lb == nil {
+		t.Fatalf("TryLead after the holder closed = %v, %v; want leadership", lb, err)
+	}
+	defer lb.Release(ctx)
+	if _, ok := identityByID(t, b, ns.IdentityID("1")); !ok {
+		t.Fatal("the other instance lost the data when the first one closed")
 	}
 }
 

@@ -1,4 +1,8 @@
-package store
+// Package plan resolves a change set against the current state into a
+// ChangePlan: what to write and what to log. Both store backends build one
+// inside their transaction and then only store it, so every backend applies
+// the same semantics; nothing outside the store needs it.
+package plan
 
 import (
 	"fmt"
@@ -6,46 +10,46 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/personio-scim/personio-scim/store"
 )
 
-// Plan is a change set resolved against the current state: what to write and
-// what to log. Backends build one with PlanChanges inside their transaction
-// and then only store it, so every backend applies the same semantics.
-type Plan struct {
-	Identities []PlannedIdentity
-	Groups     []PlannedGroup
-	Changes    []Change // Seq left zero; the backend numbers them in order
+// ChangePlan is a change set resolved against the current state.
+type ChangePlan struct {
+	Identities []IdentityWrite
+	Groups     []GroupWrite
+	Changes    []store.Change // Seq left zero; the backend numbers them in order
 }
 
-// PlannedIdentity is one identity write; Op delete means remove ID.
-type PlannedIdentity struct {
-	Op       Op
-	Identity Identity
-	Previous *Identity // nil on create
+// IdentityWrite is one identity write; Op delete means remove ID.
+type IdentityWrite struct {
+	Op       store.Op
+	Identity store.Identity
+	Previous *store.Identity // nil on create
 }
 
-// PlannedGroup is one group write.
-type PlannedGroup struct {
-	Op       Op
-	Group    Group
-	Previous *Group
+// GroupWrite is one group write.
+type GroupWrite struct {
+	Op       store.Op
+	Group    store.Group
+	Previous *store.Group
 }
 
-// PlanChanges resolves cs against the current states of the resources it
+// Resolve resolves cs against the current states of the resources it
 // names (missing from the maps means absent). It checks versions and
 // existence, skips updates that change nothing, normalizes member lists and
 // computes the change-log rows. Uniqueness and member references are left to
 // the backend, which sees the whole state.
-func PlanChanges(cs ChangeSet, identities map[string]*Identity, groups map[string]*Group, now time.Time) (Plan, error) {
+func Resolve(cs store.ChangeSet, identities map[string]*store.Identity, groups map[string]*store.Group, now time.Time) (ChangePlan, error) {
 	if err := validateChangeSet(cs); err != nil {
-		return Plan{}, err
+		return ChangePlan{}, err
 	}
 	now = now.UTC().Truncate(time.Microsecond)
-	var p Plan
+	var p ChangePlan
 	for _, c := range cs.Identities {
 		planned, change, err := planIdentity(c, identities[c.Identity.ID], now)
 		if err != nil {
-			return Plan{}, err
+			return ChangePlan{}, err
 		}
 		if planned == nil {
 			continue
@@ -56,7 +60,7 @@ func PlanChanges(cs ChangeSet, identities map[string]*Identity, groups map[strin
 	for _, c := range cs.Groups {
 		planned, change, err := planGroup(c, groups[c.Group.ID], now)
 		if err != nil {
-			return Plan{}, err
+			return ChangePlan{}, err
 		}
 		if planned == nil {
 			continue
@@ -67,14 +71,14 @@ func PlanChanges(cs ChangeSet, identities map[string]*Identity, groups map[strin
 	return p, nil
 }
 
-func stamp(c Change, cs ChangeSet, reason string, now time.Time) Change {
+func stamp(c store.Change, cs store.ChangeSet, reason string, now time.Time) store.Change {
 	c.Time, c.Actor, c.Cause, c.Reason = now, cs.Actor, cs.Cause, reason
 	return c
 }
 
-func validateChangeSet(cs ChangeSet) error {
+func validateChangeSet(cs store.ChangeSet) error {
 	if cs.Actor == "" {
-		return fmt.Errorf("%w: actor is empty", ErrInvalid)
+		return fmt.Errorf("%w: actor is empty", store.ErrInvalid)
 	}
 	seen := make(map[string]bool, len(cs.Identities)+len(cs.Groups))
 	for n, c := range cs.Identities {
@@ -83,11 +87,11 @@ func validateChangeSet(cs ChangeSet) error {
 		}
 		id := c.Identity.ID
 		if id == "" || seen[id] {
-			return fmt.Errorf("%w: identity change %d: id %q is empty or repeated", ErrInvalid, n, id)
+			return fmt.Errorf("%w: identity change %d: id %q is empty or repeated", store.ErrInvalid, n, id)
 		}
 		seen[id] = true
-		if c.Op != OpDelete && strings.TrimSpace(c.Identity.UserName) == "" {
-			return fmt.Errorf("%w: identity %s: userName is empty", ErrInvalid, id)
+		if c.Op != store.OpDelete && strings.TrimSpace(c.Identity.UserName) == "" {
+			return fmt.Errorf("%w: identity %s: userName is empty", store.ErrInvalid, id)
 		}
 	}
 	for n, c := range cs.Groups {
@@ -96,48 +100,48 @@ func validateChangeSet(cs ChangeSet) error {
 		}
 		id := c.Group.ID
 		if id == "" || seen[id] {
-			return fmt.Errorf("%w: group change %d: id %q is empty or repeated", ErrInvalid, n, id)
+			return fmt.Errorf("%w: group change %d: id %q is empty or repeated", store.ErrInvalid, n, id)
 		}
 		seen[id] = true
-		if c.Op != OpDelete && strings.TrimSpace(c.Group.DisplayName) == "" {
-			return fmt.Errorf("%w: group %s: displayName is empty", ErrInvalid, id)
+		if c.Op != store.OpDelete && strings.TrimSpace(c.Group.DisplayName) == "" {
+			return fmt.Errorf("%w: group %s: displayName is empty", store.ErrInvalid, id)
 		}
 	}
 	return nil
 }
 
-func validateOp(op Op) error {
+func validateOp(op store.Op) error {
 	switch op {
-	case OpCreate, OpUpdate, OpDelete:
+	case store.OpCreate, store.OpUpdate, store.OpDelete:
 		return nil
 	}
-	return fmt.Errorf("%w: unknown op %q", ErrInvalid, op)
+	return fmt.Errorf("%w: unknown op %q", store.ErrInvalid, op)
 }
 
-func checkVersion(kind ResourceKind, id string, ifVersion, stored int64) error {
+func checkVersion(kind store.ResourceKind, id string, ifVersion, stored int64) error {
 	if ifVersion != 0 && ifVersion != stored {
-		return fmt.Errorf("%w: %s %s is at version %d, not %d", ErrConflict, kind, id, stored, ifVersion)
+		return fmt.Errorf("%w: %s %s is at version %d, not %d", store.ErrConflict, kind, id, stored, ifVersion)
 	}
 	return nil
 }
 
-func planIdentity(c IdentityChange, cur *Identity, now time.Time) (*PlannedIdentity, Change, error) {
+func planIdentity(c store.IdentityChange, cur *store.Identity, now time.Time) (*IdentityWrite, store.Change, error) {
 	id := c.Identity.ID
-	change := Change{Kind: KindIdentity, ResourceID: id, Op: c.Op}
+	change := store.Change{Kind: store.KindIdentity, ResourceID: id, Op: c.Op}
 	switch c.Op {
-	case OpCreate:
+	case store.OpCreate:
 		if cur != nil {
-			return nil, change, fmt.Errorf("%w: identity %s", ErrExists, id)
+			return nil, change, fmt.Errorf("%w: identity %s", store.ErrExists, id)
 		}
 		next := c.Identity
 		next.Version, next.Created, next.Modified = 1, now, now
-		_, change.After = identityDiff(&Identity{}, &next) // nothing came before a create
-		return &PlannedIdentity{Op: OpCreate, Identity: next}, change, nil
-	case OpUpdate:
+		_, change.After = identityDiff(&store.Identity{}, &next) // nothing came before a create
+		return &IdentityWrite{Op: store.OpCreate, Identity: next}, change, nil
+	case store.OpUpdate:
 		if cur == nil {
-			return nil, change, fmt.Errorf("%w: identity %s", ErrNotFound, id)
+			return nil, change, fmt.Errorf("%w: identity %s", store.ErrNotFound, id)
 		}
-		if err := checkVersion(KindIdentity, id, c.IfVersion, cur.Version); err != nil {
+		if err := checkVersion(store.KindIdentity, id, c.IfVersion, cur.Version); err != nil {
 			return nil, change, err
 		}
 		next := c.Identity
@@ -147,23 +151,23 @@ func planIdentity(c IdentityChange, cur *Identity, now time.Time) (*PlannedIdent
 		}
 		next.Version, next.Created, next.Modified = cur.Version+1, cur.Created, now
 		change.Before, change.After = before, after
-		return &PlannedIdentity{Op: OpUpdate, Identity: next, Previous: cur}, change, nil
+		return &IdentityWrite{Op: store.OpUpdate, Identity: next, Previous: cur}, change, nil
 	default: // OpDelete
 		if cur == nil {
-			return nil, change, fmt.Errorf("%w: identity %s", ErrNotFound, id)
+			return nil, change, fmt.Errorf("%w: identity %s", store.ErrNotFound, id)
 		}
-		if err := checkVersion(KindIdentity, id, c.IfVersion, cur.Version); err != nil {
+		if err := checkVersion(store.KindIdentity, id, c.IfVersion, cur.Version); err != nil {
 			return nil, change, err
 		}
-		change.Before, _ = identityDiff(cur, &Identity{}) // nothing comes after a delete
-		return &PlannedIdentity{Op: OpDelete, Identity: Identity{ID: id}, Previous: cur}, change, nil
+		change.Before, _ = identityDiff(cur, &store.Identity{}) // nothing comes after a delete
+		return &IdentityWrite{Op: store.OpDelete, Identity: store.Identity{ID: id}, Previous: cur}, change, nil
 	}
 }
 
 // identityDiff covers everything a replica or an auditor needs to know
 // changed: the served attributes, the lifecycle decision, overrides and the
 // fingerprint of the source record (never the record itself).
-func identityDiff(old, next *Identity) (before, after map[string]string) {
+func identityDiff(old, next *store.Identity) (before, after map[string]string) {
 	before, after = old.Attributes.Diff(&next.Attributes)
 	add := func(name, a, b string) {
 		if a == b {
@@ -208,26 +212,26 @@ func mergedKeys(a, b map[string]string) map[string]struct{} {
 	return keys
 }
 
-func planGroup(c GroupChange, cur *Group, now time.Time) (*PlannedGroup, Change, error) {
+func planGroup(c store.GroupChange, cur *store.Group, now time.Time) (*GroupWrite, store.Change, error) {
 	id := c.Group.ID
-	change := Change{Kind: KindGroup, ResourceID: id, Op: c.Op}
+	change := store.Change{Kind: store.KindGroup, ResourceID: id, Op: c.Op}
 	next := c.Group.Clone()
 	next.Members = normalizeMembers(next.Members)
-	var prev Group
+	var prev store.Group
 	if cur != nil {
 		prev = *cur
 	}
 	switch c.Op {
-	case OpCreate:
+	case store.OpCreate:
 		if cur != nil {
-			return nil, change, fmt.Errorf("%w: group %s", ErrExists, id)
+			return nil, change, fmt.Errorf("%w: group %s", store.ErrExists, id)
 		}
 		next.Version, next.Created, next.Modified = 1, now, now
-	case OpUpdate:
+	case store.OpUpdate:
 		if cur == nil {
-			return nil, change, fmt.Errorf("%w: group %s", ErrNotFound, id)
+			return nil, change, fmt.Errorf("%w: group %s", store.ErrNotFound, id)
 		}
-		if err := checkVersion(KindGroup, id, c.IfVersion, cur.Version); err != nil {
+		if err := checkVersion(store.KindGroup, id, c.IfVersion, cur.Version); err != nil {
 			return nil, change, err
 		}
 		if groupUnchanged(cur, &next) {
@@ -236,30 +240,30 @@ func planGroup(c GroupChange, cur *Group, now time.Time) (*PlannedGroup, Change,
 		next.Version, next.Created, next.Modified = cur.Version+1, cur.Created, now
 	default: // OpDelete
 		if cur == nil {
-			return nil, change, fmt.Errorf("%w: group %s", ErrNotFound, id)
+			return nil, change, fmt.Errorf("%w: group %s", store.ErrNotFound, id)
 		}
-		if err := checkVersion(KindGroup, id, c.IfVersion, cur.Version); err != nil {
+		if err := checkVersion(store.KindGroup, id, c.IfVersion, cur.Version); err != nil {
 			return nil, change, err
 		}
-		next = Group{ID: id}
+		next = store.Group{ID: id}
 	}
 	change.Before, change.After = groupDiff(&prev, &next)
 	switch c.Op {
-	case OpCreate:
+	case store.OpCreate:
 		change.Before = nil
-	case OpDelete:
+	case store.OpDelete:
 		change.After = nil
 	}
 	change.MembersAdded, change.MembersRemoved = memberDelta(prev.Members, next.Members)
-	return &PlannedGroup{Op: c.Op, Group: next, Previous: cur}, change, nil
+	return &GroupWrite{Op: c.Op, Group: next, Previous: cur}, change, nil
 }
 
-func groupUnchanged(cur, next *Group) bool {
+func groupUnchanged(cur, next *store.Group) bool {
 	return cur.Key == next.Key && cur.Kind == next.Kind && cur.DisplayName == next.DisplayName &&
 		slices.Equal(cur.Members, next.Members)
 }
 
-func groupDiff(old, next *Group) (before, after map[string]string) {
+func groupDiff(old, next *store.Group) (before, after map[string]string) {
 	for _, f := range [][3]string{
 		{"displayName", old.DisplayName, next.DisplayName},
 		{"key", old.Key, next.Key},

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS push_records;
+DROP TABLE IF EXISTS push_cursors;
