@@ -102,3 +102,5 @@ func TestHarnessOpens(t *testing.T) {
 		t.Errorf("drift not repaired: %+v", u)
 	}
 }
+
+func TestConformance(t *testing.T) { pushtest.Run(t, harness) }

@@ -137,7 +137,7 @@ func New(ctx context.Context, cfg Config, key []byte, env push.Env) (*Target, er
 	tokenCtx := context.WithValue(context.WithoutCancel(ctx), oauth2.HTTPClient, hc)
 	toks := newTokens(tokenCtx, jwtCfg)
 	api := &http.Client{
-		Transport:     authTransport{&oauth2.Transport{Source: toks, Base: recordingTransport{base: base}}},
+		Transport:     authTransport{t: &oauth2.Transport{Source: toks, Base: recordingTransport{base: base}}, tokens: toks},
 		CheckRedirect: hc.CheckRedirect,
 		Timeout:       hc.Timeout,
 	}
@@ -167,11 +167,32 @@ func New(ctx context.Context, cfg Config, key []byte, env push.Env) (*Target, er
 	return t, nil
 }
 
-// authTransport hides oauth2.Transport's deprecated CancelRequest, which
-// http.Client would otherwise call (and log) on a timeout.
-type authTransport struct{ t *oauth2.Transport }
+// authTransport adds the service account's token. A 401 means Google no
+// longer takes the token (expired early, revoked, clocks apart): it fetches
+// a new one and sends the request once more. It also hides
+// oauth2.Transport's deprecated CancelRequest, which http.Client would
+// otherwise call (and log) on a timeout.
+type authTransport struct {
+	t      *oauth2.Transport
+	tokens *tokens
+}
 
-func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) { return a.t.RoundTrip(req) }
+func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := a.t.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || (req.Body != nil && req.GetBody == nil) {
+		return resp, err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, answerCap))
+	_ = resp.Body.Close()
+	a.tokens.reset()
+	again := req.Clone(req.Context())
+	if req.GetBody != nil {
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, err
+		}
+	}
+	return a.t.RoundTrip(again)
+}
 
 // scopes are the OAuth scopes the configuration needs, no more: one scope
 // that domain-wide delegation does not grant fails every token.

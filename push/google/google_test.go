@@ -486,17 +486,36 @@ func TestDelegationProblemsFailTheBatch(t *testing.T) {
 	}
 }
 
-// An expired token on the simulator's clock is refused with 401; the batch
-// fails and the next one fetches a new token.
+// A token the API refuses (here: expired on the simulator's clock while
+// the client still trusts it) is replaced and the request sent again; a
+// token refused even when fresh fails the batch.
 func TestRefusedTokenIsRenewed(t *testing.T) {
 	f := newFixture(t, setup{sim: googlesim.Options{TokenLifetime: time.Minute}})
 	mustDone(t, f.push(ada().item(store.PushRecord{}))[0])
 	f.clock.Advance(2 * time.Minute)
 	other := person{pid: "7", given: "Grace", family: "Hopper", email: "grace@example.com", active: true}
-	if _, err := f.target.Push(context.Background(), []push.Item{other.item(store.PushRecord{})}, false); err == nil || !strings.Contains(err.Error(), "401") {
+	mustDone(t, f.push(other.item(store.PushRecord{}))[0])
+
+	refusals := 0
+	mux := http.NewServeMux()
+	mux.Handle("POST /token", f.sim)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		refusals++
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":{"code":401,"message":"Invalid Credentials","errors":[{"reason":"authError"}]}}`))
+	})
+	srv := httptestServer(t, mux)
+	never, err := openTarget(t, srv.URL, "", nil, f.sim.KeyJSON(srv.URL), f.clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := never.Push(context.Background(), []push.Item{other.item(store.PushRecord{})}, false); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("error %v, want the refused token reported", err)
 	}
-	mustDone(t, f.push(other.item(store.PushRecord{}))[0])
+	if refusals != 2 {
+		t.Errorf("%d requests refused, want the first and one retry with a new token", refusals)
+	}
 }
 
 func TestGarbageAnswersFailTheBatch(t *testing.T) {

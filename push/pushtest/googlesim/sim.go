@@ -47,6 +47,10 @@ type Options struct {
 	// DelegatedScopes are the scopes granted to the service account in the
 	// Admin console's domain-wide delegation. Default: user, group, orgunit.
 	DelegatedScopes []string
+	// AssertionNow is the clock a JWT assertion's iat and exp are checked
+	// against. Signers stamp assertions with the wall clock (x/oauth2
+	// does), so it defaults to time.Now, not to Now.
+	AssertionNow func() time.Time
 	// TokenLifetime is how long an access token is valid (default 3599 s).
 	TokenLifetime time.Duration
 	// AllowAnonymous serves API calls without a token, as for
@@ -109,6 +113,9 @@ type fault struct {
 func New(opt Options) *Sim {
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.AssertionNow == nil {
+		opt.AssertionNow = time.Now
 	}
 	if opt.Customer == "" {
 		opt.Customer = "C01sim0001"

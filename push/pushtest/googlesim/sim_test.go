@@ -49,7 +49,7 @@ func (c *clock) Advance(d time.Duration) {
 func start(t *testing.T, opt googlesim.Options) (*googlesim.Sim, *httptest.Server, *clock) {
 	t.Helper()
 	c := &clock{now: time.Date(2026, 9, 1, 6, 0, 0, 0, time.UTC)}
-	opt.Now, opt.Key = c.Now, keys()[0]
+	opt.Now, opt.AssertionNow, opt.Key = c.Now, c.Now, keys()[0]
 	sim := googlesim.New(opt)
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)

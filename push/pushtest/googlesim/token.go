@@ -72,7 +72,6 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT Signature.")
 		return
 	}
-	now := s.now()
 	if c.Iss != s.opt.ClientEmail {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: iss is not a known service account.")
 		return
@@ -81,7 +80,8 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: Failed audience check.")
 		return
 	}
-	if c.Exp <= now.Unix() || c.Iat > now.Add(clockSkew).Unix() || c.Exp-c.Iat > 3600 {
+	signedAt := s.opt.AssertionNow()
+	if c.Exp <= signedAt.Unix() || c.Iat > signedAt.Add(clockSkew).Unix() || c.Exp-c.Iat > 3600 {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.")
 		return
 	}
@@ -100,7 +100,7 @@ func (s *Sim) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	access := "ya29.sim-" + randomToken()
 	s.mu.Lock()
-	s.tokens[access] = token{subject: c.Sub, scopes: granted, expires: now.Add(s.opt.TokenLifetime)}
+	s.tokens[access] = token{subject: c.Sub, scopes: granted, expires: s.now().Add(s.opt.TokenLifetime)}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"access_token": access,
