@@ -34,11 +34,17 @@ const Type = "google"
 // The Directory API allows 2,400 queries a minute per impersonated user
 // and Cloud project by default. The default limit stays just under it so
 // that a burst never crosses a minute's quota: in any 60 s at most
-// DefaultBurst + 60 × DefaultRateLimit = 2,360 requests.
+// DefaultBurst + 60 × DefaultRate = 2,360 requests.
 const (
-	DefaultRateLimit = 39.0 // requests per second
-	DefaultBurst     = 20
+	DefaultRate  = 39.0 // requests per second
+	DefaultBurst = 20
 )
+
+// DefaultRateLimit is the rate limit the engine gives the shared client of
+// a google target whose entry sets no rate_limit.
+func DefaultRateLimit() push.RateLimit {
+	return push.RateLimit{Rate: DefaultRate, Burst: DefaultBurst}
+}
 
 // maxBatch is how many items one Push takes; Google has no batch call the
 // Go library supports, so this only bounds the work between two ledger

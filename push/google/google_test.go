@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/personio-scim/personio-scim/push"
+	"github.com/personio-scim/personio-scim/push/google"
 	"github.com/personio-scim/personio-scim/push/pushtest/googlesim"
 	"github.com/personio-scim/personio-scim/store"
 )
@@ -601,5 +602,29 @@ func TestGroupRemoval(t *testing.T) {
 				t.Errorf("user after removal: %+v (found %v)", usr, ok)
 			}
 		})
+	}
+}
+
+// With the engine's shared client: it retries 429 itself (here without
+// waiting), while Google's 403 quota answers reach the target, which
+// reports the item retryable.
+func TestWithTheSharedClient(t *testing.T) {
+	var waited []time.Duration
+	c := newClock()
+	client := push.NewHTTPClient(push.HTTPOptions{
+		Target: "gws", RateLimit: google.DefaultRateLimit(), Now: c.Now, Seed: 1,
+		Sleep: func(_ context.Context, d time.Duration) error { waited = append(waited, d); c.Advance(d); return nil },
+	})
+	f := newFixture(t, setup{client: client})
+	f.sim.Fail(2, http.StatusTooManyRequests, "rateLimitExceeded", "Rate Limit Exceeded", time.Second)
+	mustDone(t, f.push(ada().item(store.PushRecord{}))[0])
+	if len(waited) != 2 {
+		t.Errorf("the client waited %v, want two retries of the 429s", waited)
+	}
+	f.sim.Throttle(1, 0)
+	other := person{pid: "7", given: "Grace", family: "Hopper", email: "grace@example.com", active: true}
+	res := f.push(other.item(store.PushRecord{}))[0]
+	if res.Outcome != push.Failed || !res.Retryable || res.Code != "userRateLimitExceeded" || res.RetryAfter != time.Second {
+		t.Errorf("403 userRateLimitExceeded: %+v, want retryable after 1 s", res)
 	}
 }

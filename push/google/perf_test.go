@@ -81,7 +81,7 @@ func pushAtQuota(tb testing.TB, n int) quotaRun {
 	sim := googlesim.New(googlesim.Options{Now: c.Now, Key: testKey(), PerMinute: 2400})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
-	pace := newPacer(c, google.DefaultRateLimit, google.DefaultBurst)
+	pace := newPacer(c, google.DefaultRateLimit().Rate, google.DefaultRateLimit().Burst)
 	client := &http.Client{Timeout: 30 * time.Second, Transport: pace}
 	target, err := openTarget(tb, srv.URL, "create_org_units: true\n", client, sim.KeyJSON(srv.URL), c.Now)
 	if err != nil {
