@@ -31,6 +31,7 @@ func TestParseConfigRefusesBadSections(t *testing.T) {
 		{"unknown group kind", base + "groups: [department, floor]\ndomain: example.com\n", []string{"groups", "floor"}},
 		{"groups without an address", base + "groups: [department]\n", []string{"group_email"}},
 		{"broken template", base + "groups: [team]\ngroup_email: '{{slug .DisplayName'\n", []string{"group_email"}},
+		{"concurrency out of range", base + "concurrency: 100\n", []string{"concurrency", "1 to 32"}},
 		{"not a mapping", "- a\n", []string{"want a mapping"}},
 	}
 	for _, tc := range tests {

@@ -18,11 +18,11 @@ import (
 	"text/template"
 	"time"
 
+	"go.yaml.in/yaml/v3"
 	"golang.org/x/oauth2"
 	googleoauth "golang.org/x/oauth2/google"
 	admin "google.golang.org/api/admin/directory/v1"
 	"google.golang.org/api/option"
-	"go.yaml.in/yaml/v3"
 
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/store"
@@ -64,7 +64,8 @@ type Target struct {
 	now        func() time.Time
 	log        *slog.Logger
 
-	mu sync.Mutex
+	ouMu sync.Mutex // serializes OU creation
+	mu   sync.Mutex
 	// ous are the OU paths known to exist.
 	ous map[string]bool
 	// primary maps a Google user id to its primary email, learned from
@@ -225,34 +226,107 @@ func (t *Target) Info() push.Info {
 	}
 }
 
-// Push makes Google hold the items' state, one item after the other. Once
-// Google throttles, the rest of the batch is not sent: it comes back
-// retryable with the same wait, as more requests would only be refused.
+// Push makes Google hold the items' state. Identities go first, several
+// at a time (Google answers each call in a fraction of a second, so one at
+// a time could not reach the quota); groups follow, as their members must
+// exist first, and each group's member changes are sent one after the
+// other. Once Google throttles, items not yet started are not sent: they
+// come back retryable with the same wait, as more requests would only be
+// refused.
 func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.Result, error) {
 	t.prepareIndex(ctx, items)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	results := make([]push.Result, len(items))
-	var throttle *push.Result
+	var users, groups []int
 	for i, it := range items {
-		if throttle != nil {
-			results[i] = deferred(it, *throttle)
-			continue
+		if it.Kind == store.KindGroup {
+			groups = append(groups, i)
+		} else {
+			users = append(users, i)
 		}
-		rec := &recorder{dry: dry}
-		res, err := t.pushItem(withRecorder(ctx, rec), it, dry)
-		if err != nil {
+	}
+	b := &batch{cancel: cancel}
+	for _, part := range [][]int{users, groups} {
+		t.pushAll(ctx, part, items, results, dry, b)
+		if err := b.failure(); err != nil {
 			if errors.Is(err, errUnauthorized) {
 				t.tokens.reset()
 			}
 			return nil, err
 		}
-		res.ID = it.ID
-		res.Requests = rec.taken()
-		if res.Retryable && isThrottle(res.Code) {
-			throttle = &res
-		}
-		results[i] = res
 	}
 	return results, nil
+}
+
+// batch is what the items of one Push share: the first whole-batch error
+// and the first throttling answer.
+type batch struct {
+	cancel   context.CancelFunc
+	mu       sync.Mutex
+	err      error
+	throttle *push.Result
+}
+
+func (b *batch) fail(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == nil {
+		b.err = err
+		b.cancel()
+	}
+}
+
+func (b *batch) failure() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+func (b *batch) throttled() *push.Result {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.throttle
+}
+
+func (b *batch) noteThrottle(res push.Result) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.throttle == nil {
+		b.throttle = &res
+	}
+}
+
+func (t *Target) pushAll(ctx context.Context, idx []int, items []push.Item, results []push.Result, dry bool, b *batch) {
+	slots := make(chan struct{}, t.cfg.Concurrency)
+	var wg sync.WaitGroup
+	for _, i := range idx {
+		slots <- struct{}{}
+		if b.failure() != nil {
+			<-slots
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			if cause := b.throttled(); cause != nil {
+				results[i] = deferred(items[i], *cause)
+				return
+			}
+			rec := &recorder{dry: dry}
+			res, err := t.pushItem(withRecorder(ctx, rec), items[i], dry)
+			if err != nil {
+				b.fail(err)
+				return
+			}
+			res.ID = items[i].ID
+			res.Requests = rec.taken()
+			if res.Retryable && isThrottle(res.Code) {
+				b.noteThrottle(res)
+			}
+			results[i] = res
+		})
+	}
+	wg.Wait()
 }
 
 var errUnauthorized = errors.New("unauthorized")

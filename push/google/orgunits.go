@@ -18,6 +18,10 @@ func (t *Target) ensureOrgUnit(ctx context.Context, it push.Item, path string, d
 	if !t.cfg.CreateOrgUnits || path == "/" || t.knownOU(path) {
 		return push.Result{}, nil, true
 	}
+	// One creation at a time: users pushed side by side often share a new
+	// OU, and it should be created once.
+	t.ouMu.Lock()
+	defer t.ouMu.Unlock()
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	parent := "/"
 	for i, name := range parts {

@@ -124,10 +124,8 @@ func (t *Target) findUser(ctx context.Context, it push.Item, want userFields) (*
 		// Deleted in Google behind our back: match afresh, and create the
 		// user again if nothing matches.
 	}
-	if idx := t.freshIndex(); idx != nil {
-		if u, decided := idx.find(want.PersonioID, want.PrimaryEmail); decided {
-			return u, push.Result{}, nil
-		}
+	if u, decided := t.fromIndex(want.PersonioID, want.PrimaryEmail); decided {
+		return u, push.Result{}, nil
 	}
 	u, err := t.userByPersonioID(ctx, want.PersonioID)
 	if errors.Is(err, errAmbiguous) {
@@ -541,13 +539,20 @@ func (idx *userIndex) find(pid, email string) (u *admin.User, decided bool) {
 	return idx.byEmail[email], true
 }
 
-func (t *Target) freshIndex() *userIndex {
+// fromIndex answers a match from a fresh listing; decided is false when
+// there is none or it cannot tell.
+func (t *Target) fromIndex(pid, email string) (*admin.User, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.index == nil || t.now().Sub(t.index.built) > indexTTL {
-		return nil
+	if !t.indexFresh() {
+		return nil, false
 	}
-	return t.index
+	return t.index.find(pid, email)
+}
+
+// indexFresh needs t.mu held.
+func (t *Target) indexFresh() bool {
+	return t.index != nil && t.now().Sub(t.index.built) <= indexTTL
 }
 
 func (t *Target) indexUser(u *admin.User) {
@@ -571,7 +576,10 @@ func (t *Target) prepareIndex(ctx context.Context, items []push.Item) {
 			unmatched++
 		}
 	}
-	if unmatched < indexThreshold || t.freshIndex() != nil {
+	t.mu.Lock()
+	fresh := t.indexFresh()
+	t.mu.Unlock()
+	if unmatched < indexThreshold || fresh {
 		return
 	}
 	idx := &userIndex{built: t.now(), byPID: map[string]*admin.User{}, byEmail: map[string]*admin.User{}}

@@ -78,8 +78,8 @@ type Sim struct {
 	mu      sync.Mutex
 	seq     int64
 	tokens  map[string]token
-	users   map[string]*user // by id
-	emails  map[string]string // lower-case primary email or alias → user id
+	users   map[string]*user    // by id
+	emails  map[string]string   // lower-case primary email or alias → user id
 	ous     map[string]*orgUnit // by lower-case path
 	groups  map[string]*group   // by id
 	gemails map[string]string   // lower-case group email or alias → group id
