@@ -628,3 +628,33 @@ func TestWithTheSharedClient(t *testing.T) {
 		t.Errorf("403 userRateLimitExceeded: %+v, want retryable after 1 s", res)
 	}
 }
+
+// Right after an address change Google answers 409 to further edits for a
+// while: retried, not a data error. An address that belongs to someone
+// else is one.
+func TestConflictsAfterARename(t *testing.T) {
+	f := newFixture(t, setup{sim: googlesim.Options{RenameDelay: time.Minute}})
+	p := ada()
+	p.mapped = map[string]string{"primaryEmail": "ada.lovelace@example.com"}
+	first := f.push(p.item(store.PushRecord{}))[0]
+	p.mapped = map[string]string{"primaryEmail": "ada.king@example.com"}
+	renamed := f.push(p.item(record(first)))[0]
+	mustDone(t, renamed)
+	p.title = "Principal Engineer"
+	res := f.push(p.item(record(renamed)))[0]
+	if res.Outcome != push.Failed || !res.Retryable || res.Code != "duplicate" {
+		t.Fatalf("edit right after the rename: %+v, want a retryable 409", res)
+	}
+	f.clock.Advance(2 * time.Minute)
+	mustDone(t, f.push(p.item(record(renamed)))[0])
+	if u := f.user("1042"); u.Title != "Principal Engineer" {
+		t.Errorf("title %q after the delay", u.Title)
+	}
+
+	f.sim.AddUser("taken@example.com", "Some", "One", "")
+	p.mapped = map[string]string{"primaryEmail": "taken@example.com"}
+	res = f.push(p.item(record(renamed)))[0]
+	if res.Outcome != push.Failed || res.Retryable || res.Code != "duplicate" {
+		t.Errorf("rename onto someone else's address: %+v, want a permanent duplicate", res)
+	}
+}

@@ -260,10 +260,17 @@ func (t *Target) updateUser(ctx context.Context, it push.Item, cur *admin.User, 
 		// users.update has patch semantics (only the fields sent change)
 		// and, unlike users.patch, can clear a repeated field with null.
 		updated, err := t.svc.Users.Update(cur.Id, patch).Context(ctx).Do()
-		if err != nil {
+		if isStatus(err, http.StatusConflict) {
+			updated, res, berr := t.afterConflict(ctx, it, cur.Id, want, rename, err)
+			if updated == nil {
+				return res, berr
+			}
+			result = updated
+		} else if err != nil {
 			return t.fail("users.update", it, err)
+		} else {
+			result = updated
 		}
-		result = updated
 	}
 	if rename != "" {
 		old := cur.PrimaryEmail
@@ -279,6 +286,33 @@ func (t *Target) updateUser(ctx context.Context, it push.Item, cur *admin.User, 
 	}
 	st.ETag = cmp.Or(result.Etag, cur.Etag)
 	return push.Result{Outcome: push.Done, TargetID: cur.Id, State: st.encode()}, nil
+}
+
+// afterConflict reads the user again after a 409 on an update. Google
+// answers 409 for a while after an address change, and has answered it to
+// updates that were applied: only an address that belongs to someone else
+// is a data error; anything else is retried.
+func (t *Target) afterConflict(ctx context.Context, it push.Item, id string, want userFields, rename string, conflict error) (*admin.User, push.Result, error) {
+	again, err := t.svc.Users.Get(id).Context(ctx).Do()
+	if err != nil {
+		res, berr := t.fail("users.get", it, err)
+		return nil, res, berr
+	}
+	_, pending := userPatch(again, fieldsOf(again), want)
+	if !pending && (rename == "" || strings.EqualFold(again.PrimaryEmail, rename)) {
+		return again, push.Result{}, nil
+	}
+	if rename != "" {
+		owner, err := t.svc.Users.Get(rename).Context(ctx).Do()
+		if err == nil && owner.Id != id {
+			return nil, dataError(it, "duplicate", "the new primary email belongs to another Google user"), nil
+		}
+	}
+	ae, berr := classify("users.update", conflict)
+	if berr != nil {
+		return nil, push.Result{}, berr
+	}
+	return nil, ae.failure(it, true), nil
 }
 
 // keepAlias makes sure the old primary email still reaches the user.

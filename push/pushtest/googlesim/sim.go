@@ -60,6 +60,9 @@ type Options struct {
 	// answer 404, further writes and member adds 412 "User creation is not
 	// complete.".
 	CreationDelay time.Duration
+	// RenameDelay is how long after a primary email change further writes
+	// to the user answer 409 "Entity already exists.".
+	RenameDelay time.Duration
 	// GroupDelay is how long a new group answers 404 to member adds.
 	GroupDelay time.Duration
 	// PerMinute is the query quota per impersonated user and minute of the

@@ -19,6 +19,7 @@ type user struct {
 	data    map[string]any
 	aliases []string
 	delay   time.Duration // CreationDelay when inserted
+	renamed time.Time     // when the primary email last changed
 }
 
 // Fields a client cannot write; Google ignores them in requests.
@@ -267,6 +268,10 @@ func (s *Sim) updateUser(w http.ResponseWriter, r *http.Request, body map[string
 		rejected(w)
 		return
 	}
+	if !u.renamed.IsZero() && s.now().Before(u.renamed.Add(s.opt.RenameDelay)) {
+		writeError(w, http.StatusConflict, "duplicate", "Entity already exists.")
+		return
+	}
 	next := cloneMap(u.data)
 	merge(next, writable(body))
 	if !s.validUser(w, next) {
@@ -287,6 +292,7 @@ func (s *Sim) updateUser(w http.ResponseWriter, r *http.Request, body map[string
 		u.aliases = slices.DeleteFunc(u.aliases, func(a string) bool { return lower(a) == newEmail })
 		u.aliases = append(u.aliases, u.str("primaryEmail"))
 		s.emails[newEmail] = u.id
+		u.renamed = s.now()
 	}
 	u.data = next
 	u.version++
