@@ -369,18 +369,24 @@ func (t *Target) pushItem(ctx context.Context, it push.Item, dry bool) (push.Res
 	return dataError(it, "invalid", fmt.Sprintf("unknown resource kind %q", it.Kind)), nil
 }
 
-func (t *Target) rememberUser(id, email string, created bool) {
+// notePrimary remembers a user's primary email by Google id.
+func (t *Target) notePrimary(id, email string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if id != "" && email != "" {
-		t.primary[id] = email
+		t.primary[id] = lowerEmail(email)
 	}
-	if created {
-		now := t.now()
-		if id != "" {
-			t.created[id] = now
+}
+
+// noteCreated remembers that this target just created the resource known
+// by these keys (Google id, email).
+func (t *Target) noteCreated(keys ...string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, k := range keys {
+		if k != "" {
+			t.created[lowerEmail(k)] = t.now()
 		}
-		t.created[lowerEmail(email)] = now
 	}
 }
 
@@ -392,7 +398,7 @@ func (t *Target) recentlyCreated(keys ...string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, k := range keys {
-		if at, ok := t.created[k]; ok && k != "" && t.now().Sub(at) < consistencyWindow {
+		if at, ok := t.created[lowerEmail(k)]; ok && k != "" && t.now().Sub(at) < consistencyWindow {
 			return true
 		}
 	}

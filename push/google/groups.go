@@ -135,18 +135,9 @@ func (t *Target) insertGroup(ctx context.Context, it push.Item, email string, dr
 		return nil, res, berr
 	}
 	if !dry {
-		t.rememberUser("", email, true)
-		if created.Id != "" {
-			t.rememberCreated(created.Id)
-		}
+		t.noteCreated(created.Id, email)
 	}
 	return created, push.Result{Outcome: push.Done}, nil
-}
-
-func (t *Target) rememberCreated(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.created[key] = t.now()
 }
 
 // members is a group's membership as Google lists it.

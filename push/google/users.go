@@ -221,7 +221,8 @@ func (t *Target) insertUser(ctx context.Context, it push.Item, want userFields, 
 	}
 	st := userState{Sent: want, ETag: created.Etag}
 	if !dry {
-		t.rememberUser(created.Id, created.PrimaryEmail, true)
+		t.notePrimary(created.Id, created.PrimaryEmail)
+		t.noteCreated(created.Id, created.PrimaryEmail)
 		t.indexUser(created)
 	}
 	return push.Result{Outcome: push.Done, TargetID: created.Id, State: st.encode()}, nil
@@ -282,7 +283,7 @@ func (t *Target) updateUser(ctx context.Context, it push.Item, cur *admin.User, 
 		}
 	}
 	if !dry {
-		t.rememberUser(cur.Id, cmp.Or(result.PrimaryEmail, cur.PrimaryEmail), false)
+		t.notePrimary(cur.Id, cmp.Or(result.PrimaryEmail, cur.PrimaryEmail))
 	}
 	st.ETag = cmp.Or(result.Etag, cur.Etag)
 	return push.Result{Outcome: push.Done, TargetID: cur.Id, State: st.encode()}, nil
@@ -636,7 +637,7 @@ func (t *Target) prepareIndex(ctx context.Context, items []push.Item) {
 		return nil
 	})
 	if err != nil {
-		t.log.Warn("google: listing users for matching failed; matching one by one", "target", Type, "error", redactedError(err))
+		t.log.Warn("google: listing users for matching failed; matching one by one", "error", redactedError(err))
 		return
 	}
 	t.mu.Lock()
