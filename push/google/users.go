@@ -273,7 +273,9 @@ func (t *Target) updateUser(ctx context.Context, it push.Item, cur *admin.User, 
 			result = updated
 		}
 	}
-	if rename != "" {
+	// A dry run cannot know whether Google kept the old address, which it
+	// usually does, so its preview shows no alias insert.
+	if rename != "" && !dry {
 		old := cur.PrimaryEmail
 		if res, err, ok := t.keepAlias(ctx, it, cur.Id, old, result); !ok {
 			return res, err
