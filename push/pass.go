@@ -252,7 +252,15 @@ func (w *Worker) pass(ctx context.Context, now time.Time) (PassReport, error) {
 	if initial || reconcile {
 		nextCtrl.ReconcileRequested, nextCtrl.LastReconcile = false, now
 	}
-	return rep, run.finish(ctx, rep.To, ctrl, nextCtrl)
+	if err := run.finish(ctx, rep.To, ctrl, nextCtrl); err != nil {
+		return rep, err
+	}
+	if live && (initial || reconcile) {
+		// The pass holds every record: count them again, so that the counts
+		// cannot drift for longer than a reconcile.
+		w.setCounts(p.recs)
+	}
+	return rep, nil
 }
 
 // readRows reads the change log after the cursor, but only as far as the
@@ -428,12 +436,12 @@ func (w *Worker) heldIdentities(ctx context.Context, p *planner, all bool) (int,
 	}
 	n, after := 0, ""
 	for {
-		recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Kind: store.KindIdentity, AfterID: after, Limit: ledgerPage})
+		recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Kind: store.KindIdentity, AfterID: after, Limit: scanPage})
 		if err != nil {
 			return 0, fmt.Errorf("count the identities the target holds: %w", err)
 		}
 		n += count(recs)
-		if len(recs) < ledgerPage {
+		if len(recs) < scanPage {
 			return n, nil
 		}
 		after = recs[len(recs)-1].ResourceID

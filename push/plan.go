@@ -18,10 +18,11 @@ type planner struct {
 	// leaving are identities this pass removes from the target: groups no
 	// longer list them as members and reports no longer name them.
 	leaving map[string]bool
+	inScope map[string]bool // identity id → scope result, cached for groups
 }
 
 func (w *Worker) newPlanner(view *store.View) *planner {
-	return &planner{w: w, view: view, recs: map[string]store.PushRecord{}, leaving: map[string]bool{}}
+	return &planner{w: w, view: view, recs: map[string]store.PushRecord{}, leaving: map[string]bool{}, inScope: map[string]bool{}}
 }
 
 // load reads the ledger records of ids the planner does not have yet.
@@ -59,14 +60,14 @@ func (p *planner) load(ctx context.Context, ids []string) error {
 func (p *planner) loadAll(ctx context.Context) error {
 	after := ""
 	for {
-		recs, err := p.w.ledger.ListPushRecords(ctx, p.w.name, store.PushQuery{AfterID: after, Limit: ledgerPage})
+		recs, err := p.w.ledger.ListPushRecords(ctx, p.w.name, store.PushQuery{AfterID: after, Limit: scanPage})
 		if err != nil {
 			return fmt.Errorf("read ledger records: %w", err)
 		}
 		for _, r := range recs {
 			p.recs[r.ResourceID] = r
 		}
-		if len(recs) < ledgerPage {
+		if len(recs) < scanPage {
 			return nil
 		}
 		after = recs[len(recs)-1].ResourceID
@@ -173,11 +174,39 @@ func (p *planner) depth(i *store.Identity) int {
 	return d
 }
 
+// scoped reports whether an identity is in the target's scope.
+func (p *planner) scoped(id string) bool {
+	if in, ok := p.inScope[id]; ok {
+		return in
+	}
+	in := false
+	if i, ok := p.view.Identity(id); ok {
+		in, _, _ = p.w.rules.Evaluate(i, p.view.GroupsOf(id))
+	}
+	p.inScope[id] = in
+	return in
+}
+
+// wanted reports whether a group belongs in the target: with a scope, only
+// groups with a member in it do, so that a target for one department does
+// not get every other department's empty group.
+func (p *planner) wanted(g *store.Group) bool {
+	if p.w.rules.scope == nil {
+		return true
+	}
+	for _, m := range g.Members {
+		if p.scoped(m) {
+			return true
+		}
+	}
+	return false
+}
+
 // group plans one group: nil when there is nothing to do.
 func (p *planner) group(id string) *desire {
 	rec := p.recs[id]
 	g, ok := p.view.Group(id)
-	if ok {
+	if ok && p.wanted(g) {
 		it := Item{Kind: store.KindGroup, ID: id, Previous: rec, Group: p.groupItem(g)}
 		return &desire{item: it, fp: Fingerprint(it)}
 	}

@@ -117,8 +117,8 @@ func (r *passRun) refresh(d *desire) {
 		return
 	}
 	i, ok := r.p.view.Identity(d.item.ID)
-	if !ok {
-		return
+	if !ok || i.Manager == "" || (d.item.Identity.Manager != nil && d.item.Identity.Manager.TargetID != "") {
+		return // nothing an earlier batch can have changed
 	}
 	active := d.item.Identity.Active
 	fresh := r.p.identityItem(i, d.item.Identity.Mapped)
@@ -419,7 +419,7 @@ func (w *Worker) applyCounts(before, after []store.PushRecord) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.st.counts == nil {
-		w.st.counts = map[store.PushStatus]int{}
+		return // not counted yet: the count will include these
 	}
 	for _, r := range before {
 		if r.ResourceID != "" && r.Status != "" {

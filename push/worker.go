@@ -93,7 +93,9 @@ const (
 	StateReconcile = "reconciling"
 )
 
-// NewWorker opens a target's worker and reads its ledger's counts.
+// NewWorker opens a target's worker. It reads nothing yet: the ledger's
+// counts per status are read in the background when Run starts (or by the
+// first Status), so that a large ledger does not delay the first push.
 func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 	if o.Target == nil || o.Store == nil || o.Directory == nil {
 		return nil, errors.New("push worker: Target, Store and Directory are required")
@@ -147,9 +149,6 @@ func NewWorker(ctx context.Context, o WorkerOptions) (*Worker, error) {
 		wake: make(chan struct{}, 1),
 		st:   status{state: StateStandby},
 	}
-	if err := w.recount(ctx); err != nil {
-		return nil, err
-	}
 	return w, nil
 }
 
@@ -170,6 +169,11 @@ func (w *Worker) Run(ctx context.Context) {
 	tick := time.NewTicker(w.opts.PollInterval)
 	defer tick.Stop()
 	defer w.Close(context.WithoutCancel(ctx))
+	go func() {
+		if err := w.ensureCounts(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("count the ledger's records", "error", err)
+		}
+	}()
 	for {
 		if _, err := w.Step(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrNotLeader) {
 			w.log.Warn("push pass failed", "error", err)
@@ -273,12 +277,25 @@ func (w *Worker) nudge() {
 	}
 }
 
+// ensureCounts reads the ledger's counts once.
+func (w *Worker) ensureCounts(ctx context.Context) error {
+	w.mu.Lock()
+	done := w.st.counts != nil
+	w.mu.Unlock()
+	if done {
+		return nil
+	}
+	return w.recount(ctx)
+}
+
 // recount reads the ledger's counts per status (start-up, reconcile).
+// Outcomes saved while it reads may be off by their number until the next
+// recount; the counts are for display.
 func (w *Worker) recount(ctx context.Context) error {
 	counts := map[store.PushStatus]int{}
 	after := ""
 	for {
-		recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{AfterID: after, Limit: ledgerPage})
+		recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{AfterID: after, Limit: scanPage})
 		if err != nil {
 			return fmt.Errorf("target %s: count ledger records: %w", w.name, err)
 		}
@@ -287,7 +304,7 @@ func (w *Worker) recount(ctx context.Context) error {
 				counts[r.Status]++
 			}
 		}
-		if len(recs) < ledgerPage {
+		if len(recs) < scanPage {
 			break
 		}
 		after = recs[len(recs)-1].ResourceID
@@ -296,6 +313,19 @@ func (w *Worker) recount(ctx context.Context) error {
 	w.st.counts = counts
 	w.mu.Unlock()
 	return nil
+}
+
+// setCounts replaces the counts with those of a full set of records.
+func (w *Worker) setCounts(recs map[string]store.PushRecord) {
+	counts := map[store.PushStatus]int{}
+	for id, r := range recs {
+		if r.ResourceID != "" && id != controlID {
+			counts[r.Status]++
+		}
+	}
+	w.mu.Lock()
+	w.st.counts = counts
+	w.mu.Unlock()
 }
 
 // Status is a target's state for the API and metrics.
@@ -326,6 +356,9 @@ type Status struct {
 
 // Status reads the target's state; the cursor and lag come from the store.
 func (w *Worker) Status(ctx context.Context) (Status, error) {
+	if err := w.ensureCounts(ctx); err != nil {
+		return Status{}, err
+	}
 	w.mu.Lock()
 	s := Status{
 		Name: w.name, Type: w.info.Type, Live: w.opts.Config.Live, State: w.st.state, Leader: w.st.leader,
@@ -396,3 +429,8 @@ func (w *Worker) batchBackoff(n int) time.Duration {
 
 // ledgerPage is how many ledger records one read asks for.
 const ledgerPage = store.DefaultPushLimit
+
+// scanPage is the page size of reads that walk every record of a target
+// (start-up counts, reconcile, the guard's total): few large pages keep a
+// walk of 100,000 records to ten round trips.
+const scanPage = 10_000

@@ -109,7 +109,7 @@ func envVars() []envVar {
 			e.AdminToken = v
 			return nil
 		}},
-		{Name: "CONFIG_FILE", Help: "YAML file with mapping, scope, lifecycle, groups and guard", set: func(e *env, v string) error { e.ConfigFile = v; return nil }},
+		{Name: "CONFIG_FILE", Help: "YAML file with mapping, scope, lifecycle, groups, guard and targets", set: func(e *env, v string) error { e.ConfigFile = v; return nil }},
 		{Name: "MIGRATE_ON_START", Default: "true", Help: "apply pending migrations when serve starts", set: func(e *env, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

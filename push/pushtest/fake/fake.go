@@ -36,6 +36,7 @@ type Target struct {
 	mu       sync.Mutex
 	next     int
 	users    map[string]*user // by target id
+	byPerson map[string]*user // by Personio id
 	groups   map[string]*group
 	writes   int
 	rejected map[string]bool
@@ -66,7 +67,7 @@ func New(o Options) *Target {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 10
 	}
-	return &Target{opts: o, users: map[string]*user{}, groups: map[string]*group{}, rejected: map[string]bool{},
+	return &Target{opts: o, users: map[string]*user{}, byPerson: map[string]*user{}, groups: map[string]*group{}, rejected: map[string]bool{},
 		queued: map[string]bool{}, settled: map[string]bool{}}
 }
 
@@ -140,6 +141,7 @@ func (f *Target) one(it push.Item, dry bool) push.Result {
 		res.TargetID = u.id
 		if !dry {
 			delete(f.users, u.id)
+			delete(f.byPerson, u.person)
 			for _, g := range f.groups {
 				delete(g.members, u.id)
 			}
@@ -155,6 +157,7 @@ func (f *Target) one(it push.Item, dry bool) push.Result {
 		f.next++
 		u = &user{id: "u" + strconv.Itoa(f.next), person: person}
 		f.users[u.id] = u
+		f.byPerson[person] = u
 	default:
 		body, _ := json.Marshal(it.Identity.Attributes)
 		res.Requests = []push.Request{{Method: "PUT", URL: "/Users/" + u.id, Body: body}}
@@ -184,12 +187,7 @@ func (f *Target) match(it push.Item) *user {
 	if it.Identity == nil {
 		return nil
 	}
-	for _, u := range f.users {
-		if u.person == it.Identity.PersonioID {
-			return u
-		}
-	}
-	return nil
+	return f.byPerson[it.Identity.PersonioID]
 }
 
 func (f *Target) async(res push.Result, dry bool) push.Result {
@@ -274,10 +272,8 @@ func (f *Target) Confirm(_ context.Context, pending []store.PushRecord) ([]push.
 func (f *Target) User(personioID string) (pushtest.SimUser, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, u := range f.users {
-		if u.person == personioID {
-			return u.u, true
-		}
+	if u, ok := f.byPerson[personioID]; ok {
+		return u.u, true
 	}
 	return pushtest.SimUser{}, false
 }
@@ -341,10 +337,8 @@ func (f *Target) Throttle(n int, retryAfter time.Duration) {
 func (f *Target) Tamper(personioID, displayName string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, u := range f.users {
-		if u.person == personioID {
-			u.u.DisplayName = displayName
-		}
+	if u, ok := f.byPerson[personioID]; ok {
+		u.u.DisplayName = displayName
 	}
 }
 
