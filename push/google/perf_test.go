@@ -154,13 +154,20 @@ func BenchmarkFirstPush10000AtQuota(b *testing.B) {
 // per operation into an empty simulator. Compare with BenchmarkBareInserts,
 // the same inserts sent by a bare loop, in the same run.
 func BenchmarkPushUsers(b *testing.B) {
+	for _, n := range []int{1, 8} {
+		b.Run("concurrency="+strconv.Itoa(n), func(b *testing.B) { benchmarkPushUsers(b, n) })
+	}
+}
+
+func benchmarkPushUsers(b *testing.B, concurrency int) {
 	people := company(1000)
+	section := "concurrency: " + strconv.Itoa(concurrency) + "\n"
 	for b.Loop() {
 		b.StopTimer()
 		c := newClock()
 		sim := googlesim.New(googlesim.Options{Now: c.Now, Key: testKey(), AllowAnonymous: true})
 		srv := httptest.NewServer(sim)
-		target, err := openTarget(b, srv.URL, "", &http.Client{Timeout: 30 * time.Second}, sim.KeyJSON(srv.URL), c.Now)
+		target, err := openTarget(b, srv.URL, section, &http.Client{Timeout: 30 * time.Second}, sim.KeyJSON(srv.URL), c.Now)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -267,6 +267,13 @@ func (t *Target) updateUser(ctx context.Context, it push.Item, cur *admin.User, 
 				return res, berr
 			}
 			result = updated
+		} else if isStatus(err, http.StatusNotFound) {
+			// Gone since it was listed or read (deleted in the Admin
+			// console, or Google still settling): match afresh next time.
+			t.forget(cur)
+			res, berr := t.fail("users.update", it, err)
+			res.Retryable, res.RetryAfter = true, retryAfter(nil, it.Previous.Attempts)
+			return res, berr
 		} else if err != nil {
 			return t.fail("users.update", it, err)
 		} else {
@@ -602,6 +609,25 @@ func (t *Target) indexUser(u *admin.User) {
 		t.index.byPID[pid] = u
 	}
 	t.index.byEmail[lowerEmail(u.PrimaryEmail)] = u
+}
+
+// forget drops a user from the listing.
+func (t *Target) forget(u *admin.User) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.index == nil {
+		return
+	}
+	for k, v := range t.index.byPID {
+		if v == u {
+			delete(t.index.byPID, k)
+		}
+	}
+	for k, v := range t.index.byEmail {
+		if v == u {
+			delete(t.index.byEmail, k)
+		}
+	}
 }
 
 // prepareIndex lists the tenant's users when the batch has many items not
