@@ -32,3 +32,18 @@ func FuzzUserAnswer(f *testing.F) {
 		_ = normalizeOU(u.OrgUnitPath)
 	})
 }
+
+func TestWithoutSecrets(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`{"primaryEmail":"a@example.com","password":"s3cr3t-Pw_x","name":{}}`, `{"primaryEmail":"a@example.com","password":"[not shown]","name":{}}`},
+		{`{"password":"with \"quote\"","x":1}`, `{"password":"[not shown]","x":1}`},
+		{`{"password" : "spaced"}`, `{"password":"[not shown]"}`},
+		{`{"email":"a@example.com"}`, `{"email":"a@example.com"}`},
+		{`{"password":`, ``},
+	}
+	for _, tc := range tests {
+		if got := string(withoutSecrets([]byte(tc.in))); got != tc.want {
+			t.Errorf("withoutSecrets(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
