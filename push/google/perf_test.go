@@ -167,7 +167,12 @@ func benchmarkPushUsers(b *testing.B, concurrency int) {
 		c := newClock()
 		sim := googlesim.New(googlesim.Options{Now: c.Now, Key: testKey(), AllowAnonymous: true})
 		srv := httptest.NewServer(sim)
-		target, err := openTarget(b, srv.URL, section, &http.Client{Timeout: 30 * time.Second}, sim.KeyJSON(srv.URL), c.Now)
+		// Keep a connection per worker: over HTTP/1.1 the default transport
+		// keeps two idle per host and would reconnect for the others
+		// (Google's own endpoint speaks HTTP/2, one connection for all).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = concurrency
+		target, err := openTarget(b, srv.URL, section, &http.Client{Timeout: 30 * time.Second, Transport: tr}, sim.KeyJSON(srv.URL), c.Now)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -186,6 +191,7 @@ func benchmarkPushUsers(b *testing.B, concurrency int) {
 		if sim.UserCount() != len(people) {
 			b.Fatalf("%d users", sim.UserCount())
 		}
+		tr.CloseIdleConnections()
 		srv.Close()
 		b.StartTimer()
 	}
