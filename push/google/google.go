@@ -76,6 +76,9 @@ type Target struct {
 	// id and by email), to tell eventual consistency from a data error.
 	created map[string]time.Time
 	index   *userIndex
+	// pauseUntil is when Google's last throttling answer lets the target
+	// send again.
+	pauseUntil time.Time
 }
 
 var _ push.Target = (*Target)(nil)
@@ -234,6 +237,9 @@ func (t *Target) Info() push.Info {
 // come back retryable with the same wait, as more requests would only be
 // refused.
 func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.Result, error) {
+	if wait := t.paused(); wait > 0 {
+		return nil, &batchError{op: "push", msg: fmt.Sprintf("the Directory API asked to wait; %s left, nothing sent", wait.Round(time.Second))}
+	}
 	t.prepareIndex(ctx, items)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -256,7 +262,41 @@ func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.
 			return nil, err
 		}
 	}
+	if cause := b.throttled(); cause != nil {
+		t.pause(cause.RetryAfter)
+		if allThrottled(results) {
+			// Nothing got through: fail the batch rather than count a
+			// failed attempt against every item, none of which was at fault.
+			return nil, &batchError{op: "push", msg: "the Directory API is throttling (" + cause.Code + "); nothing was done, the target waits " + cause.RetryAfter.String()}
+		}
+	}
 	return results, nil
+}
+
+// pause makes the target send nothing for d: after a throttling answer
+// more requests only count against the quota. Push refuses the batches
+// meanwhile, without sending.
+func (t *Target) pause(d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if until := t.now().Add(d); until.After(t.pauseUntil) {
+		t.pauseUntil = until
+	}
+}
+
+func (t *Target) paused() time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pauseUntil.Sub(t.now())
+}
+
+func allThrottled(results []push.Result) bool {
+	for _, r := range results {
+		if r.Outcome != push.Failed || !r.Retryable || !isThrottle(r.Code) {
+			return false
+		}
+	}
+	return true
 }
 
 // batch is what the items of one Push share: the first whole-batch error

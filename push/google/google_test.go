@@ -422,7 +422,7 @@ func TestRateLimitStormSlowsButRejectsNobody(t *testing.T) {
 	}
 	prev := map[string]store.PushRecord{}
 	done := map[string]bool{}
-	rounds := 0
+	rounds, batchFailures := 0, 0
 	for ; len(done) < len(people); rounds++ {
 		if rounds > 100 {
 			t.Fatalf("still %d of %d undelivered after 100 rounds", len(people)-len(done), len(people))
@@ -442,7 +442,15 @@ func TestRateLimitStormSlowsButRejectsNobody(t *testing.T) {
 			}
 		}
 		wait := time.Duration(0)
-		for i, r := range f.push(items...) {
+		res, err := f.target.Push(context.Background(), items, false)
+		if err != nil {
+			// Throttled before anything was done: the batch fails, no
+			// record's attempts grow, the target waits.
+			batchFailures++
+			f.clock.Advance(2 * time.Minute) // past the longest back-off
+			continue
+		}
+		for i, r := range res {
 			pid := items[i].Identity.PersonioID
 			switch {
 			case r.Outcome == push.Done:
@@ -462,6 +470,11 @@ func TestRateLimitStormSlowsButRejectsNobody(t *testing.T) {
 	if rounds < 5 {
 		t.Errorf("%d rounds: the quota did not slow the push", rounds)
 	}
+	most := 0
+	for _, r := range prev {
+		most = max(most, r.Attempts)
+	}
+	t.Logf("%d rounds, %d failed as a whole; the most failed attempts of one record: %d", rounds, batchFailures, most)
 }
 
 func TestDelegationProblemsFailTheBatch(t *testing.T) {
@@ -621,12 +634,46 @@ func TestWithTheSharedClient(t *testing.T) {
 	if len(waited) != 2 {
 		t.Errorf("the client waited %v, want two retries of the 429s", waited)
 	}
+	// Two joiners, the second throttled: it fails retryable, the target
+	// pauses for the wait, and sends nothing until it is over.
 	f.sim.Throttle(1, 0)
 	other := person{pid: "7", given: "Grace", family: "Hopper", email: "grace@example.com", active: true}
-	res := f.push(other.item(store.PushRecord{}))[0]
-	if res.Outcome != push.Failed || !res.Retryable || res.Code != "userRateLimitExceeded" || res.RetryAfter != time.Second {
-		t.Errorf("403 userRateLimitExceeded: %+v, want retryable after 1 s", res)
+	third := person{pid: "8", given: "Alan", family: "Turing", email: "alan@example.com", active: true}
+	res := f.push(other.item(store.PushRecord{}), third.item(store.PushRecord{}))
+	var throttled push.Result
+	for _, r := range res {
+		if r.Outcome != push.Done {
+			throttled = r
+		}
 	}
+	if throttled.Outcome != push.Failed || !throttled.Retryable || throttled.Code != "userRateLimitExceeded" || throttled.RetryAfter != time.Second {
+		t.Fatalf("403 userRateLimitExceeded: %+v, want retryable after 1 s", res)
+	}
+	writes := f.sim.Writes()
+	if _, err := f.target.Push(context.Background(), []push.Item{other.item(store.PushRecord{})}, false); err == nil || f.sim.Writes() != writes {
+		t.Errorf("during the pause: error %v, %d writes; want a refused batch and nothing sent", err, f.sim.Writes()-writes)
+	}
+	f.clock.Advance(time.Second)
+	for _, r := range f.push(other.item(store.PushRecord{}), third.item(store.PushRecord{})) {
+		mustDone(t, r)
+	}
+}
+
+// Throttled before anything got through: the batch fails as a whole, so
+// that no record's attempts grow.
+func TestThrottledBatchFailsWhole(t *testing.T) {
+	f := newFixture(t, setup{section: "concurrency: 1\n"})
+	f.sim.Throttle(1, 30*time.Second)
+	res, err := f.target.Push(context.Background(), []push.Item{ada().item(store.PushRecord{})}, false)
+	if err == nil || res != nil || !strings.Contains(err.Error(), "userRateLimitExceeded") {
+		t.Fatalf("results %v, error %v; want the batch failed for throttling", res, err)
+	}
+	f.clock.Advance(29 * time.Second)
+	if _, err := f.target.Push(context.Background(), []push.Item{ada().item(store.PushRecord{})}, false); err == nil {
+		t.Fatal("pushed before the Retry-After was over")
+	}
+	f.clock.Advance(time.Second)
+	mustDone(t, f.push(ada().item(store.PushRecord{}))[0])
 }
 
 // Right after an address change Google answers 409 to further edits for a
