@@ -79,6 +79,8 @@ func TestOpenNamesTheMissingVariableNotItsValue(t *testing.T) {
 		{"unset", nil, nil, "GOOGLE_KEY"},
 		{"missing file", map[string]string{"GOOGLE_KEY": "/nonexistent/key.json"}, nil, "GOOGLE_KEY"},
 		{"not a key", map[string]string{"GOOGLE_KEY": "FILE"}, []byte(`{"type":"authorized_user","client_secret":"s3cr3t"}`), "not a service account key"},
+		{"not JSON", map[string]string{"GOOGLE_KEY": "FILE"}, []byte(`s3cr3t`), "not JSON"},
+		{"broken private key", map[string]string{"GOOGLE_KEY": "FILE"}, []byte(`{"type":"service_account","client_email":"a@b.iam.gserviceaccount.com","private_key":"-----BEGIN PRIVATE KEY-----\ns3cr3t\n-----END PRIVATE KEY-----\n"}`), "private_key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

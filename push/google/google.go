@@ -7,6 +7,10 @@ package google
 
 import (
 	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +25,7 @@ import (
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/oauth2"
 	googleoauth "golang.org/x/oauth2/google"
+	"golang.org/x/oauth2/jwt"
 	admin "google.golang.org/api/admin/directory/v1"
 	"google.golang.org/api/option"
 
@@ -122,10 +127,9 @@ func readKey(path string) ([]byte, error) {
 // New opens a target from a checked configuration and the key file's
 // content.
 func New(ctx context.Context, cfg Config, key []byte, env push.Env) (*Target, error) {
-	jwtCfg, err := googleoauth.JWTConfigFromJSON(key, scopes(cfg)...)
+	jwtCfg, err := jwtConfig(key, scopes(cfg))
 	if err != nil {
-		// The library's errors describe the file's shape, not its secrets.
-		return nil, fmt.Errorf("google: the key file is not a service account key: %w", err)
+		return nil, err
 	}
 	jwtCfg.Subject = cfg.Subject
 	if cfg.TokenURL != "" {
@@ -202,6 +206,41 @@ func (a authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return a.t.RoundTrip(again)
+}
+
+// jwtConfig reads the service account key. Its errors never quote the
+// file: a parser's message can carry a piece of it.
+func jwtConfig(key []byte, scopes []string) (*jwt.Config, error) {
+	var probe struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(key, &probe) != nil {
+		return nil, errors.New("google: the key file is not JSON")
+	}
+	if probe.Type != "service_account" {
+		return nil, errors.New("google: the key file is not a service account key (its type is not service_account)")
+	}
+	cfg, err := googleoauth.JWTConfigFromJSON(key, scopes...)
+	if err != nil || cfg.Email == "" {
+		return nil, errors.New("google: the key file is not a usable service account key")
+	}
+	if !rsaKey(cfg.PrivateKey) {
+		return nil, errors.New("google: the key file's private_key is not an RSA private key in PEM")
+	}
+	return cfg, nil
+}
+
+func rsaKey(pemBytes []byte) bool {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return false
+	}
+	if k, err := x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
+		_, ok := k.(*rsa.PrivateKey)
+		return ok
+	}
+	_, err := x509.ParsePKCS1PrivateKey(block.Bytes)
+	return err == nil
 }
 
 // scopes are the OAuth scopes the configuration needs, no more: one scope
