@@ -33,7 +33,8 @@ type batchError struct {
 	err error
 }
 
-func (e *batchError) Error() string { return "google: " + e.op + ": " + e.msg }
+// Error never carries an address, whatever a lower layer put in its message.
+func (e *batchError) Error() string { return "google: " + e.op + ": " + withoutAddresses(e.msg) }
 func (e *batchError) Unwrap() error { return e.err }
 
 // apiError is the Directory API's error in a form the target decides on.
