@@ -3,12 +3,18 @@ package push_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/push/pushtest/fake"
+	"github.com/personio-scim/personio-scim/push/pushtest/scimsim"
+	"github.com/personio-scim/personio-scim/push/scim"
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/memory"
 	"github.com/personio-scim/personio-scim/store/postgres"
@@ -137,11 +143,7 @@ func BenchmarkWorkerAt100k(b *testing.B) {
 			}
 			defer st.Close()
 			dir := loaded(b, st, 100_000)
-			before := heapInUse()
 			pushAll(b, st, dir, "t", fake.New(fake.Options{MaxBatch: 1000}))
-			if backend == "memory" {
-				b.ReportMetric(float64(heapInUse()-before)/100_000, "ledger-B/identity")
-			}
 			ctx := context.Background()
 			open := func(b *testing.B) *push.Worker {
 				w, err := push.NewWorker(ctx, push.WorkerOptions{Config: benchConfig("t"), Target: fake.New(fake.Options{}), Store: st, Directory: dir})
@@ -177,6 +179,25 @@ func BenchmarkWorkerAt100k(b *testing.B) {
 	}
 }
 
+// BenchmarkLedgerMemory measures what a target's ledger of 100,000
+// identities adds to the live heap of the memory backend, per identity.
+//
+//	go test -run '^$' -bench LedgerMemory -benchtime 1x ./push/
+func BenchmarkLedgerMemory(b *testing.B) {
+	st := memory.New(memory.Options{})
+	defer st.Close()
+	dir := loaded(b, st, 100_000)
+	var grown uint64
+	n := 0
+	for b.Loop() {
+		before := heapInUse()
+		pushAll(b, st, dir, fmt.Sprintf("t%d", n), fake.New(fake.Options{MaxBatch: 1000}))
+		grown += heapInUse() - before
+		n++
+	}
+	b.ReportMetric(float64(grown)/float64(n)/100_000, "B/identity")
+}
+
 // heapInUse is the live heap after a full collection. The fake target's
 // own users are included; they are small next to the ledger records.
 func heapInUse() uint64 {
@@ -185,4 +206,94 @@ func heapInUse() uint64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m.HeapAlloc
+}
+
+// BenchmarkChangeLatency measures how long a change applied to the store
+// takes to reach the target through a running worker (nudged by the
+// store's Watch), over 100 changes; it reports the 99th percentile.
+//
+//	go test -run '^$' -bench ChangeLatency -benchtime 100x ./push/
+func BenchmarkChangeLatency(b *testing.B) {
+	st := memory.New(memory.Options{})
+	defer st.Close()
+	dir := loaded(b, st, 1000)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go dir.Run(ctx)
+	arrived := make(chan string, 16)
+	f := fake.New(fake.Options{MaxBatch: 100})
+	f.BeforePush = func(_ int, items []push.Item) {
+		for _, it := range items {
+			if it.Identity != nil {
+				select {
+				case arrived <- it.Identity.Title:
+				default:
+				}
+			}
+		}
+	}
+	pushAll(b, st, dir, "t", f)
+	w, err := push.NewWorker(ctx, push.WorkerOptions{Config: benchConfig("t"), Target: f, Store: st, Directory: dir, PollInterval: time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	go w.Run(ctx)
+	one := dir.View().Identities()[0].Clone()
+	var lat []time.Duration
+	n := 0
+	for b.Loop() {
+		n++
+		one.Title = fmt.Sprintf("title %d", n)
+		start := time.Now()
+		if _, err := dir.Apply(ctx, store.ChangeSet{Actor: "bench", Identities: []store.IdentityChange{{Op: store.OpUpdate, Identity: one.Clone()}}}); err != nil {
+			b.Fatal(err)
+		}
+		for got := <-arrived; got != one.Title; got = <-arrived {
+		}
+		lat = append(lat, time.Since(start))
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+}
+
+// BenchmarkInitialPushSCIM is the initial push of BenchmarkInitialPush into
+// the SCIM 2.0 server simulator over HTTP, through the shared HTTP client
+// with no rate limit of our own: what a real run is bounded by. Compare
+// its ns/item with BenchmarkInitialPush/memory's, the engine's share.
+//
+//	go test -run '^$' -bench 'InitialPush' -benchtime 3x ./push/
+func BenchmarkInitialPushSCIM(b *testing.B) {
+	st := memory.New(memory.Options{})
+	defer st.Close()
+	dir := loaded(b, st, 10_000)
+	ctx := context.Background()
+	items, requests := 0, 0
+	for n := 0; b.Loop(); n++ {
+		b.StopTimer()
+		sim := scimsim.New(scimsim.Options{Token: "bench-token"})
+		srv := httptest.NewServer(sim)
+		var section yaml.Node
+		if err := yaml.Unmarshal([]byte("base_url: "+srv.URL+"\ntoken_env: T\n"), &section); err != nil {
+			b.Fatal(err)
+		}
+		target, err := scim.Open(ctx, section.Content[0], push.Env{Name: "bench", Getenv: func(string) string { return "bench-token" },
+			HTTPClient: push.NewHTTPClient(push.HTTPOptions{Target: "bench"}), Now: time.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		items = pushAll(b, st, dir, fmt.Sprintf("scim%d", n), target)
+		b.StopTimer()
+		requests = len(sim.Requests())
+		if sim.Users() != 10_000 {
+			b.Fatalf("the simulator holds %d users", sim.Users())
+		}
+		srv.Close()
+		sim.Close()
+		b.StartTimer()
+	}
+	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perOp/float64(items), "ns/item")
+	b.ReportMetric(float64(requests)/(perOp/1e9), "requests/s")
 }

@@ -13,13 +13,27 @@ import (
 // confirm asks an asynchronous target about pending records and fails
 // those it has not confirmed in UnconfirmedAfter.
 func (w *Worker) confirm(ctx context.Context, run *passRun) error {
-	pending, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Status: store.PushPending, Limit: ledgerPage})
-	if err != nil {
-		return fmt.Errorf("list pending records: %w", err)
+	after := ""
+	for {
+		pending, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Status: store.PushPending, AfterID: after, Limit: ledgerPage})
+		if err != nil {
+			return fmt.Errorf("list pending records: %w", err)
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if err := w.confirmPage(ctx, run, pending); err != nil {
+			return err
+		}
+		if len(pending) < ledgerPage {
+			return nil
+		}
+		after = pending[len(pending)-1].ResourceID
 	}
-	if len(pending) == 0 {
-		return nil
-	}
+}
+
+func (w *Worker) confirmPage(ctx context.Context, run *passRun, pending []store.PushRecord) error {
+	var err error
 	var results []Result
 	if c, ok := w.target.(Confirmer); ok {
 		if results, err = c.Confirm(ctx, pending); err != nil {

@@ -236,18 +236,23 @@ func ParseRetryAfter(v string, now time.Time) (time.Duration, bool) {
 	if v == "" {
 		return 0, false
 	}
-	if s, err := strconv.Atoi(v); err == nil {
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if s < 0 {
 			return 0, false
 		}
-		return time.Duration(s) * time.Second, true
+		return min(time.Duration(min(s, int64(maxRetryAfter/time.Second)))*time.Second, maxRetryAfter), true
 	}
 	at, err := http.ParseTime(v)
 	if err != nil {
 		return 0, false
 	}
-	return max(0, at.Sub(now)), true
+	return min(max(0, at.Sub(now)), maxRetryAfter), true
 }
+
+// maxRetryAfter caps a target's Retry-After: a day is long enough to wait
+// for any throttle, and an absurd value must not overflow into a negative
+// wait or park a record for years.
+const maxRetryAfter = 24 * time.Hour
 
 // cappedBody fails a read beyond the limit instead of truncating silently:
 // a cut JSON answer must not be mistaken for a short one.

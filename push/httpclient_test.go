@@ -238,6 +238,7 @@ func TestParseRetryAfter(t *testing.T) {
 		{"", 0, false}, {"0", 0, true}, {"120", 2 * time.Minute, true}, {"-1", 0, false}, {"soon", 0, false},
 		{now.Add(time.Minute).Format(http.TimeFormat), time.Minute, true},
 		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
+		{"9227000000", 24 * time.Hour, true}, {now.Add(1000 * time.Hour).Format(http.TimeFormat), 24 * time.Hour, true},
 	} {
 		got, ok := push.ParseRetryAfter(tc.in, now)
 		if got != tc.want || ok != tc.ok {

@@ -44,6 +44,21 @@ type ItemReport struct {
 	Requests []Request          `json:"requests"`
 }
 
+// ThrottledError is what a target may return from Push when the target
+// refused the whole batch with a Retry-After (a 429 on a bulk upload): the
+// worker then waits at least that long before the next batch, on top of its
+// own exponential back-off.
+type ThrottledError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("throttled, retry after %s: %v", e.RetryAfter, e.Err)
+}
+
+func (e *ThrottledError) Unwrap() error { return e.Err }
+
 // errBatch marks a whole-batch failure: the cursor stays.
 type errBatch struct{ err error }
 
@@ -66,6 +81,7 @@ func (w *Worker) Pass(ctx context.Context) (PassReport, error) {
 	if now.Before(backoff) {
 		return PassReport{BackingOff: backoff}, nil
 	}
+	w.setState(StatePushing)
 	rep, err := w.pass(ctx, now)
 	w.finishPass(now, rep, err)
 	return rep, err
@@ -80,6 +96,10 @@ func (w *Worker) finishPass(now time.Time, rep PassReport, err error) {
 	case errors.As(err, &be):
 		w.st.batchFailures++
 		wait := w.batchBackoffLocked(w.st.batchFailures)
+		var te *ThrottledError
+		if errors.As(err, &te) {
+			wait = max(wait, min(te.RetryAfter, maxRetryAfter))
+		}
 		w.st.backoffUntil = now.Add(wait)
 		w.st.lastError = err.Error()
 		w.st.state = StateBackoff
@@ -345,15 +365,26 @@ func uniqueSorted(s []string) []string {
 }
 
 // dueRetries lists failed records whose retry time has come, and released
-// ones.
+// ones. Every failed record is looked at, so that many waiting ones cannot
+// hide a due one.
 func (w *Worker) dueRetries(ctx context.Context, now time.Time) ([]store.PushRecord, error) {
-	recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Status: store.PushFailed, Limit: ledgerPage})
-	if err != nil {
-		return nil, fmt.Errorf("list failed records: %w", err)
+	var due []store.PushRecord
+	after := ""
+	for {
+		recs, err := w.ledger.ListPushRecords(ctx, w.name, store.PushQuery{Status: store.PushFailed, AfterID: after, Limit: scanPage})
+		if err != nil {
+			return nil, fmt.Errorf("list failed records: %w", err)
+		}
+		for _, r := range recs {
+			if !now.Before(decodeDetail(r.Detail).RetryAt) {
+				due = append(due, r)
+			}
+		}
+		if len(recs) < scanPage || len(due) >= ledgerPage {
+			return due, nil
+		}
+		after = recs[len(recs)-1].ResourceID
 	}
-	return slices.DeleteFunc(recs, func(r store.PushRecord) bool {
-		return now.Before(decodeDetail(r.Detail).RetryAt)
-	}), nil
 }
 
 // guard decides which deprovisions of this pass to hold. It returns the

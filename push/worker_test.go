@@ -308,3 +308,44 @@ func TestDryRunKeepsNothingAndShowsRequests(t *testing.T) {
 		}
 	})
 }
+
+// throttling refuses the first batch as a whole with a Retry-After.
+type throttling struct {
+	push.Target
+	mu   sync.Mutex
+	done bool
+}
+
+func (t *throttling) Push(ctx context.Context, items []push.Item, dry bool) ([]push.Result, error) {
+	t.mu.Lock()
+	first := !t.done
+	t.done = true
+	t.mu.Unlock()
+	if first {
+		return nil, &push.ThrottledError{RetryAfter: 2 * time.Hour, Err: errors.New("429 Too Many Requests")}
+	}
+	return t.Target.Push(ctx, items, dry)
+}
+
+func TestThrottledBatchWaitsForRetryAfter(t *testing.T) {
+	eachBackend(t, fake.Options{}, func(t *testing.T, e *pushtest.Env, f *fake.Target) {
+		e.Create(ada)
+		ctx := context.Background()
+		w, err := push.NewWorker(ctx, push.WorkerOptions{Config: pushtest.WorkerConfig("t"), Target: &throttling{Target: f}, Store: e.A, Directory: e.DirA, Now: e.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close(ctx)
+		if _, err := w.Step(ctx); err == nil {
+			t.Fatal("the throttled batch succeeded")
+		}
+		e.Clock.Advance(time.Hour + 59*time.Minute)
+		if rep, _ := w.Step(ctx); rep.BackingOff.IsZero() || f.Users() != 0 {
+			t.Fatalf("the worker retried before the batch's Retry-After: %+v", rep)
+		}
+		e.Clock.Advance(2 * time.Minute)
+		if _, err := w.Step(ctx); err != nil || f.Users() != 1 {
+			t.Fatalf("after Retry-After: %v, %d users", err, f.Users())
+		}
+	})
+}

@@ -64,16 +64,35 @@ type service struct {
 
 // newService loads the policy, opens the store and wires everything.
 func newService(ctx context.Context, e env, logger *slog.Logger) (*service, error) {
-	return newServiceWith(ctx, e, logger, nil, targetTypes())
+	return newServiceWith(ctx, e, logger, serviceOptions{})
 }
 
-// newServiceWith takes a Personio client config to use instead of the one
-// the environment describes (the demo points it at its simulator).
-func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(*personio.Config), types map[string]push.Factory) (*service, error) {
-	cfg, err := loadConfiguration(e, typeNames(types))
+// serviceOptions change what the environment and CONFIG_FILE describe, for
+// the demo and tests.
+type serviceOptions struct {
+	// tweak changes the Personio client's config (the demo points it at
+	// its simulator).
+	tweak func(*personio.Config)
+	// types are the target types (default targetTypes()).
+	types map[string]push.Factory
+	// targets are added to CONFIG_FILE's (the demo's SCIM simulator).
+	targets []push.TargetConfig
+	// getenv reads the variables target sections name (default os.Getenv).
+	getenv func(string) string
+}
+
+func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOptions) (*service, error) {
+	if o.types == nil {
+		o.types = targetTypes()
+	}
+	cfg, err := loadConfiguration(e, typeNames(o.types))
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.addTargets(o.targets); err != nil {
+		return nil, err
+	}
+	tweak, types := o.tweak, o.types
 	policy := cfg.policy
 	st, err := openStore(ctx, e, e.MigrateOnStart, logger)
 	if err != nil {
@@ -108,7 +127,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(
 		svc.scheduler = mirror.NewScheduler(svc.engine, e.SyncInterval)
 		svc.loops = append(svc.loops, svc.scheduler.Run)
 	}
-	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered})
+	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered, getenv: o.getenv})
 	if err != nil {
 		st.Close()
 		return nil, err

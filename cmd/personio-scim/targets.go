@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/personio-scim/personio-scim/push"
+	"github.com/personio-scim/personio-scim/push/scim"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -19,7 +20,9 @@ import (
 // The map is explicit, nothing registers itself: a target type is added
 // with one line here.
 func targetTypes() map[string]push.Factory {
-	return map[string]push.Factory{}
+	return map[string]push.Factory{
+		"scim": scim.Open,
+	}
 }
 
 func typeNames(types map[string]push.Factory) []string {
@@ -30,6 +33,7 @@ func typeNames(types map[string]push.Factory) []string {
 type targetHooks struct {
 	onRequest     func(push.RequestEvent)
 	onUndelivered func(target string)
+	getenv        func(string) string // default os.Getenv
 }
 
 // openTarget opens one configured target through its type's factory. An
@@ -40,8 +44,12 @@ func openTarget(ctx context.Context, file string, tc push.TargetConfig, types ma
 		return nil, fmt.Errorf("CONFIG_FILE %s:%d: target %s: unknown type %q", file, tc.Line, tc.Name, tc.Type)
 	}
 	client := push.NewHTTPClient(push.HTTPOptions{Target: tc.Name, RateLimit: tc.RateLimit, Seed: rand.Uint64(), OnRequest: hooks.onRequest})
+	getenv := hooks.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	target, err := factory(ctx, tc.Section, push.Env{
-		Name: tc.Name, Getenv: os.Getenv, HTTPClient: client, Now: time.Now, Logger: logger.With("target", tc.Name),
+		Name: tc.Name, Getenv: getenv, HTTPClient: client, Now: time.Now, Logger: logger.With("target", tc.Name),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("CONFIG_FILE %s:%d: target %s (%s): %w", file, tc.Line, tc.Name, tc.Type, err)
@@ -70,6 +78,20 @@ func openTargets(ctx context.Context, cfg configuration, types map[string]push.F
 		workers = append(workers, w)
 	}
 	return push.NewTargets(workers...), nil
+}
+
+// addTargets adds targets that do not come from the file, compiled as if
+// they did.
+func (c *configuration) addTargets(targets []push.TargetConfig) error {
+	for _, tc := range targets {
+		rules, err := push.CompileRules(tc.Scope, tc.Mapping)
+		if err != nil {
+			return fmt.Errorf("target %s: %w", tc.Name, err)
+		}
+		c.targets = append(c.targets, tc)
+		c.rules = append(c.rules, rules)
+	}
+	return nil
 }
 
 // errNoTarget answers `push --target` with an unknown name.

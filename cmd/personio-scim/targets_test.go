@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/push/pushtest/fake"
 	"github.com/personio-scim/personio-scim/store"
@@ -188,5 +193,65 @@ func TestPushCommand(t *testing.T) {
 	}
 	if err := runPushWith(ctx, nil, io.Discard, io.Discard, testTypes()); !errors.Is(err, errUsage) {
 		t.Errorf("no --target: %v", err)
+	}
+}
+
+func TestDemoPushesIntoTheSCIMSimulator(t *testing.T) {
+	e, err := loadEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d, err := startDemo(ctx, e, 25, 3, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.svc.scheduler.RunNow(ctx, mirror.RunOptions{Trigger: "test"}, false); err != nil {
+		t.Fatal(err)
+	}
+	w, ok := d.svc.targets.Get(demoPushTarget)
+	if !ok {
+		t.Fatal("the demo has no push target")
+	}
+	for range 5 {
+		if _, err := w.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	people := d.svc.dir.View().Identities()
+	if got := d.scimSim.Users(); got != len(people) || got == 0 {
+		t.Fatalf("the SCIM simulator holds %d users, the directory %d identities", got, len(people))
+	}
+	if d.scimSim.Groups() == 0 {
+		t.Errorf("no group reached the SCIM simulator")
+	}
+	srv := httptest.NewServer(d.svc.handler)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/targets", nil)
+	req.Header.Set("Authorization", "Bearer "+d.adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name    string         `json:"name"`
+			Live    bool           `json:"live"`
+			LagRows int            `json:"lag_rows"`
+			Counts  map[string]int `json:"counts"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != demoPushTarget || !list.Items[0].Live || list.Items[0].LagRows != 0 || list.Items[0].Counts["synced"] < len(people) {
+		t.Errorf("/api/v1/targets = %+v", list.Items)
+	}
+	var welcome bytes.Buffer
+	d.printWelcome(&welcome, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
+	if !strings.Contains(welcome.String(), "/api/v1/targets") {
+		t.Errorf("the welcome does not show the push target:\n%s", welcome.String())
 	}
 }

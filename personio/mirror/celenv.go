@@ -28,14 +28,16 @@ import (
 const fieldCustom = "custom"
 
 // recordFieldNames lists every CEL variable in record order, the order
-// SourceFields reports them in.
+// SourceFields reports them in: the record fields expressions may read,
+// then the custom attributes.
 func recordFieldNames() []string {
-	return []string{
-		personio.FieldID, personio.FieldFirstName, personio.FieldLastName, personio.FieldPreferredName, personio.FieldEmail, personio.FieldStatus,
-		personio.FieldHireDate, personio.FieldTerminationDate, personio.FieldLastWorkingDay, personio.FieldContractEndDate,
-		personio.FieldPosition, personio.FieldDepartment, personio.FieldOffice, personio.FieldTeam, personio.FieldLegalEntity,
-		personio.FieldCostCenters, personio.FieldSupervisorID, personio.FieldEmploymentType, fieldCustom,
+	var names []string
+	for _, f := range personio.RecordFields() {
+		if f.Mapped {
+			names = append(names, f.Name)
+		}
 	}
+	return append(names, fieldCustom)
 }
 
 func fieldType(name string) *cel.Type {
@@ -339,50 +341,20 @@ func newRecordActivation(rec *personio.Record) *recordActivation {
 
 func (a *recordActivation) ResolveName(name string) (any, bool) {
 	r := a.rec
-	switch name {
-	case personio.FieldID:
-		return types.String(r.ID), true
-	case personio.FieldFirstName:
-		return types.String(r.FirstName), true
-	case personio.FieldLastName:
-		return types.String(r.LastName), true
-	case personio.FieldPreferredName:
-		return types.String(r.PreferredName), true
-	case personio.FieldEmail:
-		return types.String(r.Email), true
-	case personio.FieldStatus:
-		return types.String(r.Status), true
-	case personio.FieldHireDate:
-		return types.String(r.HireDate.String()), true
-	case personio.FieldTerminationDate:
-		return types.String(r.TerminationDate.String()), true
-	case personio.FieldLastWorkingDay:
-		return types.String(r.LastWorkingDay.String()), true
-	case personio.FieldContractEndDate:
-		return types.String(r.ContractEndDate.String()), true
-	case personio.FieldPosition:
-		return types.String(r.Position), true
-	case personio.FieldDepartment:
-		return types.String(r.Department), true
-	case personio.FieldOffice:
-		return types.String(r.Office), true
-	case personio.FieldTeam:
-		return types.String(r.Team), true
-	case personio.FieldLegalEntity:
-		return types.String(r.LegalEntity), true
-	case personio.FieldCostCenters:
-		return types.NewStringList(types.DefaultTypeAdapter, r.CostCenters), true
-	case personio.FieldSupervisorID:
-		return types.String(r.SupervisorID), true
-	case personio.FieldEmploymentType:
-		return types.String(r.EmploymentType), true
-	case fieldCustom:
+	if name == fieldCustom {
 		if a.custom == nil {
 			a.custom = types.NewStringStringMap(types.DefaultTypeAdapter, customByKeyAndLabel(r.Custom))
 		}
 		return a.custom, true
 	}
-	return nil, false
+	f, ok := personio.LookupField(name)
+	if !ok || !f.Mapped {
+		return nil, false
+	}
+	if f.Kind == personio.KindList {
+		return types.NewStringList(types.DefaultTypeAdapter, f.Strings(r)), true
+	}
+	return types.String(f.Value(r)), true
 }
 
 func (a *recordActivation) Parent() interpreter.Activation { return nil }

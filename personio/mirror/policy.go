@@ -232,43 +232,8 @@ func (p *Policy) Minimize(rec personio.Record) personio.Record {
 }
 
 func copyField(dst, src *personio.Record, field string) {
-	switch field {
-	case personio.FieldID:
-		dst.ID = src.ID
-	case personio.FieldFirstName:
-		dst.FirstName = src.FirstName
-	case personio.FieldLastName:
-		dst.LastName = src.LastName
-	case personio.FieldPreferredName:
-		dst.PreferredName = src.PreferredName
-	case personio.FieldEmail:
-		dst.Email = src.Email
-	case personio.FieldStatus:
-		dst.Status = src.Status
-	case personio.FieldHireDate:
-		dst.HireDate = src.HireDate
-	case personio.FieldTerminationDate:
-		dst.TerminationDate = src.TerminationDate
-	case personio.FieldLastWorkingDay:
-		dst.LastWorkingDay = src.LastWorkingDay
-	case personio.FieldContractEndDate:
-		dst.ContractEndDate = src.ContractEndDate
-	case personio.FieldPosition:
-		dst.Position = src.Position
-	case personio.FieldDepartment:
-		dst.Department = src.Department
-	case personio.FieldOffice:
-		dst.Office = src.Office
-	case personio.FieldTeam:
-		dst.Team = src.Team
-	case personio.FieldLegalEntity:
-		dst.LegalEntity = src.LegalEntity
-	case personio.FieldCostCenters:
-		dst.CostCenters = slices.Clone(src.CostCenters)
-	case personio.FieldSupervisorID:
-		dst.SupervisorID = src.SupervisorID
-	case personio.FieldEmploymentType:
-		dst.EmploymentType = src.EmploymentType
+	if f, ok := personio.LookupField(field); ok {
+		f.Copy(dst, src)
 	}
 }
 
