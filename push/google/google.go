@@ -277,7 +277,7 @@ func (t *Target) Info() push.Info {
 // refused.
 func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.Result, error) {
 	if wait := t.paused(); wait > 0 {
-		return nil, &batchError{op: "push", msg: fmt.Sprintf("the Directory API asked to wait; %s left, nothing sent", wait.Round(time.Second))}
+		return nil, &push.ThrottledError{RetryAfter: wait, Err: &batchError{op: "push", msg: "the Directory API asked to wait; nothing sent"}}
 	}
 	t.prepareIndex(ctx, items)
 	ctx, cancel := context.WithCancel(ctx)
@@ -306,7 +306,7 @@ func (t *Target) Push(ctx context.Context, items []push.Item, dry bool) ([]push.
 		if allThrottled(results) {
 			// Nothing got through: fail the batch rather than count a
 			// failed attempt against every item, none of which was at fault.
-			return nil, &batchError{op: "push", msg: "the Directory API is throttling (" + cause.Code + "); nothing was done, the target waits " + cause.RetryAfter.String()}
+			return nil, &push.ThrottledError{RetryAfter: cause.RetryAfter, Err: &batchError{op: "push", msg: "the Directory API is throttling (" + cause.Code + "); nothing was done"}}
 		}
 	}
 	return results, nil
