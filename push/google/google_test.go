@@ -634,29 +634,24 @@ func TestWithTheSharedClient(t *testing.T) {
 	if len(waited) != 2 {
 		t.Errorf("the client waited %v, want two retries of the 429s", waited)
 	}
-	// Two joiners, the second throttled: it fails retryable, the target
-	// pauses for the wait, and sends nothing until it is over.
-	f.sim.Throttle(1, 0)
+	// Two joiners one after the other under a quota of three requests a
+	// minute: the first gets through (list, get, insert), the second is
+	// throttled and fails retryable; the target then pauses for the wait
+	// and sends nothing until it is over.
+	q := newFixture(t, setup{client: client, section: "concurrency: 1\n", sim: googlesim.Options{PerMinute: 3}})
 	other := person{pid: "7", given: "Grace", family: "Hopper", email: "grace@example.com", active: true}
 	third := person{pid: "8", given: "Alan", family: "Turing", email: "alan@example.com", active: true}
-	res := f.push(other.item(store.PushRecord{}), third.item(store.PushRecord{}))
-	var throttled push.Result
-	for _, r := range res {
-		if r.Outcome != push.Done {
-			throttled = r
-		}
+	res := q.push(other.item(store.PushRecord{}), third.item(store.PushRecord{}))
+	mustDone(t, res[0])
+	if r := res[1]; r.Outcome != push.Failed || !r.Retryable || r.Code != "userRateLimitExceeded" || r.RetryAfter != time.Second {
+		t.Fatalf("403 userRateLimitExceeded: %+v, want retryable after 1 s", r)
 	}
-	if throttled.Outcome != push.Failed || !throttled.Retryable || throttled.Code != "userRateLimitExceeded" || throttled.RetryAfter != time.Second {
-		t.Fatalf("403 userRateLimitExceeded: %+v, want retryable after 1 s", res)
+	writes := q.sim.Writes()
+	if _, err := q.target.Push(context.Background(), []push.Item{third.item(store.PushRecord{})}, false); err == nil || q.sim.Writes() != writes {
+		t.Errorf("during the pause: error %v, %d writes; want a refused batch and nothing sent", err, q.sim.Writes()-writes)
 	}
-	writes := f.sim.Writes()
-	if _, err := f.target.Push(context.Background(), []push.Item{other.item(store.PushRecord{})}, false); err == nil || f.sim.Writes() != writes {
-		t.Errorf("during the pause: error %v, %d writes; want a refused batch and nothing sent", err, f.sim.Writes()-writes)
-	}
-	f.clock.Advance(time.Second)
-	for _, r := range f.push(other.item(store.PushRecord{}), third.item(store.PushRecord{})) {
-		mustDone(t, r)
-	}
+	q.clock.Advance(time.Minute)
+	mustDone(t, q.push(third.item(store.PushRecord{}))[0])
 }
 
 // Throttled before anything got through: the batch fails as a whole, so
