@@ -2,6 +2,7 @@ package google_test
 
 import (
 	"context"
+	"strconv"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,15 +17,18 @@ import (
 // harness opens the google target type against a fresh simulator for the
 // push conformance suite. Groups of every kind are pushed, with addresses
 // from the display name; OUs come from the mapping's orgUnitPath.
-var harness = pushtest.Harness{
-	Type:   "google",
-	Groups: true,
-	Open: func(t testing.TB, opts pushtest.Options) (push.Target, pushtest.Sim) {
+var harness = harnessWith(googlesim.Options{})
+
+// harnessWith is the harness on a simulator with the given knobs.
+func harnessWith(simOpts googlesim.Options) pushtest.Harness {
+	return pushtest.Harness{Type: "google", Groups: true, Open: func(t testing.TB, opts pushtest.Options) (push.Target, pushtest.Sim) {
 		now := opts.Now
 		if now == nil {
 			now = time.Now
 		}
-		sim := googlesim.New(googlesim.Options{Now: now, Key: testKey()})
+		so := simOpts
+		so.Now, so.Key = now, testKey()
+		sim := googlesim.New(so)
 		srv := httptest.NewServer(sim)
 		t.Cleanup(srv.Close)
 		section := "create_org_units: true\n" +
@@ -35,7 +39,7 @@ var harness = pushtest.Harness{
 			t.Fatalf("google: open: %v", err)
 		}
 		return target, suiteSim{sim}
-	},
+	}}
 }
 
 // suiteSim is the simulator as the suite sees it.
@@ -104,3 +108,40 @@ func TestHarnessOpens(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) { pushtest.Run(t, harness) }
+
+// A storm through the real worker: 150 joiners into a tenant whose quota
+// is 60 requests a minute. The push takes many passes and every failure on
+// the way is throttling; no one is quarantined and everyone arrives.
+func TestQuotaStormThroughTheWorker(t *testing.T) {
+	for _, b := range pushtest.Backends()[:1] {
+		e := pushtest.NewEnv(t, harnessWith(googlesim.Options{PerMinute: 60}), b)
+		var people []pushtest.Person
+		for i := range 150 {
+			people = append(people, pushtest.Person{PersonioID: strconv.Itoa(5000 + i), Given: "Storm" + strconv.Itoa(i), Family: "Person", Department: "Sales"})
+		}
+		e.Create(people...)
+		w := e.Worker(false, pushtest.WorkerConfig("storm"))
+		for range 6 {
+			e.Settle(w)
+			e.Clock.Advance(time.Hour)
+		}
+		quarantined, unsynced := 0, 0
+		for _, p := range people {
+			switch rec := e.Record(w, p.PersonioID); rec.Status {
+			case store.PushSynced:
+			case store.PushQuarantined:
+				quarantined++
+			default:
+				unsynced++
+			}
+		}
+		if refused := e.Sim.(suiteSim).Refused(); refused < 10 {
+			t.Errorf("the quota refused %d requests: no storm", refused)
+		} else {
+			t.Logf("%d requests refused for quota", refused)
+		}
+		if quarantined > 0 || unsynced > 0 || e.Sim.Users() != len(people) {
+			t.Errorf("%d quarantined, %d not synced, %d users in Google; want all %d synced", quarantined, unsynced, e.Sim.Users(), len(people))
+		}
+	}
+}

@@ -91,6 +91,7 @@ type Sim struct {
 	reject  map[string]bool // Personio ids whose writes fail
 	writes  int
 	calls   int
+	refused int // quota and injected fault answers
 	flight  int
 }
 
@@ -253,6 +254,7 @@ func (s *Sim) injectFault(w http.ResponseWriter) bool {
 	}
 	f := s.faults[0]
 	s.faults = s.faults[1:]
+	s.refused++
 	if f.retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.retryAfter+time.Second-1)/time.Second)))
 	}
@@ -293,6 +295,7 @@ func (s *Sim) withinQuota(w http.ResponseWriter, subject string) bool {
 		q = quotaWindow{minute: minute}
 	}
 	if q.used >= s.opt.PerMinute {
+		s.refused++
 		writeError(w, http.StatusForbidden, "userRateLimitExceeded", "Quota exceeded for quota metric 'Queries' and limit 'Queries per minute per user'")
 		return false
 	}
@@ -337,6 +340,14 @@ func (s *Sim) Writes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.writes
+}
+
+// Refused counts the calls answered with a quota error or an injected
+// fault.
+func (s *Sim) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // Calls counts every API call that reached the simulator, reads included
