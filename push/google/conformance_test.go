@@ -2,9 +2,9 @@ package google_test
 
 import (
 	"context"
-	"strconv"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
