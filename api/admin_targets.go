@@ -249,7 +249,7 @@ func (rt *router) releaseTargetRecord(w http.ResponseWriter, r *http.Request) {
 		rt.storeError(w, r, err)
 		return
 	}
-	rt.opts.Logger.Info("push record released", "target", t.Name(), "id", rec.ResourceID, "by", principalName(r))
+	rt.opts.Logger.Info("push record released", "target", t.Name(), "id", rec.ResourceID, "by", approverName(r))
 	writeJSON(w, http.StatusOK, viewRecord(rec, false))
 }
 
@@ -293,7 +293,7 @@ func (rt *router) pushTargetNow(w http.ResponseWriter, r *http.Request) {
 		rt.pushError(w, r, err)
 		return
 	}
-	rt.opts.Logger.Info("push on demand", "target", t.Name(), "id", res.ID, "outcome", res.Outcome, "by", principalName(r))
+	rt.opts.Logger.Info("push on demand", "target", t.Name(), "id", res.ID, "outcome", res.Outcome, "by", approverName(r))
 	writeJSON(w, http.StatusOK, map[string]any{"target": t.Name(), "live": t.Config().Live, "result": res})
 }
 
@@ -302,7 +302,7 @@ func (rt *router) approveTarget(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	hold, err := t.Approve(context.WithoutCancel(r.Context()), principalName(r))
+	hold, err := t.Approve(context.WithoutCancel(r.Context()), approverName(r))
 	if errors.Is(err, push.ErrNothingHeld) {
 		writeProblem(w, r, http.StatusConflict, "target "+t.Name()+" holds nothing for approval")
 		return
@@ -311,7 +311,7 @@ func (rt *router) approveTarget(w http.ResponseWriter, r *http.Request) {
 		rt.storeError(w, r, err)
 		return
 	}
-	rt.opts.Logger.Info("push hold approved", "target", t.Name(), "items", len(hold.Items), "by", principalName(r))
+	rt.opts.Logger.Info("push hold approved", "target", t.Name(), "items", len(hold.Items), "by", approverName(r))
 	writeJSON(w, http.StatusOK, map[string]any{"target": t.Name(), "approved": holdView{Since: hold.Since, Reason: hold.Reason, Items: hold.Items},
 		"approved_by": hold.ApprovedBy})
 }

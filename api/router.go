@@ -107,11 +107,3 @@ func NewRouter(opts Options) (http.Handler, error) {
 
 // scimPath is where SCIM is served.
 const scimPath = "/scim/v2"
-
-// principalName names who made an admin request, for approvals.
-func principalName(r *http.Request) string {
-	if p, ok := PrincipalFrom(r.Context()); ok {
-		return p.Name
-	}
-	return "unknown"
-}

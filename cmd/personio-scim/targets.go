@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/personio-scim/personio-scim/push"
+	"github.com/personio-scim/personio-scim/push/entra"
 	"github.com/personio-scim/personio-scim/push/scim"
 	"github.com/personio-scim/personio-scim/store"
 )
@@ -21,7 +22,8 @@ import (
 // with one line here.
 func targetTypes() map[string]push.Factory {
 	return map[string]push.Factory{
-		"scim": scim.Open,
+		"scim":  scim.Open,
+		"entra": entra.Open,
 	}
 }
 

@@ -32,8 +32,9 @@ type Config struct {
 	name string // where the configuration came from, for error messages
 }
 
-// GuardConfig limits how much one sync may deprovision before an
-// administrator has to approve it.
+// GuardConfig limits how much access one sync may take away or grant before
+// an administrator has to approve it, and how many people missing from a
+// listing it confirms one by one. docs/configuration.md explains each key.
 type GuardConfig struct {
 	// MaxPercent of the identities a sync may deactivate or remove; 100
 	// switches the percentage limit off.
@@ -41,6 +42,21 @@ type GuardConfig struct {
 	// MaxCount of identities a sync may deactivate or remove; 0 means no
 	// count limit.
 	MaxCount int `yaml:"max_count"`
+	// MaxMembershipPercent of all group memberships a sync may remove from
+	// identities that keep their access (moves, group rule changes, groups
+	// removed); 100 switches the limit off.
+	MaxMembershipPercent float64 `yaml:"max_membership_percent"`
+	// MaxActivationPercent of the identities a sync may activate from
+	// inactive or absent (joiners, rehires); 100 switches the limit off.
+	MaxActivationPercent float64 `yaml:"max_activation_percent"`
+	// MaxLookups is how many people missing from a full listing a sync
+	// looks up by id to confirm they are gone; more missing fails the run,
+	// as a listing that short is broken.
+	MaxLookups int `yaml:"max_lookups"`
+}
+
+func defaultGuard() GuardConfig {
+	return GuardConfig{MaxPercent: 10, MaxMembershipPercent: 10, MaxActivationPercent: 10, MaxLookups: 50}
 }
 
 // SCIMConfig says what SCIM clients may change.
@@ -88,7 +104,7 @@ func DefaultConfig() Config {
 		Scope:     Expr{Text: "true"},
 		Lifecycle: defaultLifecycle(),
 		Groups:    defaultGroups(),
-		Guard:     GuardConfig{MaxPercent: 10},
+		Guard:     defaultGuard(),
 		Sync:      SyncConfig{FullEvery: 24 * time.Hour},
 	}
 }
@@ -208,13 +224,25 @@ func (c *Config) validate(v *validator) {
 }
 
 func (g GuardConfig) validate(v *validator) {
-	if !(g.MaxPercent > 0 && g.MaxPercent <= 100) {
-		v.errorf("guard.max_percent", "must be more than 0 and at most 100 (100 switches the limit off), got %v", g.MaxPercent)
+	for _, p := range []struct {
+		key string
+		pct float64
+	}{{"guard.max_percent", g.MaxPercent}, {"guard.max_membership_percent", g.MaxMembershipPercent}, {"guard.max_activation_percent", g.MaxActivationPercent}} {
+		if !(p.pct > 0 && p.pct <= 100) {
+			v.errorf(p.key, "must be more than 0 and at most 100 (100 switches the limit off), got %v", p.pct)
+		}
 	}
 	if g.MaxCount < 0 {
 		v.errorf("guard.max_count", "must not be negative (0 means no count limit), got %d", g.MaxCount)
 	}
+	if g.MaxLookups < 0 || g.MaxLookups > maxLookupsLimit {
+		v.errorf("guard.max_lookups", "must be from 0 to %d, got %d", maxLookupsLimit, g.MaxLookups)
+	}
 }
+
+// maxLookupsLimit bounds guard.max_lookups: each lookup is one Personio
+// call, and Personio allows a few hundred a minute.
+const maxLookupsLimit = 10000
 
 func (s SCIMConfig) validate(v *validator) {
 	for i, name := range s.Writable {
