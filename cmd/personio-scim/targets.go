@@ -13,6 +13,7 @@ import (
 
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/push/entra"
+	"github.com/personio-scim/personio-scim/push/google"
 	"github.com/personio-scim/personio-scim/push/scim"
 	"github.com/personio-scim/personio-scim/store"
 )
@@ -22,9 +23,21 @@ import (
 // with one line here.
 func targetTypes() map[string]push.Factory {
 	return map[string]push.Factory{
-		"scim":  scim.Open,
-		"entra": entra.Open,
+		"scim":   scim.Open,
+		"entra":  entra.Open,
+		"google": google.Open,
 	}
+}
+
+// defaultRateLimit is a type's published limit, used when an entry sets no
+// rate_limit: Google's Directory API quota is per minute and refuses bursts
+// over it. Entra paces its uploads itself (40 per 5 s), and a SCIM server's
+// limits are the server's own, so neither gets a default here.
+func defaultRateLimit(typ string) push.RateLimit {
+	if typ == "google" {
+		return google.DefaultRateLimit()
+	}
+	return push.RateLimit{}
 }
 
 func typeNames(types map[string]push.Factory) []string {
@@ -45,7 +58,11 @@ func openTarget(ctx context.Context, file string, tc push.TargetConfig, types ma
 	if !ok {
 		return nil, fmt.Errorf("CONFIG_FILE %s:%d: target %s: unknown type %q", file, tc.Line, tc.Name, tc.Type)
 	}
-	client := push.NewHTTPClient(push.HTTPOptions{Target: tc.Name, RateLimit: tc.RateLimit, Seed: rand.Uint64(), OnRequest: hooks.onRequest})
+	limit := tc.RateLimit
+	if limit.Rate == 0 {
+		limit = defaultRateLimit(tc.Type)
+	}
+	client := push.NewHTTPClient(push.HTTPOptions{Target: tc.Name, RateLimit: limit, Seed: rand.Uint64(), OnRequest: hooks.onRequest})
 	getenv := hooks.getenv
 	if getenv == nil {
 		getenv = os.Getenv
