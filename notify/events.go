@@ -75,10 +75,9 @@ func (n *Notifier) RunFinished(ctx context.Context, ev RunEvent) error {
 		}
 		msgs = m
 	}
-	day := now.In(n.zone).Format(time.DateOnly)
+	digest := n.nextDaily(now).Format(time.DateOnly)
 	for _, s := range ev.Skipped {
-		s := s
-		msgs = append(msgs, n.build(EventPersonSkipped, "skipped:"+s.PersonioID+":"+hashText(s.Reason)+":"+day,
+		msgs = append(msgs, n.build(EventPersonSkipped, "skipped:"+s.PersonioID+":"+hashText(s.Reason)+":"+digest,
 			payload{Skipped: &s}, audience{}, now)...)
 	}
 	return n.enqueue(ctx, store.OutboxEnqueue{Messages: msgs})
@@ -193,11 +192,12 @@ func roundAge(d time.Duration) string {
 	return d.Truncate(time.Minute).String()
 }
 
-// enqueueQuarantined adds each target's quarantined records to the daily
-// digest, once a day.
+// enqueueQuarantined adds each target's quarantined records to the next
+// daily digest, once per digest: a record still quarantined tomorrow is in
+// tomorrow's digest again.
 func (n *Notifier) enqueueQuarantined(ctx context.Context) error {
 	now := n.now()
-	day := now.In(n.zone).Format(time.DateOnly)
+	day := n.nextDaily(now).Format(time.DateOnly)
 	n.mu.Lock()
 	done := n.lastDaily == day
 	n.mu.Unlock()
