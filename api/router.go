@@ -42,6 +42,9 @@ type Options struct {
 	// AuthFailureBurst is how many failed authentications one address may
 	// make before it is slowed down (default 10).
 	AuthFailureBurst int
+	// Notifications serves /api/v1/notifications (see NotificationsHandler);
+	// nil leaves the routes out.
+	Notifications http.Handler
 }
 
 type router struct {
@@ -94,6 +97,9 @@ func NewRouter(opts Options) (http.Handler, error) {
 			FailureBurst: opts.AuthFailureBurst,
 		}))
 		rt.adminRoutes(r)
+		if opts.Notifications != nil {
+			r.Mount("/notifications", opts.Notifications)
+		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route; SCIM is at /scim/v2, the admin API at /api/v1")

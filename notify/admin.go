@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/mail"
@@ -126,11 +127,11 @@ func (n *Notifier) Preview(event, lang string, digest bool) (Preview, error) {
 func (n *Notifier) SendTest(ctx context.Context, channel, to, event, lang string) error {
 	ch, ok := n.channels[channel]
 	if !ok {
-		return fmt.Errorf("no channel named %q", channel)
+		return requestError{fmt.Errorf("no channel named %q", channel)}
 	}
 	if ch.Mail() {
 		if _, err := mail.ParseAddress(to); err != nil {
-			return fmt.Errorf("a mail channel needs a recipient address in \"to\"")
+			return requestError{errors.New("a mail channel needs a recipient address in \"to\"")}
 		}
 	}
 	if event == "" {
@@ -138,11 +139,21 @@ func (n *Notifier) SendTest(ctx context.Context, channel, to, event, lang string
 	}
 	pv, err := n.Preview(event, lang, false)
 	if err != nil {
-		return err
+		return requestError{err}
 	}
 	now := n.now()
 	return ch.Send(ctx, Message{ID: deliveryID("test|" + now.String()), Event: event, To: to, Subject: "[test] " + pv.Subject,
 		Text: pv.Text, HTML: pv.HTML, Data: map[string]any{"test": true}, At: now})
+}
+
+// requestError is a test send the caller asked wrongly.
+type requestError struct{ error }
+
+// IsRequestError reports whether SendTest refused the request itself, as
+// opposed to the channel refusing the message.
+func IsRequestError(err error) bool {
+	var re requestError
+	return errors.As(err, &re)
 }
 
 // List pages through the outbox for the admin API.

@@ -63,10 +63,12 @@ func retryAfter(err error) time.Duration {
 	return 0
 }
 
-// safeError is the text of a delivery error that may be stored and shown:
+func safeError(err error) string { return ErrorText(err) }
+
+// ErrorText is the text of a delivery error that may be stored and shown:
 // a channel's own errors are written to be safe; anything else (a network
 // error can quote an address) is reduced to its kind.
-func safeError(err error) string {
+func ErrorText(err error) string {
 	var de *deliveryError
 	if errors.As(err, &de) {
 		return de.msg

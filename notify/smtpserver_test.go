@@ -319,4 +319,3 @@ func addrArg(arg, prefix string) string {
 	a, _, _ = strings.Cut(strings.TrimSpace(a), " ")
 	return strings.Trim(a, "<>")
 }
-
