@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -16,6 +17,7 @@ import (
 // ChannelOptions are what OpenChannels cannot read from the configuration.
 type ChannelOptions struct {
 	TLS        *tls.Config  // SMTP client TLS (tests: a private root)
+	Console    io.Writer    // where console channels write (default: none open)
 	HTTPClient *http.Client // webhook client (default: 15 s, no redirects)
 	Now        func() time.Time
 }
@@ -42,6 +44,12 @@ func openChannel(c ChannelConfig, getenv func(string) string, opts ChannelOption
 			return "", fmt.Errorf("environment variable %s is not set", name)
 		}
 		return v, nil
+	}
+	if c.Type == TypeConsole {
+		if opts.Console == nil {
+			return nil, errors.New("a console channel needs a console")
+		}
+		return NewConsoleChannel(opts.Console), nil
 	}
 	if c.Type == TypeSMTP {
 		var password string

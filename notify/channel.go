@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sync"
 	"time"
 )
 
@@ -74,4 +76,27 @@ func ErrorText(err error) string {
 		return de.msg
 	}
 	return "delivery failed"
+}
+
+// ConsoleChannel writes messages to a writer: the demo's console. It shows
+// what recipients would read, personal data included, so it is for demos
+// and trials, never for production logs.
+type ConsoleChannel struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+// NewConsoleChannel writes to w.
+func NewConsoleChannel(w io.Writer) *ConsoleChannel { return &ConsoleChannel{w: w} }
+
+func (c *ConsoleChannel) Mail() bool { return false }
+
+func (c *ConsoleChannel) Send(_ context.Context, m Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, err := fmt.Fprintf(c.w, "── notification (%s) ──\n%s\n\n%s\n\n", m.Event, m.Subject, m.Text)
+	if err != nil {
+		return temporaryf(0, "console: write failed")
+	}
+	return nil
 }

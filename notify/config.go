@@ -54,6 +54,9 @@ const (
 	TypeSlack   = "slack"
 	TypeTeams   = "teams"
 	TypeWebhook = "webhook" // generic JSON, signed with HMAC-SHA256
+	// TypeConsole prints messages to standard output: for the demo and
+	// trials only, since it shows what recipients read.
+	TypeConsole = "console"
 )
 
 // Config is the `notifications:` section of CONFIG_FILE.
@@ -282,8 +285,9 @@ func (ch *ChannelConfig) validate(key string) []error {
 		if ch.Type == TypeWebhook && ch.SecretEnv == "" {
 			bad(".secret_env: a generic webhook is signed; name the variable holding its secret")
 		}
+	case TypeConsole:
 	default:
-		bad(".type: %q is not smtp, slack, teams or webhook", ch.Type)
+		bad(".type: %q is not smtp, slack, teams, webhook or console", ch.Type)
 	}
 	if ch.RatePerMinute < 0 || ch.RecipientPerHour < 0 {
 		bad(": rates must not be negative")
@@ -309,4 +313,24 @@ func (c *Config) recipients(event string) []string {
 func (c *Config) channelAllowed(event, channel string) bool {
 	ec, ok := c.Events[event]
 	return !ok || len(ec.Channels) == 0 || slices.Contains(ec.Channels, channel)
+}
+
+// ParseDocument reads the notifications section out of a whole CONFIG_FILE
+// document, leaving the other sections to their packages; a document
+// without the section gives the defaults (no channel: notifications off).
+func ParseDocument(name string, doc []byte) (Config, error) {
+	var root struct {
+		Notifications yaml.Node `yaml:"notifications"`
+	}
+	if err := yaml.Unmarshal(doc, &root); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if root.Notifications.Kind == 0 {
+		return DefaultConfig(), nil
+	}
+	section, err := yaml.Marshal(&root.Notifications)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: notifications: %w", name, err)
+	}
+	return ParseConfig(name+": notifications", section)
 }
