@@ -52,6 +52,7 @@ func (n *Notifier) Deliver(ctx context.Context) (int, error) {
 }
 
 func (n *Notifier) deliverClaimed(ctx context.Context, claimed []store.OutboxMessage) (int, error) {
+	start := n.now()
 	var order []string
 	groups := map[string][]store.OutboxMessage{}
 	for _, m := range claimed {
@@ -62,12 +63,24 @@ func (n *Notifier) deliverClaimed(ctx context.Context, claimed []store.OutboxMes
 	}
 	sent := 0
 	var errs []error
+	var deferred []store.OutboxMark
 	for _, key := range order {
-		s, err := n.deliverGroup(ctx, key, groups[key])
+		// Slow channels must not outlast the lease: what is left goes back
+		// to the outbox when the lease runs out, for the next round.
+		if ctx.Err() != nil || n.now().Sub(start) > n.lease/2 {
+			break
+		}
+		s, later, err := n.deliverGroup(ctx, key, groups[key])
 		sent += s
+		deferred = append(deferred, later...)
 		if err != nil {
 			errs = append(errs, err)
 		}
+	}
+	// Messages waiting for a digest are marked together: a storm defers
+	// thousands, one transaction instead of one per recipient.
+	if err := n.mark(ctx, deferred); err != nil {
+		errs = append(errs, err)
 	}
 	return sent, errors.Join(errs...)
 }
@@ -75,11 +88,12 @@ func (n *Notifier) deliverClaimed(ctx context.Context, claimed []store.OutboxMes
 // deliverGroup sends one recipient's messages of one event: one by one
 // while they are few, and as one digest once there are more than the
 // threshold within the window (or when they are digest-only).
-func (n *Notifier) deliverGroup(ctx context.Context, key string, msgs []store.OutboxMessage) (int, error) {
+func (n *Notifier) deliverGroup(ctx context.Context, key string, msgs []store.OutboxMessage) (int, []store.OutboxMark, error) {
 	now := n.now()
 	for _, m := range msgs {
 		if m.Digest {
-			return n.sendDigest(ctx, key, msgs, now)
+			sent, err := n.sendDigest(ctx, key, msgs, now)
+			return sent, nil, err
 		}
 	}
 	sent := 0
@@ -92,13 +106,13 @@ func (n *Notifier) deliverGroup(ctx context.Context, key string, msgs []store.Ou
 		}
 		ok, err := n.sendOne(ctx, m, now)
 		if err != nil {
-			return sent, err
+			return sent, deferred, err
 		}
 		if ok {
 			sent++
 		}
 	}
-	return sent, n.mark(ctx, deferred)
+	return sent, deferred, nil
 }
 
 // storm reports whether a message for key should wait for a digest, and

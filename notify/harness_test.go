@@ -19,6 +19,8 @@ import (
 	"github.com/personio-scim/personio-scim/notify"
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/memory"
+	"github.com/personio-scim/personio-scim/store/postgres"
+	"github.com/personio-scim/personio-scim/store/postgres/pgtest"
 	"github.com/personio-scim/personio-scim/store/storetest"
 )
 
@@ -93,8 +95,8 @@ func (r *receiver) requests(path string) []hookRequest {
 type harness struct {
 	t     *testing.T
 	clock *storetest.Clock
-	db    *memory.Shared
 	st    store.Store
+	st2   store.Store // a second handle on the same database: another replica
 	smtp  *smtpServer
 	hooks *receiver
 	cfg   notify.Config
@@ -105,12 +107,32 @@ type harness struct {
 
 var ns = store.DefaultNamespace
 
+// backends are the store backends the notifier's tests run on.
+var backends = []string{"memory", "postgres"}
+
 func newHarness(t *testing.T, tweak func(*notify.Config)) *harness {
+	return newHarnessOn(t, "memory", tweak)
+}
+
+// eachBackend runs a test on every store backend.
+func eachBackend(t *testing.T, test func(t *testing.T, backend string)) {
+	for _, b := range backends {
+		t.Run(b, func(t *testing.T) { test(t, b) })
+	}
+}
+
+func newHarnessOn(t *testing.T, backend string, tweak func(*notify.Config)) *harness {
 	t.Helper()
 	cert, pool := testCertificate(t)
 	h := &harness{t: t, clock: storetest.NewClock(), smtp: startSMTP(t, cert, false), hooks: startReceiver(t)}
-	h.db = memory.NewShared(memory.Options{Now: h.clock.Now})
-	h.st = memory.Open(h.db)
+	switch backend {
+	case "memory":
+		db := memory.NewShared(memory.Options{Now: h.clock.Now})
+		h.st, h.st2 = memory.Open(db), memory.Open(db)
+	case "postgres":
+		a, url := pgtest.Open(t, postgres.Options{Now: h.clock.Now})
+		h.st, h.st2 = a, pgtest.OpenURL(t, url, postgres.Options{Now: h.clock.Now})
+	}
 	h.pool = &tls.Config{RootCAs: pool}
 	h.env = map[string]string{
 		"SMTP_PASSWORD": h.smtp.pass, "SLACK_URL": h.hooks.srv.URL + "/slack", "TEAMS_URL": h.hooks.srv.URL + "/teams",
