@@ -15,6 +15,9 @@ type outboxState struct {
 	messages []store.OutboxMessage // in ID order
 	keys     map[string]bool       // every DedupeKey ever enqueued
 	lastID   int64
+	// firstOpen is the index of the oldest message that is not final
+	// (sent, failed, digested); claims start there.
+	firstOpen int
 }
 
 func newOutboxState() outboxState {
@@ -85,8 +88,12 @@ func (s *Store) ClaimOutbox(ctx context.Context, c store.OutboxClaim) ([]store.O
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
 	var out []store.OutboxMessage
-	for n := range s.db.outbox.messages {
-		m := &s.db.outbox.messages[n]
+	ob := &s.db.outbox
+	for ob.firstOpen < len(ob.messages) && outboxFinal(ob.messages[ob.firstOpen].Status) {
+		ob.firstOpen++
+	}
+	for n := ob.firstOpen; n < len(ob.messages); n++ {
+		m := &ob.messages[n]
 		if len(out) == limit {
 			break
 		}
@@ -97,6 +104,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, c store.OutboxClaim) ([]store.O
 		out = append(out, cloneMessage(*m))
 	}
 	return out, nil
+}
+
+func outboxFinal(st store.OutboxStatus) bool {
+	return st == store.OutboxSent || st == store.OutboxFailed || st == store.OutboxDigested
 }
 
 func outboxDue(m *store.OutboxMessage, now time.Time) bool {
