@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SMTPChannel sends mail through a relay with the standard library's
@@ -208,7 +210,7 @@ func (c *SMTPChannel) compose(m Message, to *mail.Address) ([]byte, error) {
 	if c.replyTo != "" {
 		h("Reply-To", c.replyTo)
 	}
-	h("Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject)))
+	h("Subject", encodeSubject(oneLine(m.Subject)))
 	h("Date", m.At.Format(time.RFC1123Z))
 	h("Message-ID", messageID(m.ID, c.from.Address))
 	h("MIME-Version", "1.0")
@@ -249,6 +251,30 @@ func writeQP(w interface{ Write([]byte) (int, error) }, s string) error {
 		return err
 	}
 	return qp.Close()
+}
+
+// encodeSubject encodes per RFC 2047 where needed, and always when the
+// text holds "=?": a name that looks like an encoded word must reach the
+// reader as typed, not decoded into something else.
+func encodeSubject(s string) string {
+	if !strings.Contains(s, "=?") {
+		return mime.QEncoding.Encode("utf-8", s)
+	}
+	var words []string
+	for len(s) > 0 {
+		n := 0
+		for _, r := range s {
+			if size := utf8.RuneLen(r); n+size <= 30 {
+				n += size
+				continue
+			}
+			break
+		}
+		n = max(n, 1)
+		words = append(words, "=?utf-8?b?"+base64.StdEncoding.EncodeToString([]byte(s[:n]))+"?=")
+		s = s[n:]
+	}
+	return strings.Join(words, " ")
 }
 
 // oneLine keeps a subject from breaking out of its header.
