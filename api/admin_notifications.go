@@ -128,7 +128,7 @@ func (h *notificationsAPI) test(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusBadRequest, "unknown event")
 		return
 	}
-	if req.Language != "" && !slices.Contains(notify.Languages, req.Language) {
+	if req.Language != "" && !slices.Contains(notify.Languages(), req.Language) {
 		writeProblem(w, r, http.StatusBadRequest, "language must be en or de")
 		return
 	}

@@ -98,14 +98,14 @@ type Preview struct {
 // Preview renders event's message in lang from sample data; digest renders
 // the digest form with three sample entries. Nothing is sent or stored.
 func (n *Notifier) Preview(event, lang string, digest bool) (Preview, error) {
-	if _, ok := defaultRecipients[event]; !ok {
+	if !knownEvent(event) {
 		return Preview{}, fmt.Errorf("unknown event %q; known: %v", event, Events())
 	}
 	if lang == "" {
 		lang = n.cfg.Language
 	}
-	if !slices.Contains(Languages, lang) {
-		return Preview{}, fmt.Errorf("unknown language %q; known: %v", lang, Languages)
+	if !slices.Contains(Languages(), lang) {
+		return Preview{}, fmt.Errorf("unknown language %q; known: %v", lang, Languages())
 	}
 	p := samplePayload(event, lang, n.now(), n)
 	var r rendered

@@ -188,7 +188,7 @@ func (n *Notifier) identities(ctx context.Context, ids []string) (map[string]sto
 // languageOf maps a preferredLanguage such as de-DE to a built-in language.
 func languageOf(pref string) string {
 	p := strings.ToLower(pref)
-	for _, l := range Languages {
+	for _, l := range Languages() {
 		if p == l || strings.HasPrefix(p, l+"-") || strings.HasPrefix(p, l+"_") {
 			return l
 		}

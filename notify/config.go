@@ -38,8 +38,10 @@ func Events() []string {
 		EventDataStale, EventPersonSkipped, EventPushQuarantined, EventWritebackRefused}
 }
 
-// dailyEvents go out only in the daily digest.
-var dailyEvents = []string{EventPersonSkipped, EventPushQuarantined}
+// isDaily reports whether an event goes out only in the daily digest.
+func isDaily(event string) bool {
+	return event == EventPersonSkipped || event == EventPushQuarantined
+}
 
 // Recipient rules: who an event goes to, besides literal addresses.
 const (
@@ -151,17 +153,20 @@ type RetryConfig struct {
 	Max         time.Duration `yaml:"max"`
 }
 
-// defaultRecipients is each event's rule when the file does not say.
-var defaultRecipients = map[string][]string{
-	EventJoinerCreated:     {ToManager, ToIT},
-	EventJoinerActivated:   {ToManager, ToIT},
-	EventLeaverDeactivated: {ToIT},
-	EventRunHeld:           {ToAdmins},
-	EventRunFailed:         {ToAdmins},
-	EventDataStale:         {ToAdmins},
-	EventPersonSkipped:     {ToAdmins},
-	EventPushQuarantined:   {ToAdmins},
-	EventWritebackRefused:  {ToIT},
+// defaultRecipients is each event's rule when the file does not say, and
+// the set of known events.
+func defaultRecipients() map[string][]string {
+	return map[string][]string{
+		EventJoinerCreated:     {ToManager, ToIT},
+		EventJoinerActivated:   {ToManager, ToIT},
+		EventLeaverDeactivated: {ToIT},
+		EventRunHeld:           {ToAdmins},
+		EventRunFailed:         {ToAdmins},
+		EventDataStale:         {ToAdmins},
+		EventPersonSkipped:     {ToAdmins},
+		EventPushQuarantined:   {ToAdmins},
+		EventWritebackRefused:  {ToIT},
+	}
 }
 
 // DefaultConfig is what an empty section means: every event on, no channel.
@@ -213,7 +218,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, ch.validate(key)...)
 	}
 	for ev, ec := range c.Events {
-		if _, ok := defaultRecipients[ev]; !ok {
+		if !knownEvent(ev) {
 			bad("notifications.events.%s: unknown event; known: %s", ev, strings.Join(Events(), ", "))
 			continue
 		}
@@ -306,7 +311,7 @@ func (c *Config) recipients(event string) []string {
 	if ec, ok := c.Events[event]; ok && len(ec.To) > 0 {
 		return ec.To
 	}
-	return defaultRecipients[event]
+	return defaultRecipients()[event]
 }
 
 // channelAllowed reports whether an event may go out on a channel.
@@ -333,4 +338,9 @@ func ParseDocument(name string, doc []byte) (Config, error) {
 		return Config{}, fmt.Errorf("%s: notifications: %w", name, err)
 	}
 	return ParseConfig(name+": notifications", section)
+}
+
+func knownEvent(event string) bool {
+	_, ok := defaultRecipients()[event]
+	return ok
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -244,7 +243,7 @@ func (n *Notifier) build(event, key string, p payload, aud audience, now time.Ti
 		return nil
 	}
 	p.Event, p.At = event, now.UTC()
-	daily := slices.Contains(dailyEvents, event)
+	daily := isDaily(event)
 	next := now
 	if daily {
 		next = n.nextDaily(now)

@@ -624,7 +624,7 @@ func TestSwitchedOffEventSendsNothing(t *testing.T) {
 func TestPreviewEveryEventAndLanguage(t *testing.T) {
 	h := newHarness(t, nil)
 	for _, ev := range notify.Events() {
-		for _, lang := range notify.Languages {
+		for _, lang := range notify.Languages() {
 			for _, digest := range []bool{false, true} {
 				p, err := h.n.Preview(ev, lang, digest)
 				if err != nil {

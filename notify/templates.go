@@ -18,7 +18,7 @@ import (
 var builtinTemplates embed.FS
 
 // Languages are the built-in message languages.
-var Languages = []string{"en", "de"}
+func Languages() []string { return []string{"en", "de"} }
 
 // payload is what one outbox message carries and its templates read. It
 // holds only what its recipient needs to act.
@@ -95,7 +95,7 @@ func loadTemplates(dir string) (*templateSet, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, lang := range Languages {
+	for _, lang := range Languages() {
 		ts.text[lang], ts.html[lang] = map[string]*texttemplate.Template{}, map[string]*htmltemplate.Template{}
 		for _, name := range append(Events(), "digest") {
 			src, file, err := templateSource(dir, lang, name+".txt", true)
