@@ -84,6 +84,9 @@ type Config struct {
 	// hires are existing staff seen for the first time.
 	JoinerGraceDays int         `yaml:"joiner_grace_days"`
 	Retry           RetryConfig `yaml:"retry"`
+	// Retention is how long finished messages, and the personal data
+	// they carry, stay in the outbox (and in GET /api/v1/notifications).
+	Retention time.Duration `yaml:"retention"`
 }
 
 // Recipients are the standing addresses the rules name.
@@ -178,6 +181,7 @@ func DefaultConfig() Config {
 		FailingAfter:    time.Hour,
 		JoinerGraceDays: 7,
 		Retry:           RetryConfig{MaxAttempts: 10, Initial: time.Minute, Max: time.Hour},
+		Retention:       30 * 24 * time.Hour,
 	}
 }
 
@@ -246,6 +250,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StaleAfter <= 0 || c.FailingAfter < 0 || c.JoinerGraceDays < 0 {
 		bad("notifications: stale_after must be positive, failing_after and joiner_grace_days not negative")
+	}
+	if c.Retention < 24*time.Hour {
+		bad("notifications.retention: at least 24h, so that a day's events are not enqueued twice")
 	}
 	if c.Retry.MaxAttempts < 1 || c.Retry.Initial <= 0 || c.Retry.Max < c.Retry.Initial {
 		bad("notifications.retry: max_attempts at least 1, initial positive, max not below initial")

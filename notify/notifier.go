@@ -63,6 +63,7 @@ type Notifier struct {
 	recent      map[string][]time.Time // digest key → individual sends within the window
 	lastDigest  map[string]time.Time   // digest key → when its last digest went out
 	lastDaily   string                 // the day whose quarantine report was enqueued
+	lastPrune   string                 // the day the outbox was last pruned
 }
 
 // New checks the configuration against the channels and parses the
@@ -172,5 +173,31 @@ func (n *Notifier) Step(ctx context.Context) error {
 	if _, err := n.Deliver(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	if err := n.prune(ctx); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// prune deletes finished messages older than the retention, once a day.
+func (n *Notifier) prune(ctx context.Context) error {
+	now := n.now()
+	day := now.In(n.zone).Format(time.DateOnly)
+	n.mu.Lock()
+	done := n.lastPrune == day
+	n.mu.Unlock()
+	if done {
+		return nil
+	}
+	pruned, err := n.st.PruneOutbox(ctx, now.Add(-n.cfg.Retention))
+	if err != nil {
+		return fmt.Errorf("notify: prune: %w", err)
+	}
+	if pruned > 0 {
+		n.log.Info("notify: pruned finished messages", "messages", pruned)
+	}
+	n.mu.Lock()
+	n.lastPrune = day
+	n.mu.Unlock()
+	return nil
 }

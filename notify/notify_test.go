@@ -673,3 +673,21 @@ func TestTemplateOverrides(t *testing.T) {
 		t.Fatalf("a broken override = %v; want an error naming its file", err)
 	}
 }
+
+func TestFinishedMessagesArePrunedAfterRetention(t *testing.T) {
+	h := newHarness(t, func(c *notify.Config) { c.Channels = c.Channels[:1] })
+	if err := h.n.RunFinished(context.Background(), notify.RunEvent{ID: "r1", Status: "held"}); err != nil {
+		t.Fatal(err)
+	}
+	h.step()
+	h.clock.Advance(29 * 24 * time.Hour)
+	h.step()
+	if n := len(h.outbox(store.OutboxQuery{})); n != 1 {
+		t.Fatalf("%d messages after 29 days; want the sent one kept", n)
+	}
+	h.clock.Advance(2 * 24 * time.Hour)
+	h.step()
+	if n := len(h.outbox(store.OutboxQuery{})); n != 0 {
+		t.Fatalf("%d messages after 31 days; want none", n)
+	}
+}

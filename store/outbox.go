@@ -110,6 +110,10 @@ type Outbox interface {
 	MarkOutbox(ctx context.Context, owner string, marks []OutboxMark) error
 	// ListOutbox pages through messages, see OutboxQuery.
 	ListOutbox(ctx context.Context, q OutboxQuery) ([]OutboxMessage, error)
+	// PruneOutbox deletes finished messages (sent, failed, digested)
+	// created before the given time, with the personal data they carry,
+	// and returns how many. Their dedupe keys go with them.
+	PruneOutbox(ctx context.Context, before time.Time) (int, error)
 }
 
 // OutboxLimit applies the default and a cap to a requested limit.

@@ -181,3 +181,26 @@ func cloneMessage(m store.OutboxMessage) store.OutboxMessage {
 	m.Payload = slices.Clone(m.Payload)
 	return m
 }
+
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	before = store.OutboxTime(before)
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	ob := &s.db.outbox
+	kept := ob.messages[:0]
+	pruned := 0
+	for _, m := range ob.messages {
+		if outboxFinal(m.Status) && m.CreatedAt.Before(before) {
+			delete(ob.keys, m.DedupeKey)
+			pruned++
+			continue
+		}
+		kept = append(kept, m)
+	}
+	clear(ob.messages[len(kept):])
+	ob.messages, ob.firstOpen = kept, 0
+	return pruned, nil
+}

@@ -203,3 +203,12 @@ func queryOutbox(ctx context.Context, q querier, sql string, args ...any) ([]sto
 	}
 	return out, nil
 }
+
+func (s *Store) PruneOutbox(ctx context.Context, before time.Time) (int, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM outbox_messages WHERE status IN ('sent', 'failed', 'digested') AND created_at < $1`,
+		store.OutboxTime(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}

@@ -27,6 +27,7 @@ var outboxTests = []struct {
 	{"OutboxConcurrentClaimsDoNotOverlap", testOutboxConcurrentClaims},
 	{"OutboxListFiltersAndPages", testOutboxList},
 	{"OutboxRejectsMalformedCalls", testOutboxInvalid},
+	{"OutboxPruneDeletesOnlyOldFinishedMessages", testOutboxPrune},
 }
 
 func outboxMsg(key string) store.OutboxMessage {
@@ -380,5 +381,42 @@ func testOutboxInvalid(t *testing.T, open Factory) {
 	}
 	if err := a.MarkOutbox(ctx, "a", sentMarks(held, clock.Now())); err != nil {
 		t.Fatalf("the held message could not be marked after refused calls: %v", err)
+	}
+}
+
+func testOutboxPrune(t *testing.T, open Factory) {
+	clock := NewClock()
+	a, b := open(t, clock.Now)
+	ctx := context.Background()
+	mustEnqueue(t, a, store.OutboxEnqueue{Messages: []store.OutboxMessage{outboxMsg("old-sent"), outboxMsg("old-failed"), outboxMsg("old-pending")}})
+	got := claim(t, a, "a", clock.Now(), 2)
+	marks := sentMarks(got, clock.Now())
+	marks[1].Status = store.OutboxFailed
+	if err := a.MarkOutbox(ctx, "a", marks); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	mustEnqueue(t, a, store.OutboxEnqueue{Messages: []store.OutboxMessage{outboxMsg("new-sent")}})
+	fresh := claim(t, a, "a", clock.Now(), 0)
+	var newer []store.OutboxMessage
+	for _, m := range fresh {
+		if m.DedupeKey == "new-sent" {
+			newer = append(newer, m)
+		}
+	}
+	if err := a.MarkOutbox(ctx, "a", sentMarks(newer, clock.Now())); err != nil {
+		t.Fatal(err)
+	}
+	n, err := b.PruneOutbox(ctx, clock.Now().Add(-time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("PruneOutbox = %d, %v; want the 2 old finished messages", n, err)
+	}
+	left, _ := a.ListOutbox(ctx, store.OutboxQuery{})
+	if keys := keysOf(left); !slices.Equal(keys, []string{"new-sent", "old-pending"}) {
+		t.Fatalf("after pruning the outbox holds %v; want new-sent and the unfinished old-pending", keys)
+	}
+	// A pruned key is free again: its event can be enqueued anew.
+	if added := mustEnqueue(t, b, store.OutboxEnqueue{Messages: []store.OutboxMessage{outboxMsg("old-sent")}}); added != 1 {
+		t.Fatalf("re-enqueueing a pruned key added %d", added)
 	}
 }
