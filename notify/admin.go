@@ -11,6 +11,9 @@ import (
 	"slices"
 	"time"
 
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -53,6 +56,19 @@ func openChannel(c ChannelConfig, getenv func(string) string, opts ChannelOption
 	}
 	if c.Type == TypeSMTP {
 		var password string
+		if c.SMTP.Auth == "xoauth2" {
+			secret, err := need(c.SMTP.OAuth2.ClientSecretEnv)
+			if err != nil {
+				return nil, err
+			}
+			cc := clientcredentials.Config{ClientID: c.SMTP.OAuth2.ClientID, ClientSecret: secret,
+				TokenURL: c.SMTP.OAuth2.TokenURL, Scopes: c.SMTP.OAuth2.Scopes}
+			ctx := context.Background()
+			if opts.HTTPClient != nil {
+				ctx = context.WithValue(ctx, oauth2.HTTPClient, opts.HTTPClient)
+			}
+			return NewSMTPChannel(*c.SMTP, SMTPOptions{Tokens: cc.TokenSource(ctx), TLS: opts.TLS})
+		}
 		if c.SMTP.Username != "" {
 			p, err := need(c.SMTP.PasswordEnv)
 			if err != nil {

@@ -3,6 +3,8 @@ package notify_test
 import (
 	"context"
 	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +158,62 @@ notifications:
 	_, err = notify.OpenChannels(cfg, func(k string) string { return env[k] }, notify.ChannelOptions{})
 	if err == nil || !strings.Contains(err.Error(), "SLACK_WEBHOOK_URL") || strings.Contains(err.Error(), "secret-path") {
 		t.Fatalf("OpenChannels with an http URL = %v; want the variable named and the URL not shown", err)
+	}
+}
+
+// TestSMTPWithOAuth2: auth xoauth2 fetches a token with the client
+// credentials grant and presents it with XOAUTH2, as Microsoft 365 wants.
+func TestSMTPWithOAuth2(t *testing.T) {
+	cert, pool := testCertificate(t)
+	srv := startSMTP(t, cert, false)
+	srv.token = "access-token-1"
+	var grants int
+	tokens := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		id, secret, _ := r.BasicAuth()
+		if r.Form.Get("client_id") != "" {
+			id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
+		}
+		if r.Form.Get("grant_type") != "client_credentials" || id != "app-id" || secret != "app-secret" ||
+			r.Form.Get("scope") != "https://outlook.office365.com/.default" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		grants++
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"access_token":"access-token-1","token_type":"Bearer","expires_in":3600}`))
+	}))
+	defer tokens.Close()
+	cfg := notify.DefaultConfig()
+	cfg.Channels = []notify.ChannelConfig{{Name: "m365", Type: notify.TypeSMTP, SMTP: &notify.SMTPConfig{
+		Host: "127.0.0.1", Port: srv.port(), Username: srv.user, Auth: "xoauth2", From: "scim@example.com",
+		OAuth2: &notify.OAuth2Config{TokenURL: tokens.URL, ClientID: "app-id", ClientSecretEnv: "M365_SECRET",
+			Scopes: []string{"https://outlook.office365.com/.default"}},
+	}}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		secret  string
+		wantErr string
+	}{{"app-secret", ""}, {"wrong", "no OAuth 2.0 token"}} {
+		chans, err := notify.OpenChannels(cfg, func(string) string { return tt.secret }, notify.ChannelOptions{TLS: &tls.Config{RootCAs: pool}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = chans["m365"].Send(context.Background(), notify.Message{ID: "x", To: "a@example.com", Subject: "s", Text: "t", At: time.Now()})
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Fatalf("secret %q: Send = %v; want %q", tt.secret, err, tt.wantErr)
+		}
+	}
+	if got := srv.received(); len(got) != 1 || got[0].AuthUser != srv.user || grants != 1 {
+		t.Fatalf("received %+v after %d grants; want one mail authenticated by token", got, grants)
+	}
+	// A token the relay refuses ends in its 535, not retried forever.
+	srv.token = "rotated"
+	chans, _ := notify.OpenChannels(cfg, func(string) string { return "app-secret" }, notify.ChannelOptions{TLS: &tls.Config{RootCAs: pool}})
+	err := chans["m365"].Send(context.Background(), notify.Message{ID: "y", To: "a@example.com", Subject: "s", Text: "t", At: time.Now()})
+	if err == nil || err.Error() != "smtp: refused with 535" {
+		t.Fatalf("a refused token = %v; want the 535", err)
 	}
 }

@@ -121,12 +121,23 @@ type SMTPConfig struct {
 	TLS         string `yaml:"tls"`
 	Username    string `yaml:"username"`
 	PasswordEnv string `yaml:"password_env"`
-	// Auth: plain (default) or login; ignored without a username.
-	Auth    string `yaml:"auth"`
-	From    string `yaml:"from"`
-	ReplyTo string `yaml:"reply_to"`
+	// Auth: plain (default), login, or xoauth2 (OAuth 2.0 client
+	// credentials, as Microsoft 365 wants); ignored without a username.
+	Auth string `yaml:"auth"`
+	// OAuth2 is the token endpoint and client for auth: xoauth2.
+	OAuth2  *OAuth2Config `yaml:"oauth2"`
+	From    string        `yaml:"from"`
+	ReplyTo string        `yaml:"reply_to"`
 	// HeloName is the name given in EHLO (default localhost).
 	HeloName string `yaml:"helo_name"`
+}
+
+// OAuth2Config is an OAuth 2.0 client-credentials grant for SMTP.
+type OAuth2Config struct {
+	TokenURL        string   `yaml:"token_url"`
+	ClientID        string   `yaml:"client_id"`
+	ClientSecretEnv string   `yaml:"client_secret_env"`
+	Scopes          []string `yaml:"scopes"`
 }
 
 // EventConfig switches an event and overrides its recipients and channels.
@@ -273,8 +284,17 @@ func (ch *ChannelConfig) validate(key string) []error {
 		if s.TLS != "" && s.TLS != "starttls" && s.TLS != "implicit" && s.TLS != "none" {
 			bad(".smtp.tls: %q is not starttls, implicit or none", s.TLS)
 		}
-		if s.Auth != "" && s.Auth != "plain" && s.Auth != "login" {
-			bad(".smtp.auth: %q is not plain or login", s.Auth)
+		switch s.Auth {
+		case "", "plain", "login":
+			if s.Username != "" && s.PasswordEnv == "" {
+				bad(".smtp.password_env: required with a username")
+			}
+		case "xoauth2":
+			if s.Username == "" || s.OAuth2 == nil || s.OAuth2.TokenURL == "" || s.OAuth2.ClientID == "" || s.OAuth2.ClientSecretEnv == "" {
+				bad(".smtp: auth xoauth2 needs username and oauth2.token_url, client_id and client_secret_env")
+			}
+		default:
+			bad(".smtp.auth: %q is not plain, login or xoauth2", s.Auth)
 		}
 		if _, err := mail.ParseAddress(s.From); err != nil {
 			bad(".smtp.from: %q is not a mail address", s.From)
@@ -283,9 +303,6 @@ func (ch *ChannelConfig) validate(key string) []error {
 			if _, err := mail.ParseAddress(s.ReplyTo); err != nil {
 				bad(".smtp.reply_to: %q is not a mail address", s.ReplyTo)
 			}
-		}
-		if s.Username != "" && s.PasswordEnv == "" {
-			bad(".smtp.password_env: required with a username")
 		}
 		if s.Port < 0 || s.Port > 65535 {
 			bad(".smtp.port: %d is not a port", s.Port)

@@ -31,6 +31,7 @@ type smtpServer struct {
 	noTLS    bool // offer no STARTTLS
 	user     string
 	pass     string
+	token    string // the bearer token XOAUTH2 accepts
 
 	mu     sync.Mutex
 	mails  []smtpMail
@@ -207,7 +208,7 @@ func (ss *smtpSession) ehlo() {
 		lines = append(lines, "STARTTLS")
 	}
 	if ss.tls {
-		lines = append(lines, "AUTH PLAIN LOGIN")
+		lines = append(lines, "AUTH PLAIN LOGIN XOAUTH2")
 	}
 	for n, l := range lines {
 		sep := "-"
@@ -236,6 +237,16 @@ func (ss *smtpSession) auth(arg string) {
 		user, pass = parts[1], parts[2]
 	case "LOGIN":
 		user, pass = ss.challenge("Username:"), ss.challenge("Password:")
+	case "XOAUTH2":
+		raw, _ := base64.StdEncoding.DecodeString(initial)
+		fields := strings.Split(strings.TrimSuffix(string(raw), "\x01\x01"), "\x01")
+		if len(fields) != 2 || fields[1] != "auth=Bearer "+ss.s.token || ss.s.token == "" {
+			ss.tp.PrintfLine("334 %s", base64.StdEncoding.EncodeToString([]byte(`{"status":"401","schemes":"bearer"}`)))
+			ss.tp.ReadLine()
+			ss.reply(535, "5.7.3 authentication unsuccessful")
+			return
+		}
+		user, pass = strings.TrimPrefix(fields[0], "user="), ss.s.pass
 	default:
 		ss.reply(504, "5.5.4 mechanism not supported")
 		return
