@@ -53,6 +53,9 @@ type Options struct {
 	// SCIMBasicUser (SCIM_BASIC_USER), when set, is the user name HTTP
 	// Basic must carry on /scim; empty accepts any user name.
 	SCIMBasicUser string
+	// Notifications serves /api/v1/notifications (see NotificationsHandler);
+	// nil leaves the routes out.
+	Notifications http.Handler
 }
 
 type router struct {
@@ -107,6 +110,9 @@ func NewRouter(opts Options) (http.Handler, error) {
 			FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
 		}))
 		rt.adminRoutes(r)
+		if opts.Notifications != nil {
+			r.Mount("/notifications", opts.Notifications)
+		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route; SCIM is at /scim/v2, the admin API at /api/v1")
