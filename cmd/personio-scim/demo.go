@@ -102,6 +102,8 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 			return nil, err
 		}
 	}
+	demoNotices := demoNotifications()
+	opts.notifications, opts.console = &demoNotices, os.Stdout
 	d.svc, err = newServiceWith(ctx, e, logger, opts)
 	if err != nil {
 		d.close()

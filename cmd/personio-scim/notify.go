@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/personio-scim/personio-scim/notify"
+	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -26,10 +27,9 @@ type notifierOptions struct {
 // CONFIG_FILE and the secrets its channels name in the environment. It
 // returns nil and no error when the section is absent or has no channel:
 // notifications are off.
-func newNotifier(e env, opts notifierOptions) (*notify.Notifier, error) {
-	cfg, err := loadNotifications(e.ConfigFile)
-	if err != nil || len(cfg.Channels) == 0 {
-		return nil, err
+func newNotifier(e env, cfg notify.Config, opts notifierOptions) (*notify.Notifier, error) {
+	if len(cfg.Channels) == 0 {
+		return nil, nil
 	}
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = e.PublicURL
@@ -44,27 +44,41 @@ func newNotifier(e env, opts notifierOptions) (*notify.Notifier, error) {
 	return notify.New(notify.Options{Store: opts.Store, Config: cfg, Channels: chans, Targets: opts.Targets, Logger: opts.Logger})
 }
 
-// newDemoNotifier prints every event to the console, in English.
-func newDemoNotifier(st store.Store, logger *slog.Logger, console io.Writer) (*notify.Notifier, error) {
+// demoNotifications print every event to the demo's console, in English.
+func demoNotifications() notify.Config {
 	cfg := notify.DefaultConfig()
 	cfg.Recipients = notify.Recipients{IT: []string{"it@demo.invalid"}, Admins: []string{"admin@demo.invalid"}}
 	cfg.Channels = []notify.ChannelConfig{{Name: "console", Type: notify.TypeConsole, RatePerMinute: 600, RecipientPerHour: 3600}}
-	chans, err := notify.OpenChannels(cfg, os.Getenv, notify.ChannelOptions{Console: console})
-	if err != nil {
-		return nil, err
-	}
-	return notify.New(notify.Options{Store: st, Config: cfg, Channels: chans, Logger: logger})
+	return cfg
 }
 
-// loadNotifications reads only the notifications section; the rest of the
-// file belongs to the other packages' parsers.
-func loadNotifications(path string) (notify.Config, error) {
-	if path == "" {
-		return notify.DefaultConfig(), nil
+// runEvent tells the notifier what a sync run came to: its counts, the
+// first held changes (the review link leads to the rest) and the people
+// the mapping skipped.
+func runEvent(rep mirror.Report) notify.RunEvent {
+	const firstHeld = 10
+	held := rep.Guard.Held[:min(len(rep.Guard.Held), firstHeld)]
+	ev := notify.RunEvent{
+		ID: rep.RunID, Status: string(rep.Status), Counts: runCounts(rep.Counts),
+		HeldTotal: len(rep.Guard.Held), Error: rep.Error,
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return notify.Config{}, fmt.Errorf("CONFIG_FILE: %w", err)
+	for _, h := range held {
+		change := h.Change
+		if h.Group != "" {
+			change += " from " + h.Group
+		}
+		ev.Held = append(ev.Held, notify.HeldPerson{PersonioID: h.PersonioID, UserName: h.UserName, Change: change})
 	}
-	return notify.ParseDocument(path, data)
+	for _, s := range rep.Skipped {
+		ev.Skipped = append(ev.Skipped, notify.SkippedPerson{PersonioID: s.PersonID, Reason: s.Reason})
+	}
+	return ev
+}
+
+func runCounts(c mirror.Counts) map[string]int {
+	return map[string]int{
+		"created": c.Created, "updated": c.Updated, "activated": c.Activated, "deactivated": c.Deactivated,
+		"removed": c.Removed, "groups_created": c.GroupsCreated, "groups_updated": c.GroupsUpdated,
+		"groups_removed": c.GroupsRemoved, "skipped": c.Skipped, "held": c.Held,
+	}
 }

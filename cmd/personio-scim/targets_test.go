@@ -108,7 +108,7 @@ func TestConfigurationErrors(t *testing.T) {
 	tests := []struct {
 		name, text, want string
 	}{
-		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets)"},
+		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets, notifications)"},
 		{"mirror error keeps its line", "lifecycle:\n  prehire_dayz: 3\n", "config.yaml:2: unknown key prehire_dayz in lifecycle"},
 		{"target key", "targets:\n  - name: a\n    type: fake\n    lve: true\n", `config.yaml:4: targets[0]: unknown key "lve"`},
 		{"unknown type", "targets:\n  - name: a\n    type: okta\n", `targets[0].type: unknown target type "okta" (known: fake)`},
@@ -253,5 +253,31 @@ func TestDemoPushesIntoTheSCIMSimulator(t *testing.T) {
 	d.printWelcome(&welcome, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
 	if !strings.Contains(welcome.String(), "/api/v1/targets") {
 		t.Errorf("the welcome does not show the push target:\n%s", welcome.String())
+	}
+}
+
+// TestConfigurationNotifications reads the notifications section from the
+// same file as everything else, and refuses its unknown keys with the
+// section named.
+func TestConfigurationNotifications(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("notifications:\n  channels:\n    - name: ops\n      type: console\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfiguration(env{ConfigFile: good}, typeNames(targetTypes()))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if len(c.notifications.Channels) != 1 || c.notifications.Channels[0].Name != "ops" {
+		t.Fatalf("channels = %+v, want the one named ops", c.notifications.Channels)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("notifications:\n  chanels: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = loadConfiguration(env{ConfigFile: bad}, typeNames(targetTypes()))
+	if err == nil || !strings.Contains(err.Error(), "notifications") || !strings.Contains(err.Error(), "chanels") {
+		t.Fatalf("err = %v, want the section and the unknown key named", err)
 	}
 }
