@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -202,7 +203,7 @@ func TestDemoPushesIntoTheSCIMSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	d, err := startDemo(ctx, e, 25, 3, slog.New(slog.DiscardHandler), true)
+	d, err := startDemo(ctx, e, 25, 3, slog.New(slog.DiscardHandler), []string{"scim"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,5 +280,58 @@ func TestConfigurationNotifications(t *testing.T) {
 	_, err = loadConfiguration(env{ConfigFile: bad}, typeNames(targetTypes()))
 	if err == nil || !strings.Contains(err.Error(), "notifications") || !strings.Contains(err.Error(), "chanels") {
 		t.Fatalf("err = %v, want the section and the unknown key named", err)
+	}
+}
+
+// TestDemoPushesIntoEntraAndGoogle: `demo --push entra google` provisions
+// the simulated company into both simulators through the real targets.
+func TestDemoPushesIntoEntraAndGoogle(t *testing.T) {
+	var kinds demoPushKinds
+	if err := kinds.Set("true"); err != nil {
+		t.Fatal(err)
+	}
+	if err := kinds.addArgs([]string{"entra", "google"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kinds.kinds, []string{"entra", "google"}) {
+		t.Fatalf("--push entra google = %v", kinds.kinds)
+	}
+	e, err := loadEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d, err := startDemo(ctx, e, 12, 3, slog.New(slog.DiscardHandler), kinds.kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.svc.scheduler.RunNow(ctx, mirror.RunOptions{Trigger: "test"}, false); err != nil {
+		t.Fatal(err)
+	}
+	people := len(d.svc.dir.View().Identities())
+	for _, name := range []string{"entra-simulator", "google-simulator"} {
+		w, ok := d.svc.targets.Get(name)
+		if !ok {
+			t.Fatalf("the demo has no target %s", name)
+		}
+		for range 5 {
+			if _, err := w.Step(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	d.entraSim.Settle()
+	if got := d.entraSim.Users(); got != people || got == 0 {
+		t.Errorf("the Entra simulator holds %d users, the directory %d identities", got, people)
+	}
+	if got := d.googleSim.UserCount(); got != people || got == 0 {
+		w, _ := d.svc.targets.Get("google-simulator")
+		st, _ := w.Status(ctx)
+		recs, _ := w.Records(ctx, store.PushQuery{Limit: 2})
+		for _, r := range recs {
+			t.Logf("record %s %s %s", r.Status, r.LastError, r.Detail)
+		}
+		t.Errorf("the Google simulator holds %d users, the directory %d identities; target %+v", got, people, st)
 	}
 }
