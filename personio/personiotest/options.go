@@ -50,7 +50,7 @@ func AllScopes() []string {
 		"personio:persons:read", "personio:persons:write",
 		"personio:org-units:read", "personio:legal-entities:read",
 		"personio:cost-centers:read", "personio:workplaces:read",
-		"employees:read", "employees:write",
+		"employees:read", "employees:write", "personio:webhooks:write",
 	}
 }
 
@@ -161,6 +161,9 @@ type Options struct {
 	// RetryAfterSeconds, when positive, adds Retry-After to 429 answers;
 	// Personio sends none by default.
 	RetryAfterSeconds int
+
+	// Webhooks shapes webhook deliveries (see WebhookOptions).
+	Webhooks WebhookOptions
 }
 
 func (o Options) withDefaults() Options {
