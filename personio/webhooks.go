@@ -104,7 +104,8 @@ func checkWebhook(w Webhook) error {
 	switch {
 	case err != nil || u.Host == "":
 		return errors.New("webhook url must be an absolute URL")
-	case u.Scheme != "https":
+	// Plain http only to this machine, for tests and the demo.
+	case u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())):
 		return errors.New("webhook url must use https: Personio delivers to HTTPS endpoints only")
 	case strings.TrimSpace(w.Description) == "":
 		return errors.New("webhook needs a description")
