@@ -42,6 +42,8 @@ type Options struct {
 	// AuthFailureBurst is how many failed authentications one address may
 	// make before it is slowed down (default 10).
 	AuthFailureBurst int
+	// Webhooks, when set, receives Personio's webhooks at WebhookPath.
+	Webhooks *Webhooks
 }
 
 type router struct {
@@ -88,6 +90,9 @@ func NewRouter(opts Options) (http.Handler, error) {
 		Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, RenderError: scim.WriteError, Logger: opts.Logger,
 		FailureBurst: opts.AuthFailureBurst,
 	})).Mount(scimPath, scimHandler)
+	if opts.Webhooks != nil {
+		r.Method(http.MethodPost, WebhookPath, opts.Webhooks)
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(Authenticate(opts.Store, AuthOptions{
 			Bootstrap: bootstrap, RequiredScope: AdminScope, RenderError: writeProblem, Logger: opts.Logger,
