@@ -87,6 +87,9 @@ type RunOptions struct {
 	// Approves is the id of a held run this run releases: the guard does
 	// not hold this run.
 	Approves string
+	// People makes a targeted run: only these Personio ids are read, by id
+	// (see SyncPeople). Mode must be incremental.
+	People []string
 }
 
 // Report is the account of one run, stored as the run's report.
@@ -186,6 +189,9 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, rep *Report) error {
 // is refused: it is far likelier a broken credential or API than a company
 // that lost everyone at once.
 func (e *Engine) fetch(ctx context.Context, opts RunOptions) ([]personio.Record, personio.FetchStats, error) {
+	if len(opts.People) > 0 {
+		return e.fetchPeople(ctx, opts)
+	}
 	if opts.Mode == ModeIncremental {
 		return e.source.FetchChanged(ctx, opts.Since)
 	}
