@@ -31,7 +31,9 @@ func TestUpdatePerson(t *testing.T) {
 				}
 			}},
 		{"v1 email refused before sending", personio.APIv1,
-			func([]personio.Record) personio.PersonUpdate { return personio.PersonUpdate{Email: "new@alpenwerk.example"} },
+			func([]personio.Record) personio.PersonUpdate {
+				return personio.PersonUpdate{Email: "new@alpenwerk.example"}
+			},
 			0, true, 0, unchangedEmail},
 		{"v1 unknown custom attribute ignored by Personio", personio.APIv1,
 			func([]personio.Record) personio.PersonUpdate {

@@ -154,7 +154,7 @@ func (s *Scheduler) recentRuns(ctx context.Context) (last, completed store.Run, 
 		return last, completed, err
 	}
 	for _, r := range runs {
-		if r.DryRun {
+		if r.DryRun || r.Trigger == TriggerTargeted { // a few people read by id say nothing of the rest
 			continue
 		}
 		if last.ID == "" {
