@@ -1,0 +1,140 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/personio-scim/personio-scim/api"
+	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/personio/mirror"
+	"github.com/personio-scim/personio-scim/personio/personiotest"
+	"github.com/personio-scim/personio-scim/store"
+	"github.com/personio-scim/personio-scim/store/memory"
+)
+
+// BenchmarkWebhookFreshness measures, at 10,000 people, how long a change
+// made in (simulated) Personio takes to show in the directory and over
+// SCIM: the simulator delivers the webhook at once (Personio's own delay is
+// left out), the receiver gathers events for its default window, the
+// scheduler makes a targeted run. Each iteration is one edit; the metrics
+// are the latency percentiles over all iterations.
+//
+//	go test ./api -run '^$' -bench WebhookFreshness -benchtime 200x
+func BenchmarkWebhookFreshness(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim := personiotest.Start(b, personiotest.Options{Employees: 10_000, Seed: 3,
+		Credentials: []personiotest.Credential{{ClientID: "bench", ClientSecret: "bench-secret", NoRateLimit: true}}})
+	cfg, err := mirror.ParseConfig("bench", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy, err := mirror.Compile(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := memory.New(memory.Options{})
+	dir, err := store.NewDirectory(ctx, st, store.DirectoryOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	client, err := personio.NewClient(personio.Config{BaseURL: sim.URL(), ClientID: "bench", ClientSecret: "bench-secret",
+		Attributes: policy.SourceFields(), Location: policy.Location(), NoRateLimit: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	engine, err := mirror.NewEngine(mirror.EngineOptions{Policy: policy, Store: st, Directory: dir, Source: client, Namespace: store.DefaultNamespace})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sched := mirror.NewScheduler(engine, time.Hour)
+	if _, err := sched.RunNow(ctx, mirror.RunOptions{Trigger: "bench"}, false); err != nil {
+		b.Fatal(err)
+	}
+	hooks, err := api.NewWebhooks(api.WebhookOptions{Token: webhookToken, Syncer: sched})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { hooks.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	h, err := api.NewRouter(api.Options{Store: st, Directory: dir, Scheduler: sched, Engine: engine, Webhooks: hooks, SCIMToken: scimToken})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	sim.RegisterWebhook(srv.URL+api.WebhookPath, webhookToken, personio.PeopleEvents()...)
+
+	records := sim.Records()
+	var latencies []time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		rec := records[(i*37)%len(records)]
+		title := fmt.Sprintf("Bench title %d", i)
+		id := store.DefaultNamespace.IdentityID(rec.ID)
+		if _, ok := dir.View().Identity(id); !ok {
+			continue // a person outside the directory (not hired yet, long gone)
+		}
+		start := time.Now()
+		if err := sim.Update(rec.ID, personiotest.Attrs{"position": title}); err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if got, _ := dir.View().Identity(id); got.Title == title {
+				break
+			}
+			time.Sleep(200 * time.Microsecond) // polls; the measurement is the time until visible
+		}
+		latencies = append(latencies, time.Since(start))
+		if i%50 == 0 {
+			checkSCIM(b, srv.URL, id, title)
+		}
+	}
+	b.StopTimer()
+	if len(latencies) == 0 {
+		b.Fatal("no edit was measured")
+	}
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
+	}
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(float64(latencies[len(latencies)-1].Microseconds())/1000, "max-ms")
+	b.ReportMetric(float64(len(latencies)), "edits")
+}
+
+// checkSCIM reads the identity over SCIM: the change must be there as soon
+// as the directory has it, because SCIM answers from that directory.
+func checkSCIM(b *testing.B, base, id, title string) {
+	req, _ := http.NewRequest(http.MethodGet, base+"/scim/v2/Users/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+scimToken)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var body strings.Builder
+	if _, err := fmt.Fprint(&body, readAll(res)); err != nil || res.StatusCode != http.StatusOK || !strings.Contains(body.String(), title) {
+		b.Fatalf("SCIM GET %s: %d, title %q missing", id, res.StatusCode, title)
+	}
+}
+
+func readAll(res *http.Response) string {
+	var sb strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := res.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			return sb.String()
+		}
+	}
+}
