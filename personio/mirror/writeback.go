@@ -195,6 +195,7 @@ type WritebackOptions struct {
 type Writeback struct {
 	opts WritebackOptions
 	mu   sync.Mutex // one pass at a time
+	kick chan struct{}
 }
 
 // NewWriteback checks the wiring.
@@ -208,7 +209,35 @@ func NewWriteback(o WritebackOptions) (*Writeback, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Writeback{opts: o}, nil
+	return &Writeback{opts: o, kick: make(chan struct{}, 1)}, nil
+}
+
+// Kick asks for a pass soon; give it to the engine as OnRun (directly or
+// beside metrics) so that values are written right after each sync. It
+// never blocks.
+func (w *Writeback) Kick(Report) {
+	select {
+	case w.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Loop makes a pass whenever kicked and at least every interval, until ctx
+// ends. A pass that fails is logged; the next one tries again.
+func (w *Writeback) Loop(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		case <-w.kick:
+		}
+		if _, err := w.Run(ctx); err != nil && ctx.Err() == nil {
+			w.opts.Logger.Warn("write-back pass did not complete", "error", err)
+		}
+	}
 }
 
 // WritebackReport counts one pass.
