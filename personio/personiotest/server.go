@@ -99,6 +99,7 @@ func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.offset += d
+	s.emitDueDates()
 }
 
 func (s *Server) now() time.Time { return s.opts.Now().Add(s.offset) }

@@ -126,6 +126,7 @@ type webhookHub struct {
 	holding    bool
 	held       []func()
 	deliveries []Delivery
+	checkedDay personio.Date // the last day whose date events were fired
 }
 
 func newWebhookHub(opts WebhookOptions) *webhookHub {
@@ -138,8 +139,44 @@ func newWebhookHub(opts WebhookOptions) *webhookHub {
 func (s *Server) webhooks() *webhookHub {
 	if s.co.hub == nil {
 		s.co.hub = newWebhookHub(s.opts.Webhooks)
+		s.co.hub.checkedDay = s.today()
 	}
 	return s.co.hub
+}
+
+// DeliverDateEvents fires employment.started and employment.terminated for
+// the employments whose start or termination date the clock has reached
+// since the last call, as Personio does on the effective date. Advance
+// calls it; a simulator on an outside clock (Options.Now) calls it after
+// moving that clock.
+func (s *Server) DeliverDateEvents() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.emitDueDates()
+}
+
+// emitDueDates is DeliverDateEvents under the server's lock.
+func (s *Server) emitDueDates() {
+	hub := s.co.hub
+	if hub == nil {
+		return
+	}
+	today := s.today()
+	passed := func(d personio.Date) bool { return !d.IsZero() && hub.checkedDay.Before(d) && !today.Before(d) }
+	at := s.now()
+	for _, p := range s.co.persons {
+		for _, e := range p.Employments {
+			if passed(e.HireDate) {
+				hub.emit(personio.EventEmploymentStarted, p.ID, e.ID, at)
+			}
+			if passed(e.TerminationDate) {
+				hub.emit(personio.EventEmploymentTerminated, p.ID, e.ID, at)
+			}
+		}
+	}
+	if hub.checkedDay.Before(today) {
+		hub.checkedDay = today
+	}
 }
 
 // CloseWebhooks stops every delivery in flight and waits for them.

@@ -257,3 +257,29 @@ func TestWriteBackEchoes(t *testing.T) {
 		t.Errorf("echoes %v: want one person.updated for the v2 write, none for the refused ones", got)
 	}
 }
+
+func TestWebhookEffectiveDates(t *testing.T) {
+	rc, target := startReceiver(t, http.StatusOK)
+	s := Start(t, Options{Employees: -1, Now: func() time.Time { return seedNow }, Credentials: noLimits()})
+	today := s.Today()
+	joiner, err := s.Hire(Attrs{"first_name": "Jo", "last_name": "Neu", "hire_date": today.AddDays(2).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaver, err := s.Hire(Attrs{"first_name": "Le", "last_name": "Alt", "hire_date": "2020-01-01", "termination_date": today.AddDays(1).String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.RegisterWebhook(target, "tok", "employment.started", "employment.terminated")
+	s.Advance(24 * time.Hour)
+	s.WaitWebhooks()
+	if got := rc.events(); !slices.Equal(got, []string{"employment.terminated " + firstEmployment(t, s, leaver)}) {
+		t.Errorf("day 1: %v", got)
+	}
+	s.Advance(24 * time.Hour)
+	s.Advance(time.Hour) // the same day again fires nothing new
+	s.WaitWebhooks()
+	if got := rc.events(); len(got) != 2 || got[1] != "employment.started "+firstEmployment(t, s, joiner) {
+		t.Errorf("day 2: %v", got)
+	}
+}
