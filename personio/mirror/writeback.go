@@ -324,7 +324,7 @@ func (w *Writeback) needed(ident *store.Identity, now time.Time) []fieldWrite {
 	var out []fieldWrite
 	for _, rule := range w.opts.Config.Rules {
 		value, _ := ident.Get(rule.From)
-		if value == "" || value == ident.Source[rule.Field] {
+		if value == "" || sameValue(rule.Field, value, ident.Source[rule.Field]) {
 			continue
 		}
 		if st, written := stateOf(ident, rule.Field); written && !due(st, value, rule.When, now) {
@@ -333,6 +333,16 @@ func (w *Writeback) needed(ident *store.Identity, now time.Time) []fieldWrite {
 		out = append(out, fieldWrite{field: rule.Field, value: value})
 	}
 	return out
+}
+
+// sameValue compares an identity's value with Personio's. Email addresses
+// compare without case: rewriting only the case would change nothing that
+// mail delivery sees and would overwrite what HR typed.
+func sameValue(field, ours, theirs string) bool {
+	if field == personio.FieldEmail {
+		return strings.EqualFold(ours, theirs)
+	}
+	return ours == theirs
 }
 
 // due decides whether a field with a recorded write is written again.

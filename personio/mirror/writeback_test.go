@@ -236,3 +236,17 @@ func TestWritebackV1(t *testing.T) {
 		}
 	})
 }
+
+func TestWritebackIgnoresEmailCase(t *testing.T) {
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		w := newWritebackWorld(t, open, personio.APIv2)
+		id := w.hire(person("Li", "Wei", personiotest.Attrs{"email": "Li.Wei@Corp.Example"}))
+		w.sync()
+		if rep := w.writeback(); rep != (WritebackReport{Written: 1}) {
+			t.Fatalf("pass %+v, want only the login written", rep)
+		}
+		if rec, _ := w.sim.Record(id); rec.Email != "Li.Wei@Corp.Example" {
+			t.Errorf("Personio's email was rewritten to %q for a case difference", rec.Email)
+		}
+	})
+}
