@@ -64,12 +64,13 @@ func newLinked(t *testing.T, hooks personiotest.WebhookOptions) *linked {
 	if err != nil {
 		t.Fatal(err)
 	}
+	policy = policy.WithSourceFields(rules.PersonioFields()...)
 	st := memory.New(memory.Options{Now: l.clock.Now})
 	if l.dir, err = store.NewDirectory(ctx, st, store.DirectoryOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	client, err := personio.NewClient(personio.Config{BaseURL: l.sim.URL(), ClientID: l.sim.ClientID(), ClientSecret: l.sim.ClientSecret(),
-		APIVersion: personio.APIv2, Attributes: append(policy.SourceFields(), rules.PersonioFields()...), Location: policy.Location(),
+		APIVersion: personio.APIv2, Attributes: policy.SourceFields(), Location: policy.Location(),
 		NoRateLimit: true, Now: l.clock.Now, Sleep: l.clock.Sleep})
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,22 @@ func (c WritebackConfig) PersonioFields() []string {
 	return fields
 }
 
+// WithSourceFields returns a copy of the policy that also reads and stores
+// the given Personio fields. Write-back needs Personio's current value of
+// every field it writes, to write only what differs:
+// policy.WithSourceFields(cfg.PersonioFields()...) before the client and
+// the engine are built from the policy.
+func (p *Policy) WithSourceFields(fields ...string) *Policy {
+	cp := *p
+	cp.sourceFields = slices.Clone(p.sourceFields)
+	for _, f := range fields {
+		if !slices.Contains(cp.sourceFields, f) {
+			cp.sourceFields = append(cp.sourceFields, f)
+		}
+	}
+	return &cp
+}
+
 // ParseWritebackConfig decodes and checks the `writeback:` node of the
 // configuration file; name prefixes errors, with the YAML line. A nil node
 // is no write-back.

@@ -85,10 +85,10 @@ func newWritebackWorld(t *testing.T, open storeOpener, version personio.APIVersi
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := w.engine.Policy()
+	policy := w.engine.Policy().WithSourceFields(rules.PersonioFields()...)
 	client, err := personio.NewClient(personio.Config{
 		BaseURL: w.sim.URL(), ClientID: w.sim.ClientID(), ClientSecret: w.sim.ClientSecret(), APIVersion: version,
-		Attributes: append(policy.SourceFields(), rules.PersonioFields()...), Location: policy.Location(),
+		Attributes: policy.SourceFields(), Location: policy.Location(),
 		Now: w.clock.Now, Sleep: w.clock.Sleep, NoRateLimit: true,
 	})
 	if err != nil {
@@ -153,6 +153,9 @@ func TestWritebackV2WritesOnceAndNeverLoops(t *testing.T) {
 		// Personio echoes the write as a change; syncing it and passing again writes nothing.
 		w.clock.Advance(time.Minute)
 		w.sync()
+		if got := w.mustIdentity(id).Source["email"]; got != "juergen.gross@corp.example" {
+			t.Fatalf("stored Personio email %q: the written field must be read back", got)
+		}
 		if rep := w.writeback(); rep != (WritebackReport{}) || w.patches() != 2 {
 			t.Fatalf("after the echo %+v, %d PATCHes", rep, w.patches())
 		}
