@@ -6,11 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/personio-scim/personio-scim/api"
 	"github.com/personio-scim/personio-scim/personio"
+	"github.com/personio-scim/personio-scim/personio/mirror"
 )
 
 // webhookTokenVar holds the shared secret Personio sends in the
@@ -144,4 +147,26 @@ func deleteWebhook(ctx context.Context, e env, id string, stdout io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "deleted webhook %s\n", id)
 	return nil
+}
+
+// webhookReceiver builds the /webhooks/personio receiver when
+// PERSONIO_WEBHOOK_TOKEN is set, nil otherwise. Without Personio
+// credentials there is nothing to sync, so the receiver stays off too.
+func webhookReceiver(getenv func(string) string, sched *mirror.Scheduler, logger *slog.Logger) (*api.Webhooks, error) {
+	token := getenv(webhookTokenVar)
+	switch {
+	case token == "":
+		return nil, nil
+	case len(token) < minWebhookTokenLength:
+		return nil, fmt.Errorf("%s: at least %d characters (for example: openssl rand -hex 32)", webhookTokenVar, minWebhookTokenLength)
+	case sched == nil:
+		logger.Warn(webhookTokenVar + " is set but Personio credentials are not: webhooks are off")
+		return nil, nil
+	}
+	hooks, err := api.NewWebhooks(api.WebhookOptions{Token: token, Syncer: sched, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", webhookTokenVar, err)
+	}
+	logger.Info("receiving Personio webhooks", "path", api.WebhookPath)
+	return hooks, nil
 }
