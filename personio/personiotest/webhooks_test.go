@@ -283,3 +283,18 @@ func TestWebhookEffectiveDates(t *testing.T) {
 		t.Errorf("day 2: %v", got)
 	}
 }
+
+func TestWebhookDelay(t *testing.T) {
+	rc, target := startReceiver(t, http.StatusOK)
+	w := &waits{}
+	s := Start(t, Options{Employees: 2, Now: func() time.Time { return seedNow }, Credentials: noLimits(),
+		Webhooks: WebhookOptions{Sleep: w.Sleep, Delay: 90 * time.Second}})
+	s.RegisterWebhook(target, "tok", "person.updated")
+	if err := s.Update(s.Records()[0].ID, Attrs{"first_name": "Später"}); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitWebhooks()
+	if len(rc.events()) != 1 || !slices.Equal(w.d, []time.Duration{90 * time.Second}) {
+		t.Errorf("deliveries %v after waits %v, want one after Personio's delay", rc.events(), w.d)
+	}
+}
