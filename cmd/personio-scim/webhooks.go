@@ -25,7 +25,7 @@ const webhookTokenVar = "PERSONIO_WEBHOOK_TOKEN"
 const minWebhookTokenLength = 20
 
 const webhooksUsage = `Usage:
-  personio-scim webhooks register [--url URL] [--events a,b] [--description TEXT] [--disabled]
+  personio-scim webhooks register [--url URL] [--events a,b] [--description TEXT] [--disabled] [--replace]
   personio-scim webhooks list
   personio-scim webhooks delete ID
 
@@ -77,6 +77,7 @@ func registerWebhook(ctx context.Context, e env, args []string, stdout, stderr i
 	events := fs.String("events", strings.Join(personio.PeopleEvents(), ","), "comma-separated event names")
 	description := fs.String("description", "personio-scim", "shown in Personio's webhook list")
 	disabled := fs.Bool("disabled", false, "register the webhook disabled")
+	replace := fs.Bool("replace", false, "delete webhooks with the same URL first (to rotate the token)")
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
 		return errUsage
 	}
@@ -94,6 +95,11 @@ func registerWebhook(ctx context.Context, e env, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
+	if *replace {
+		if err := deleteByURL(ctx, client, *target, stdout); err != nil {
+			return err
+		}
+	}
 	w := personio.Webhook{URL: *target, Description: *description, Token: token, EnabledEvents: splitList(*events)}
 	if *disabled {
 		w.Status = personio.WebhookDisabled
@@ -103,6 +109,23 @@ func registerWebhook(ctx context.Context, e env, args []string, stdout, stderr i
 		return err
 	}
 	fmt.Fprintf(stdout, "registered webhook %s: %s, %s, %d events\n", created.ID, created.URL, created.Status, len(created.EnabledEvents))
+	return nil
+}
+
+func deleteByURL(ctx context.Context, client *personio.Client, target string, stdout io.Writer) error {
+	hooks, err := client.ListWebhooks(ctx)
+	if err != nil {
+		return err
+	}
+	for _, h := range hooks {
+		if h.URL != target {
+			continue
+		}
+		if err := client.DeleteWebhook(ctx, h.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "deleted webhook %s\n", h.ID)
+	}
 	return nil
 }
 

@@ -40,6 +40,14 @@ func TestWebhooksRegisterListDelete(t *testing.T) {
 	if !strings.Contains(out.String(), m[1]) || strings.Contains(out.String(), "whk-") {
 		t.Errorf("list %q: want the webhook, never the token", out.String())
 	}
+	if err := run(ctx, []string{"webhooks", "register"}, io.Discard, io.Discard); err == nil {
+		t.Error("a second webhook for the same URL was registered")
+	}
+	out.Reset()
+	if err := run(ctx, []string{"webhooks", "register", "--replace"}, &out, io.Discard); err != nil || !strings.Contains(out.String(), "deleted webhook "+m[1]) {
+		t.Fatalf("register --replace: %v\n%s", err, out.String())
+	}
+	m = regexp.MustCompile(`registered webhook (\S+):`).FindStringSubmatch(out.String())
 	out.Reset()
 	if err := run(ctx, []string{"webhooks", "delete", m[1]}, &out, io.Discard); err != nil {
 		t.Fatalf("delete: %v", err)
