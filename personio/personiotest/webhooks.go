@@ -282,7 +282,7 @@ func (c *company) emitHire(p *person) {
 
 // emitRemove announces a deleted person; its employments go with it.
 func (c *company) emitRemove(p *person, now time.Time) {
-	if c.hub == nil {
+	if c.hub == nil || p == nil {
 		return
 	}
 	now = now.UTC().Truncate(time.Second)

@@ -298,3 +298,33 @@ func TestWebhookDelay(t *testing.T) {
 		t.Errorf("deliveries %v after waits %v, want one after Personio's delay", rc.events(), w.d)
 	}
 }
+
+func TestWebhookRemoveAndHire(t *testing.T) {
+	rc, target := startReceiver(t, http.StatusOK)
+	s := Start(t, Options{Employees: 2, Now: func() time.Time { return seedNow }, Credentials: noLimits(), Webhooks: WebhookOptions{EmploymentIDOnly: true}})
+	s.RegisterWebhook(target, "tok")
+	if err := s.Remove("no-such-id"); err == nil {
+		t.Fatal("an unknown person was removed")
+	}
+	gone := s.Records()[0].ID
+	if err := s.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	id, err := s.Hire(Attrs{"first_name": "Neu", "last_name": "Ling"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.WaitWebhooks()
+	got := rc.events()
+	slices.Sort(got)
+	if len(got) != 4 || got[2] != "person.created "+id || got[3] != "person.deleted "+gone {
+		t.Fatalf("events %v", got)
+	}
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	for _, b := range rc.bodies {
+		if p := b["payload"].(map[string]any); strings.HasPrefix(b["event_name"].(string), "employment.") && p["person_id"] != nil {
+			t.Errorf("payload %v carries person_id although the layout leaves it out", p)
+		}
+	}
+}
