@@ -26,18 +26,25 @@ import (
 // SCIM: the simulator delivers the webhook at once (Personio's own delay is
 // left out), the receiver gathers events for its default window, the
 // scheduler makes a targeted run. Each iteration is one edit; the metrics
-// are the latency percentiles over all iterations.
+// are the latency percentiles over all iterations, and the targeted runs'
+// own share.
 //
 //	go test ./api -run '^$' -bench WebhookFreshness -benchtime 200x
 func BenchmarkWebhookFreshness(b *testing.B) {
-	b.Run("memory", func(b *testing.B) { benchFreshness(b, memory.New(memory.Options{})) })
-	b.Run("postgres", func(b *testing.B) {
-		st, _ := pgtest.Open(b, postgres.Options{})
-		benchFreshness(b, st)
-	})
+	for _, isolated := range []bool{true, false} {
+		name := map[bool]string{true: "isolated", false: "back-to-back"}[isolated]
+		b.Run("memory/"+name, func(b *testing.B) { benchFreshness(b, memory.New(memory.Options{}), isolated) })
+		b.Run("postgres/"+name, func(b *testing.B) {
+			st, _ := pgtest.Open(b, postgres.Options{})
+			benchFreshness(b, st, isolated)
+		})
+	}
 }
 
-func benchFreshness(b *testing.B, st store.Store) {
+// benchFreshness makes one edit per iteration. Isolated edits find the
+// receiver idle (a change now and then); back-to-back edits each arrive
+// while it rests after the previous sync (a steady stream).
+func benchFreshness(b *testing.B, st store.Store, isolated bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sim := personiotest.Start(b, personiotest.Options{Employees: 10_000, Seed: 3,
@@ -104,9 +111,14 @@ func benchFreshness(b *testing.B, st store.Store) {
 			time.Sleep(200 * time.Microsecond) // polls; the measurement is the time until visible
 		}
 		latencies = append(latencies, time.Since(start))
+		b.StopTimer()
 		if i%50 == 0 {
 			checkSCIM(b, srv.URL, id, title)
 		}
+		if isolated {
+			time.Sleep(600 * time.Millisecond) // lets the receiver's rest end: the next edit finds it idle
+		}
+		b.StartTimer()
 	}
 	b.StopTimer()
 	if len(latencies) == 0 {

@@ -34,9 +34,8 @@ type WebhookOptions struct {
 	// Authorization header. Required.
 	Token  string
 	Syncer PeopleSyncer
-	// Window is how long the receiver gathers events after the first one
-	// before it hands them on, so that a burst becomes one fetch. Default
-	// 500 ms.
+	// Window is how long the receiver rests after a sync, gathering what
+	// arrives meanwhile into the next one. Default 500 ms.
 	Window time.Duration
 	// MaxBatch caps the people of one SyncPeople call; default 500.
 	MaxBatch int
@@ -196,10 +195,12 @@ func (h *Webhooks) Stats() WebhookStats {
 	return h.stats
 }
 
-// Run hands queued people to the syncer until ctx ends: after the first
-// event it waits Window for more, then syncs them in batches. A failed
-// batch goes back into the queue and is tried again after a pause; the
-// periodic sync stays the safety net either way.
+// Run hands queued people to the syncer until ctx ends. An event that
+// finds the receiver idle is synced at once; after each sync the receiver
+// rests for Window, and whatever arrived meanwhile goes out together, so a
+// burst costs two syncs, not one per event. A failed batch goes back into
+// the queue and is tried again after a longer pause; the periodic sync
+// stays the safety net either way.
 func (h *Webhooks) Run(ctx context.Context) {
 	failures := 0
 	for {
@@ -208,19 +209,18 @@ func (h *Webhooks) Run(ctx context.Context) {
 			return
 		case <-h.wake:
 		}
-		if h.opts.Sleep(ctx, h.opts.Window) != nil {
-			return
-		}
+		pause := h.opts.Window
 		if err := h.Flush(ctx); err != nil {
 			failures++
 			h.opts.Logger.Warn("webhook-triggered sync failed; the people stay queued", "error", err, "failures", failures)
 			h.signal()
-			if h.opts.Sleep(ctx, min(h.opts.Window<<min(failures, 8), time.Minute)) != nil {
-				return
-			}
-			continue
+			pause = min(h.opts.Window<<min(failures, 8), time.Minute)
+		} else {
+			failures = 0
 		}
-		failures = 0
+		if h.opts.Sleep(ctx, pause) != nil {
+			return
+		}
 	}
 }
 
