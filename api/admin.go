@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/personio-scim/personio-scim/scim"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -31,6 +32,7 @@ func (rt *router) adminRoutes(r chi.Router) {
 	r.Get("/groups/{id}", rt.getGroup)
 	r.Get("/audit", rt.audit)
 	r.Post("/preview", rt.preview)
+	rt.targetRoutes(r)
 	r.Get("/openapi.yaml", serveOpenAPI)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such admin route; see /api/v1/openapi.yaml")
@@ -48,6 +50,9 @@ func (rt *router) storeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, store.ErrConflict):
 		// The engine's explanation names runs and statuses only.
 		writeProblem(w, r, http.StatusConflict, err.Error())
+	case scim.StoreUnavailable(err):
+		rt.opts.Logger.Warn("admin request failed: store unavailable", "path", r.URL.Path, "error", err)
+		writeUnavailable(w, r)
 	default:
 		rt.opts.Logger.Error("admin request failed", "path", r.URL.Path, "error", err)
 		writeProblem(w, r, http.StatusInternalServerError, "internal error; the server log has details")

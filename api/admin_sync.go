@@ -30,6 +30,10 @@ type runView struct {
 	Error      string          `json:"error,omitempty"`
 	ApprovedBy string          `json:"approved_by,omitempty"`
 	ApprovedAt *time.Time      `json:"approved_at,omitempty"`
+	// PlanDigest and Held come from the report of a run the guard held:
+	// what an approval of it applies.
+	PlanDigest string              `json:"plan_digest,omitempty"`
+	Held       []mirror.HeldChange `json:"held,omitempty"`
 }
 
 func viewRun(r store.Run) runView {
@@ -114,7 +118,8 @@ func (rt *router) listRuns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})
 }
 
-// getRun shows a run with its report and the change-log rows it wrote.
+// getRun shows a run with its report, the changes the guard held, and the
+// change-log rows it wrote.
 func (rt *router) getRun(w http.ResponseWriter, r *http.Request) {
 	run, err := rt.opts.Store.Run(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
@@ -139,7 +144,9 @@ func (rt *router) getRun(w http.ResponseWriter, r *http.Request) {
 			changes = append(changes, viewChange(c))
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"run": viewRun(run), "report": json.RawMessage(orEmptyObject(run.Report)), "changes": changes})
+	view := viewRun(run)
+	view.PlanDigest, view.Held = rep.Guard.PlanDigest, rep.Guard.Held
+	writeJSON(w, http.StatusOK, map[string]any{"run": view, "report": json.RawMessage(orEmptyObject(run.Report)), "changes": changes})
 }
 
 func orEmptyObject(b []byte) []byte {
@@ -149,11 +156,34 @@ func orEmptyObject(b []byte) []byte {
 	return b
 }
 
+// approveRun releases a held run. The optional plan_digest query parameter
+// must be the held run's plan digest, so that an approval applies the plan
+// its approver reviewed and nothing else.
 func (rt *router) approveRun(w http.ResponseWriter, r *http.Request) {
 	if rt.opts.Scheduler == nil {
 		writeProblem(w, r, http.StatusConflict, "syncing is off: PERSONIO_CLIENT_ID and PERSONIO_CLIENT_SECRET are not set")
 		return
 	}
-	rep, err := rt.opts.Scheduler.Approve(context.WithoutCancel(r.Context()), chi.URLParam(r, "id"), principalName(r))
+	digest := r.URL.Query().Get("plan_digest")
+	rep, err := rt.opts.Scheduler.Approve(context.WithoutCancel(r.Context()), chi.URLParam(r, "id"), adminActor(r), digest)
+	if errors.Is(err, mirror.ErrDigestMismatch) {
+		writeProblem(w, r, http.StatusConflict, "plan_digest does not match the held run's plan digest: the plan you reviewed is not this run's; read the run again")
+		return
+	}
 	rt.syncResult(w, r, rep, err)
+}
+
+// adminActor names the administrator behind a request (an approval, a
+// quarantine release): "admin:<token name>" for a
+// token made with `token create`, the variable's name for the bootstrap
+// ADMIN_TOKEN.
+func adminActor(r *http.Request) string {
+	p, ok := PrincipalFrom(r.Context())
+	switch {
+	case !ok:
+		return "unknown"
+	case p.TokenID != "":
+		return "admin:" + p.Name
+	}
+	return p.Name
 }

@@ -32,6 +32,7 @@ type stack struct {
 	url   string
 	sim   *personiotest.Server
 	clock *personiotest.Clock
+	store store.Store
 }
 
 func newStack(t *testing.T, employees int, config string) *stack {
@@ -68,7 +69,7 @@ func newStack(t *testing.T, employees int, config string) *stack {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &stack{t: t, url: srv.URL, sim: sim, clock: clock}
+	return &stack{t: t, url: srv.URL, sim: sim, clock: clock, store: st}
 }
 
 type answer struct {
@@ -292,16 +293,73 @@ func TestApproveHeldRun(t *testing.T) {
 	if st := s.admin("GET", "/api/v1/status", "").json(t); st["held_run"] != held.RunID {
 		t.Fatalf("status held_run = %v", st["held_run"])
 	}
+	dry := s.admin("POST", "/api/v1/sync?dry_run=true", "")
+	var dryRep mirror.Report
+	if err := json.Unmarshal(dry.body, &dryRep); err != nil || len(dryRep.Guard.Held) != 4 {
+		t.Fatalf("dry run = %d %s; want the four held changes listed", dry.status, dry.body)
+	}
+
+	var record struct {
+		Run struct {
+			PlanDigest string              `json:"plan_digest"`
+			Held       []mirror.HeldChange `json:"held"`
+			ApprovedBy string              `json:"approved_by"`
+		} `json:"run"`
+	}
+	readRun := func() {
+		t.Helper()
+		a := s.admin("GET", "/api/v1/sync/runs/"+held.RunID, "")
+		if err := json.Unmarshal(a.body, &record); err != nil || a.status != http.StatusOK {
+			t.Fatalf("GET run = %d %s", a.status, a.body)
+		}
+	}
+	readRun()
+	first := record.Run.Held[0]
+	if len(record.Run.Held) != 4 || record.Run.PlanDigest != held.Guard.PlanDigest || first.PersonioID != ids[0] ||
+		first.SCIMID != store.DefaultNamespace.IdentityID(ids[0]) || first.UserName == "" || first.Change != mirror.ChangeDeactivate ||
+		first.Rule != mirror.RuleStatusInactive || first.Limit != "max_percent" {
+		t.Fatalf("run record lists %+v with digest %q; want the four deactivations and the held run's digest", record.Run.Held, record.Run.PlanDigest)
+	}
+
+	const aliceToken = "alice-admin-token-0123456789abcdef"
+	if err := s.store.CreateToken(context.Background(), store.Token{ID: "tok-alice", Name: "alice", Scopes: []string{store.ScopeAdmin},
+		Hash: store.HashToken(aliceToken), CreatedAt: s.clock.Now()}); err != nil {
+		t.Fatal(err)
+	}
 	s.clock.Advance(time.Minute)
-	approve := s.admin("POST", "/api/v1/sync/runs/"+held.RunID+"/approve", "")
+	if stale := s.do("POST", "/api/v1/sync/runs/"+held.RunID+"/approve?plan_digest=0000", aliceToken, ""); stale.status != http.StatusConflict {
+		t.Fatalf("approval with another plan's digest = %d %s, want 409", stale.status, stale.body)
+	}
+	approve := s.do("POST", "/api/v1/sync/runs/"+held.RunID+"/approve?plan_digest="+record.Run.PlanDigest, aliceToken, "")
 	if approve.status != http.StatusOK || approve.json(t)["counts"].(map[string]any)["deactivated"].(float64) != 4 {
 		t.Fatalf("approve = %d %s", approve.status, approve.body)
+	}
+	readRun()
+	if record.Run.ApprovedBy != "admin:alice" {
+		t.Fatalf("approved_by = %q, want admin:alice", record.Run.ApprovedBy)
 	}
 	if again := s.admin("POST", "/api/v1/sync/runs/"+held.RunID+"/approve", ""); again.status != http.StatusConflict {
 		t.Fatalf("second approval = %d, want 409", again.status)
 	}
 	if unknown := s.admin("POST", "/api/v1/sync/runs/nope/approve", ""); unknown.status != http.StatusNotFound {
 		t.Fatalf("unknown run approval = %d, want 404", unknown.status)
+	}
+}
+
+// TestIncrementalSyncOverAPI: with no successful run to continue from the
+// request makes a full run and says so; then it continues incrementally.
+func TestIncrementalSyncOverAPI(t *testing.T) {
+	s := newStack(t, 20, "")
+	for n, want := range []string{"full", "incremental"} {
+		s.clock.Advance(time.Minute)
+		a := s.admin("POST", "/api/v1/sync?mode=incremental", "")
+		if a.status != http.StatusOK {
+			t.Fatalf("run %d: POST /sync?mode=incremental = %d %s", n, a.status, a.body)
+		}
+		rep := a.json(t)
+		if rep["mode"] != want || (want == "full") != (rep["mode_note"] != nil) {
+			t.Fatalf("run %d: mode %v, note %v; want %s", n, rep["mode"], rep["mode_note"], want)
+		}
 	}
 }
 
@@ -382,7 +440,7 @@ func TestMetricsAndHealth(t *testing.T) {
 	s.do("GET", "/scim/v2/Users?count=1", scimToken, "")
 	m := string(s.do("GET", "/metrics", "", "").body)
 	for _, want := range []string{
-		`personio_scim_http_requests_total{method="GET",route="/scim/v2/*",status="200"}`,
+		`personio_scim_http_requests_total{method="GET",route="/scim/v2/Users",status="200"}`,
 		`personio_scim_identities{active="true",state="active"}`,
 		"personio_scim_change_log_lag 0",
 	} {

@@ -59,15 +59,10 @@ func (s attributeSet) custom() []string {
 
 // v1Key names the v1 employee attribute that carries a record field.
 func v1Key(field string) string {
-	switch field {
-	case FieldLegalEntity:
-		return "subcompany"
-	case FieldSupervisorID:
-		return "supervisor"
-	case FieldUpdatedAt:
-		return "last_modified_at"
+	if f, ok := LookupField(field); ok {
+		return f.V1Key
 	}
-	return field
+	return field // custom attributes keep their dynamic_N key
 }
 
 // v1Projection is the attributes[] list sent to v1, sorted so that requests
@@ -84,11 +79,13 @@ func (s attributeSet) v1Projection() []string {
 // employmentFields are the record fields that v2 keeps on the employment
 // rather than on the person.
 func employmentFields() []string {
-	return []string{
-		FieldStatus, FieldHireDate, FieldTerminationDate, FieldLastWorkingDay,
-		FieldContractEndDate, FieldPosition, FieldDepartment, FieldOffice, FieldTeam,
-		FieldLegalEntity, FieldCostCenters, FieldSupervisorID, FieldEmploymentType,
+	var names []string
+	for _, f := range recordFields {
+		if f.V2Resource == V2Employment {
+			names = append(names, f.Name)
+		}
 	}
+	return names
 }
 
 // sensitiveGlobalIDs are universal ids (v1) and global ids (v2) of fields

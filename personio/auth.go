@@ -113,7 +113,7 @@ func (c *Client) authenticateV1(ctx context.Context, run *run) (string, time.Dur
 	}
 	resp, err := c.send(ctx, run, call{
 		method: http.MethodPost, endpoint: endpointV1Auth, url: c.url("/v1/auth"),
-		body: body, contentType: "application/json",
+		body: body, contentType: "application/json", repeatable: true,
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("%w: %w", ErrAuth, err)
@@ -144,7 +144,7 @@ func (c *Client) authenticateV2(ctx context.Context, run *run) (string, time.Dur
 	}
 	resp, err := c.send(ctx, run, call{
 		method: http.MethodPost, endpoint: endpointV2Token, url: c.url("/v2/auth/token"),
-		body: []byte(form.Encode()), contentType: "application/x-www-form-urlencoded",
+		body: []byte(form.Encode()), contentType: "application/x-www-form-urlencoded", repeatable: true,
 	})
 	if err != nil {
 		return "", 0, fmt.Errorf("%w: %w", ErrAuth, err)

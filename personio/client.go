@@ -144,17 +144,133 @@ func (c *Client) fetch(ctx context.Context, since time.Time) ([]Record, FetchSta
 	return records, r.stats, nil
 }
 
-// FetchOne reads one person by Personio id.
+// FetchOne reads one person by Personio id. It returns an error matching
+// ErrNotFound only when Personio answered 404 for that person; any other
+// failure on the way (authentication, org lookups, employments) never
+// matches it, so that a caller confirming that someone is gone cannot
+// mistake an outage for a departure.
 func (c *Client) FetchOne(ctx context.Context, id string) (Record, error) {
-	if id == "" || strings.ContainsAny(id, "/?#") {
-		return Record{}, fmt.Errorf("personio fetch one: invalid id")
+	rec, _, err := c.FetchOneWithStats(ctx, id)
+	return rec, err
+}
+
+// FetchOneWithStats is FetchOne that also reports the calls it made.
+func (c *Client) FetchOneWithStats(ctx context.Context, id string) (Record, FetchStats, error) {
+	if err := checkID(id); err != nil {
+		return Record{}, FetchStats{}, err
 	}
 	r := &run{}
+	start := c.cfg.Now()
+	var (
+		rec Record
+		err error
+	)
 	if c.cfg.APIVersion == APIv2 {
-		return c.fetchOneV2(ctx, r, id)
+		rec, err = c.fetchOneV2(ctx, r, id)
+	} else {
+		rec, err = c.fetchOneV1(ctx, r, id)
 	}
-	return c.fetchOneV1(ctx, r, id)
+	r.stats.Duration = c.cfg.Now().Sub(start)
+	return rec, r.stats, err
 }
+
+// Exists reports whether Personio knows the person, with one call to the
+// person's own endpoint and nothing else (no employments, no org lookups):
+// what confirming that someone missing from a listing is really gone
+// needs. false comes only from a 404 for that person.
+func (c *Client) Exists(ctx context.Context, id string) (bool, FetchStats, error) {
+	if err := checkID(id); err != nil {
+		return false, FetchStats{}, err
+	}
+	r := &run{}
+	start := c.cfg.Now()
+	endpoint, path := endpointV1Employee, "/v1/company/employees/"
+	if c.cfg.APIVersion == APIv2 {
+		endpoint, path = endpointV2Person, "/v2/persons/"
+	}
+	_, err := c.person(ctx, r, endpoint, path, id)
+	r.stats.Duration = c.cfg.Now().Sub(start)
+	switch {
+	case err == nil:
+		return true, r.stats, nil
+	case errors.Is(err, ErrNotFound):
+		return false, r.stats, nil
+	}
+	return false, r.stats, err
+}
+
+// ConfirmGone looks up, one by one, people missing from a full listing
+// and reports those Personio no longer knows (gone) and those it still
+// knows (found: the listing lost them, so it was incomplete). Listings do
+// not prove their own completeness, v2 least of all (no total), so a person
+// becomes a leaver only on a 404 of their own. More than max ids fail at
+// once, without a call: a listing missing that many people is broken, and
+// confirming each would cost one call per person.
+func (c *Client) ConfirmGone(ctx context.Context, ids []string, max int) (gone, found []string, stats FetchStats, err error) {
+	if len(ids) > max {
+		return nil, nil, stats, fmt.Errorf("%w: %d people missing from the listing, more than the %d that are looked up one by one", ErrTooManyMissing, len(ids), max)
+	}
+	for _, id := range ids {
+		ok, s, err := c.Exists(ctx, id)
+		stats.add(s)
+		if err != nil {
+			return nil, nil, stats, fmt.Errorf("confirm person %s is gone: %w", id, err)
+		}
+		if ok {
+			found = append(found, id)
+		} else {
+			gone = append(gone, id)
+		}
+	}
+	return gone, found, stats, nil
+}
+
+func (s *FetchStats) add(o FetchStats) {
+	s.Calls += o.Calls
+	s.AuthCalls += o.AuthCalls
+	s.Retries += o.Retries
+	s.RateLimited += o.RateLimited
+	s.Pages += o.Pages
+	s.Restarts += o.Restarts
+	s.DroppedSensitive += o.DroppedSensitive
+	s.Duration += o.Duration
+}
+
+func checkID(id string) error {
+	if id == "" || strings.ContainsAny(id, "/?#") {
+		return fmt.Errorf("personio fetch one: invalid id")
+	}
+	return nil
+}
+
+// person reads a person's own endpoint. Only a 404 of this very call
+// matches ErrNotFound.
+func (c *Client) person(ctx context.Context, r *run, endpoint, path, id string) (response, error) {
+	resp, err := c.send(ctx, r, call{method: http.MethodGet, endpoint: endpoint, auth: true, url: c.url(path + url.PathEscape(id))})
+	if err != nil && !isPlainNotFound(err) {
+		return response{}, notVanished{err}
+	}
+	return resp, err
+}
+
+// isPlainNotFound reports whether err is Personio's 404 answer itself, not
+// an authentication failure that happened to be a 404.
+func isPlainNotFound(err error) bool {
+	var apiErr *APIError
+	return errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound && !errors.Is(err, ErrAuth)
+}
+
+// notVanished wraps an error that must never read as "the person is
+// gone": it matches whatever the wrapped error matches except ErrNotFound.
+type notVanished struct{ err error }
+
+func (e notVanished) Error() string { return e.err.Error() }
+
+func (e notVanished) Is(target error) bool {
+	return target != ErrNotFound && errors.Is(e.err, target)
+}
+
+func (e notVanished) As(target any) bool { return errors.As(e.err, target) }
 
 // url joins a path (and optional query) to the base URL.
 func (c *Client) url(path string) string {

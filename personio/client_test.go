@@ -266,7 +266,9 @@ func TestFetchChanged(t *testing.T) {
 			clock := personiotest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 			srv := startSim(t, personiotest.Options{Employees: 80, Now: clock.Now, V2EmploymentBumpsPerson: tt.bump})
 			c, _ := newClient(t, srv, tt.version, func(c *personio.Config) { c.V2Changed = tt.mode; c.Now = clock.Now })
-			clock.Advance(time.Hour)
+			// Past the overlap updated_since is read with (see
+			// TestUpdatedSinceAnyZone), so only the changes below are new.
+			clock.Advance(27 * time.Hour)
 			since := clock.Now()
 			clock.Advance(time.Minute)
 			truth := srv.Records()
@@ -304,7 +306,7 @@ func TestFetchChangedSameSecond(t *testing.T) {
 			clock := personiotest.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 200_000_000, time.UTC))
 			srv := startSim(t, personiotest.Options{Employees: 30, Now: clock.Now})
 			c, _ := newClient(t, srv, mode.version, func(c *personio.Config) { c.V2Changed = mode.changed; c.Now = clock.Now })
-			clock.Advance(time.Hour)
+			clock.Advance(27 * time.Hour)
 			since := clock.Now()
 			clock.Advance(300 * time.Millisecond)
 			id := srv.Records()[3].ID

@@ -38,7 +38,7 @@ type TotalChangePolicy string
 // The two answers to a total that moves mid-listing.
 const (
 	TotalChangeError   TotalChangePolicy = "error"
-	TotalChangeRestart TotalChangePolicy = "restart" // restart the listing once, then fail
+	TotalChangeRestart TotalChangePolicy = "restart" // restart the listing up to MaxRestarts times, then fail
 )
 
 // MissingPolicy says what happens when a response lacks an attribute the
@@ -115,16 +115,17 @@ type Config struct {
 	Attributes []string
 
 	// Location is the company's time zone, used for dates sent as UTC
-	// instants and for updated_since. Default Europe/Berlin.
+	// instants. Default Europe/Berlin. (updated_since does not depend on
+	// it: it is written so that any zone reads it as early enough.)
 	Location *time.Location
-	// UpdatedSinceLocation is the zone updated_since is written in; Personio
-	// does not document it [UNCONFIRMED]. Default: Location.
-	UpdatedSinceLocation *time.Location
 
 	V1PageSize   int               // 1-100, default 100
 	V1OffsetMode OffsetMode        // default OffsetRecords
-	TotalChange  TotalChangePolicy // default TotalChangeError
-	Missing      MissingPolicy     // default MissingError
+	TotalChange  TotalChangePolicy // default TotalChangeRestart
+	// MaxRestarts bounds how often a v1 listing starts over because the
+	// total moved (someone was hired or left meanwhile). Default 3.
+	MaxRestarts int
+	Missing     MissingPolicy // default MissingError
 
 	V2PageSize   int              // 1-50, default 50
 	V2Scopes     []string         // requested token scopes; nil asks for all of the credential's
@@ -195,9 +196,6 @@ func (cfg Config) withDefaults() (Config, error) {
 		}
 		cfg.Location = loc
 	}
-	if cfg.UpdatedSinceLocation == nil {
-		cfg.UpdatedSinceLocation = cfg.Location
-	}
 	if cfg.V1PageSize == 0 {
 		cfg.V1PageSize = 100
 	}
@@ -205,7 +203,10 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.V1OffsetMode = OffsetRecords
 	}
 	if cfg.TotalChange == "" {
-		cfg.TotalChange = TotalChangeError
+		cfg.TotalChange = TotalChangeRestart
+	}
+	if cfg.MaxRestarts == 0 {
+		cfg.MaxRestarts = 3
 	}
 	if cfg.Missing == "" {
 		cfg.Missing = MissingError
@@ -245,6 +246,7 @@ func (cfg Config) validate() error {
 	check(cfg.V2Changed == ChangedFull || cfg.V2Changed == ChangedPersons, "v2 changed mode must be full or persons")
 	check(cfg.V2Unresolved == UnresolvedError || cfg.V2Unresolved == UnresolvedUseID, "v2 unresolved policy must be error or id")
 	check(cfg.MaxAttempts >= 1, "max attempts must be at least 1")
+	check(cfg.MaxRestarts >= 0, "max restarts must not be negative")
 	check(cfg.Timeout > 0 && cfg.MaxBackoff > 0, "timeout and max backoff must be positive")
 	check(cfg.V2Rate > 0 && cfg.V2Burst >= 1, "v2 rate and burst must be positive")
 	if len(problems) > 0 {

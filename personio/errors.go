@@ -15,6 +15,10 @@ var (
 	// ErrTruncated: the listing ended before it delivered everyone it
 	// announced (an empty page in the middle, fewer people than the total).
 	ErrTruncated = errors.New("personio listing truncated")
+	// ErrCountMismatch: a v1 listing that ran to its last page holds more
+	// or fewer people than total_elements announced, so nothing proves it
+	// complete.
+	ErrCountMismatch = errors.New("personio listing does not match its announced total")
 	// ErrTotalChanged: v1's total_elements moved between pages.
 	ErrTotalChanged = errors.New("personio total changed during listing")
 	// ErrCursorLoop: v2 paging repeated a cursor, pointed at the page itself,
@@ -34,6 +38,9 @@ var (
 	ErrAuth = errors.New("personio authentication failed")
 	// ErrRateLimited: Personio kept answering 429 until the attempts ran out.
 	ErrRateLimited = errors.New("personio rate limit")
+	// ErrTooManyMissing: more people are missing from a listing than may
+	// be looked up one by one.
+	ErrTooManyMissing = errors.New("too many people missing from the personio listing")
 	// ErrNotFound: Personio answered 404 (unknown person, or an endpoint the
 	// company has no access to).
 	ErrNotFound = errors.New("personio resource not found")

@@ -58,20 +58,23 @@ func TestFaultsFailClearly(t *testing.T) {
 		{"404 on the listing", func(v personio.APIVersion) personiotest.Fault {
 			return personiotest.Fault{Path: listPath(v), Status: 404}
 		}, personio.ErrNotFound, 0},
-		{"503 on authentication is not retried", func(v personio.APIVersion) personiotest.Fault {
-			return personiotest.Fault{Path: authPath(v), Status: 503}
-		}, personio.ErrAuth, 0},
+		{"503 on authentication that does not go away", func(v personio.APIVersion) personiotest.Fault {
+			return personiotest.Fault{Path: authPath(v), Status: 503, Count: -1}
+		}, personio.ErrAuth, 5},
 		{"attribute missing on page 2", func(v personio.APIVersion) personiotest.Fault {
 			return personiotest.Fault{Path: listPath(v), After: 1, DropAttributes: []string{"first_name"}}
 		}, personio.ErrMissingAttribute, 0},
 	}
 	v1Only := []tc{
-		{"total changes between pages", func(personio.APIVersion) personiotest.Fault {
-			return personiotest.Fault{Path: "/v1/company/employees", After: 1, TotalDelta: -3}
-		}, personio.ErrTotalChanged, 0},
-		{"total grows between pages", func(personio.APIVersion) personiotest.Fault {
-			return personiotest.Fault{Path: "/v1/company/employees", After: 2, TotalDelta: 1}
-		}, personio.ErrTotalChanged, 0},
+		{"total changes on every page after the first", func(personio.APIVersion) personiotest.Fault {
+			return personiotest.Fault{Path: "/v1/company/employees", After: 1, TotalDelta: -3, Count: -1}
+		}, personio.ErrCountMismatch, 0},
+		{"total short by a whole page", func(personio.APIVersion) personiotest.Fault {
+			return personiotest.Fault{Path: "/v1/company/employees", TotalDelta: -100, Count: -1}
+		}, personio.ErrCountMismatch, 0},
+		{"total long by two whole pages", func(personio.APIVersion) personiotest.Fault {
+			return personiotest.Fault{Path: "/v1/company/employees", TotalDelta: 200, Count: -1}
+		}, personio.ErrTruncated, 0},
 	}
 	v2Only := []tc{
 		{"next link points at the page itself", func(personio.APIVersion) personiotest.Fault {
@@ -143,6 +146,9 @@ func TestFaultsRecover(t *testing.T) {
 		{"429 on authentication", func(v personio.APIVersion) personiotest.Fault {
 			return personiotest.Fault{Path: authPath(v), Status: 429, Count: 2}
 		}, 2, 2, 3},
+		{"503 on authentication", func(v personio.APIVersion) personiotest.Fault {
+			return personiotest.Fault{Path: authPath(v), Status: 503, Count: 2}
+		}, 2, 0, 3},
 		{"401 once: re-authenticate", func(v personio.APIVersion) personiotest.Fault {
 			return personiotest.Fault{Path: listPath(v), After: 1, Status: 401}
 		}, 1, 0, 2},
@@ -249,21 +255,45 @@ func TestCancelStopsWaiting(t *testing.T) {
 	}
 }
 
-func TestTotalChangeRestartsOnce(t *testing.T) {
-	srv := startSim(t, personiotest.Options{Employees: 230})
-	srv.InjectFault(personiotest.Fault{Path: "/v1/company/employees", After: 1, TotalDelta: 2})
-	c, _ := newClient(t, srv, personio.APIv1, func(c *personio.Config) { c.TotalChange = personio.TotalChangeRestart })
-	got, stats, err := c.FetchAll(context.Background())
-	if err != nil || stats.Restarts != 1 {
-		t.Fatalf("restart policy: stats %+v, %v", stats, err)
+// TestTotalChangeRestarts: a total that moves between pages restarts the
+// listing, up to MaxRestarts times; with the error policy it fails at once.
+func TestTotalChangeRestarts(t *testing.T) {
+	tests := []struct {
+		name         string
+		fault        personiotest.Fault
+		policy       personio.TotalChangePolicy
+		wantErr      error
+		wantRestarts int
+	}{
+		{"someone hired during the listing", personiotest.Fault{Path: "/v1/company/employees", After: 1, Hire: true}, "", nil, 1},
+		{"shrinks once", personiotest.Fault{Path: "/v1/company/employees", After: 2, TotalDelta: -2}, "", nil, 1},
+		{"someone hired during every listing", personiotest.Fault{Path: "/v1/company/employees", After: 1, Hire: true, Count: -1},
+			"", personio.ErrTotalChanged, 3},
+		{"error policy", personiotest.Fault{Path: "/v1/company/employees", After: 1, TotalDelta: 2},
+			personio.TotalChangeError, personio.ErrTotalChanged, 0},
 	}
-	if err := sameRecords(got, srv.Records()); err != nil {
-		t.Error(err)
-	}
-	srv.InjectFault(personiotest.Fault{Path: "/v1/company/employees", After: 1, TotalDelta: 2, Count: 2})
-	srv.InjectFault(personiotest.Fault{Path: "/v1/company/employees", After: 2, TotalDelta: 2})
-	if got, _, err := c.FetchAll(context.Background()); !errors.Is(err, personio.ErrTotalChanged) || got != nil {
-		t.Errorf("total moving twice: %d records, %v; want ErrTotalChanged", len(got), err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := startSim(t, personiotest.Options{Employees: 230})
+			srv.InjectFault(tt.fault)
+			c, _ := newClient(t, srv, personio.APIv1, func(c *personio.Config) { c.TotalChange = tt.policy })
+			got, stats, err := c.FetchAll(context.Background())
+			if stats.Restarts != tt.wantRestarts {
+				t.Errorf("restarts = %d, want %d", stats.Restarts, tt.wantRestarts)
+			}
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || got != nil {
+					t.Errorf("%d records, %v; want %v", len(got), err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sameRecords(got, srv.Records()); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 

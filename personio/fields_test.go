@@ -2,6 +2,7 @@ package personio
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"strings"
@@ -151,5 +152,66 @@ func TestAPIErrorShapes(t *testing.T) {
 	long := newAPIError("GET /x", 500, []byte(`{"success":false,"error":{"message":"`+strings.Repeat("ä", 300)+`"}}`))
 	if len(long.Message) > maxErrorMessage+len("…") || !strings.HasSuffix(long.Message, "…") {
 		t.Errorf("long message not clipped: %d bytes", len(long.Message))
+	}
+}
+
+// TestFieldTableCoversRecord: every attribute of a Record (but the custom
+// map) is in the field table exactly once, so that everything deriving from
+// the table (decoding, the flat view, the mirror's expressions and
+// minimization) sees it. A field dropped from the table stays zero here.
+func TestFieldTableCoversRecord(t *testing.T) {
+	flat := map[string]string{}
+	for i, f := range RecordFields() {
+		switch f.Kind {
+		case KindDate:
+			flat[f.Name] = Date{2020, time.January, 1 + i}.String()
+		case KindTime:
+			flat[f.Name] = time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC).Format(time.RFC3339)
+		case KindList:
+			flat[f.Name] = fmt.Sprintf("v%d,w%d", i, i)
+		default:
+			flat[f.Name] = fmt.Sprintf("v%d", i)
+		}
+	}
+	rec, err := RecordFromFields(flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rv := reflect.ValueOf(rec)
+	covered := 0
+	for i := range rv.NumField() {
+		name := rv.Type().Field(i).Name
+		if name == "Custom" {
+			continue
+		}
+		covered++
+		if rv.Field(i).IsZero() {
+			t.Errorf("Record.%s is set by no entry of the field table", name)
+		}
+	}
+	if n := len(RecordFields()); n != covered {
+		t.Errorf("the table has %d entries for %d record attributes", n, covered)
+	}
+	if got := rec.Fields(); !maps.Equal(got, flat) {
+		t.Errorf("flat view after the round trip:\n got %v\nwant %v", got, flat)
+	}
+	for _, f := range RecordFields() {
+		var copied Record
+		f.Copy(&copied, &rec)
+		if f.Value(&copied) != flat[f.Name] {
+			t.Errorf("Copy of %s: %q, want %q", f.Name, f.Value(&copied), flat[f.Name])
+		}
+		if g, ok := LookupField(f.Name); !ok || g.Name != f.Name {
+			t.Errorf("LookupField(%s) = %v, %v", f.Name, g.Name, ok)
+		}
+		if (f.Kind == KindList) != (f.Strings(&rec) != nil) {
+			t.Errorf("Strings of %s = %v", f.Name, f.Strings(&rec))
+		}
+	}
+	if !reflect.DeepEqual(employmentFields(), []string{
+		FieldStatus, FieldHireDate, FieldTerminationDate, FieldLastWorkingDay, FieldContractEndDate, FieldPosition,
+		FieldDepartment, FieldOffice, FieldTeam, FieldLegalEntity, FieldCostCenters, FieldSupervisorID, FieldEmploymentType,
+	}) {
+		t.Errorf("employment fields = %v", employmentFields())
 	}
 }

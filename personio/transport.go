@@ -24,6 +24,9 @@ type call struct {
 	contentType string
 	auth        bool // needs a bearer token
 	beta        bool // sends "Beta: true" (v2 cost centers are gated behind it)
+	// repeatable marks a POST that is safe to send again after a 5xx or a
+	// lost answer: asking for a token twice only yields a second token.
+	repeatable bool
 }
 
 type response struct {
@@ -44,7 +47,7 @@ const (
 
 // send performs a call with rate limiting, authentication, retries and
 // back-off. It retries 429 for every method and 5xx and network failures
-// for GET only (a POST might have taken effect), waiting as long as a
+// for GET and repeatable calls only (another POST might have taken effect), waiting as long as a
 // Retry-After asks; when the token is refused it fetches a new one once. It
 // returns the first 2xx response, or an error.
 func (c *Client) send(ctx context.Context, run *run, cl call) (response, error) {
@@ -92,7 +95,7 @@ func (c *Client) send(ctx context.Context, run *run, cl call) (response, error) 
 
 // classify decides what follows an attempt.
 func classify(cl call, resp response, err error, attempt, maxAttempts int, reauthed bool) attemptOutcome {
-	idempotent := cl.method == http.MethodGet
+	idempotent := cl.method == http.MethodGet || cl.repeatable
 	retryable := false
 	switch {
 	case err != nil:

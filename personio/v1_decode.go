@@ -3,6 +3,7 @@ package personio
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -151,8 +152,8 @@ func (d v1Decoder) employee(emp v1Employee) (decoded, error) {
 		return decoded{}, err
 	}
 	out := decoded{record: Record{ID: id}}
-	for _, field := range StandardFields() {
-		if field == FieldID || !d.attrs.has(field) {
+	for _, field := range recordFields {
+		if field.Name == FieldID || !d.attrs.has(field.Name) {
 			continue
 		}
 		if err := d.standard(&out.record, field, emp); err != nil {
@@ -204,48 +205,46 @@ func (d v1Decoder) attribute(emp v1Employee, key string, optional bool) (v1Attri
 	return v1Attribute{raw: raw, value: value}, true, nil
 }
 
-// standard decodes one standard field into r. last_modified_at is optional:
-// it only informs, and many credentials do not expose it.
-func (d v1Decoder) standard(r *Record, field string, emp v1Employee) error {
-	key := v1Key(field)
-	attr, ok, err := d.attribute(emp, key, field == FieldUpdatedAt)
+// standard decodes one standard field into r.
+func (d v1Decoder) standard(r *Record, field Field, emp v1Employee) error {
+	attr, ok, err := d.attribute(emp, field.V1Key, field.Optional)
+	if errors.Is(err, ErrMissingAttribute) && field.V1Key != field.Name {
+		return fmt.Errorf("%w: %s (v1 attribute %s; is it readable by this credential?)", ErrMissingAttribute, field.Name, field.V1Key)
+	}
 	if err != nil || !ok {
 		return err
 	}
 	if err := d.assign(r, field, attr.value); err != nil {
-		return malformed("attribute %s: %v", key, err)
+		return malformed("attribute %s: %v", field.V1Key, err)
 	}
 	return nil
 }
 
-func (d v1Decoder) assign(r *Record, field string, value []byte) error {
-	if target := r.dateField(field); target != nil {
-		s, err := jsonText(value)
-		if err != nil {
-			return err
-		}
-		*target, err = parseCalendarDate(s, d.zone)
-		return err
-	}
+func (d v1Decoder) assign(r *Record, field Field, value []byte) error {
 	var err error
-	switch field {
-	case FieldDepartment, FieldOffice, FieldTeam, FieldLegalEntity:
-		*r.textField(field), err = relationName(value)
-	case FieldCostCenters:
-		r.CostCenters, err = costCenterNames(value)
-	case FieldSupervisorID:
-		r.SupervisorID, err = supervisorID(value)
-	case FieldUpdatedAt:
+	switch field.v1 {
+	case v1Date:
 		var s string
 		if s, err = jsonText(value); err == nil {
-			r.UpdatedAt, err = parseTimestamp(s, d.zone)
+			*field.date(r), err = parseCalendarDate(s, d.zone)
 		}
-	case FieldStatus, FieldEmploymentType:
+	case v1Timestamp:
+		var s string
+		if s, err = jsonText(value); err == nil {
+			*field.instant(r), err = parseTimestamp(s, d.zone)
+		}
+	case v1Relation:
+		*field.text(r), err = relationName(value)
+	case v1Relations:
+		*field.list(r), err = costCenterNames(value)
+	case v1Supervisor:
+		*field.text(r), err = supervisorID(value)
+	case v1Lower:
 		var s string
 		s, err = jsonText(value)
-		*r.textField(field) = strings.ToLower(strings.TrimSpace(s))
+		*field.text(r) = strings.ToLower(strings.TrimSpace(s))
 	default:
-		*r.textField(field), err = jsonText(value)
+		*field.text(r), err = jsonText(value)
 	}
 	return err
 }

@@ -11,14 +11,19 @@ import (
 	"time"
 )
 
-// fetchV1 lists employees through v1, restarting once when the policy says
-// so and the total moved.
+// fetchV1 lists employees through v1. A total that moves between pages
+// means someone was hired or left during the listing; with the restart
+// policy the listing starts over, at most MaxRestarts times, so that a busy
+// HR system cannot starve full syncs and a broken one cannot loop forever.
 func (c *Client) fetchV1(ctx context.Context, r *run, since time.Time) ([]Record, error) {
 	for restarts := 0; ; restarts++ {
 		records, err := c.listV1(ctx, r, since)
-		if errors.Is(err, ErrTotalChanged) && c.cfg.TotalChange == TotalChangeRestart && restarts == 0 {
+		if errors.Is(err, ErrTotalChanged) && c.cfg.TotalChange == TotalChangeRestart && restarts < c.cfg.MaxRestarts {
 			r.stats.Restarts++
 			continue
+		}
+		if errors.Is(err, ErrTotalChanged) && restarts > 0 {
+			return nil, fmt.Errorf("%w (after %d restarts)", err, restarts)
 		}
 		return records, err
 	}
@@ -28,12 +33,16 @@ func (c *Client) v1Decoder() v1Decoder {
 	return v1Decoder{attrs: c.attrs, zone: c.cfg.Location, missing: c.cfg.Missing}
 }
 
-// listV1 pages through GET /v1/company/employees until it holds as many
-// distinct people as total_elements announced. Pages are de-duplicated by
-// id; an empty page before that point, a page of nothing new, or a total
-// that moves ends the listing with an error.
+// listV1 pages through GET /v1/company/employees until Personio returns a
+// short or empty page. total_elements is never the stop signal: a total
+// that is short by whole pages would otherwise end the listing early and
+// make everyone on the missing pages look gone. Instead the distinct
+// people read must equal the announced total exactly, in both directions.
+// Pages are de-duplicated by id; a page of nothing new or a total that
+// moves between pages ends the listing with an error.
 func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record, error) {
 	dec := c.v1Decoder()
+	limit := c.cfg.V1PageSize
 	var (
 		records []Record
 		seen    = map[string]int{}
@@ -49,9 +58,6 @@ func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record,
 			total = pageTotal
 		} else if pageTotal != total {
 			return nil, fmt.Errorf("fetch employees page %d: %w: %d at first, now %d", page, ErrTotalChanged, total, pageTotal)
-		}
-		if len(items) == 0 {
-			break
 		}
 		added := 0
 		for _, emp := range items {
@@ -70,18 +76,24 @@ func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record,
 		}
 		offset += len(items)
 		r.report(Progress{Phase: "employees", Records: len(records), Total: total})
-		if len(records) >= total {
+		// A short page is the last one. A page longer than asked for means
+		// the server ignored paging (updated_since does so in one reading
+		// of Personio's docs) and sent everything at once.
+		if len(items) != limit {
 			break
 		}
 		if added == 0 {
 			return nil, fmt.Errorf("fetch employees page %d: %w: the page holds only people seen before", page, ErrCursorLoop)
 		}
+		if len(records) > total+limit {
+			return nil, fmt.Errorf("fetch employees: %w: read %d people and the pages go on, total_elements announced %d", ErrCountMismatch, len(records), total)
+		}
 	}
 	switch {
 	case len(records) < total:
-		return nil, fmt.Errorf("fetch employees: %w: %d of %d people before the pages ran out", ErrTruncated, len(records), total)
+		return nil, fmt.Errorf("fetch employees: %w: %w: read %d people, total_elements announced %d", ErrTruncated, ErrCountMismatch, len(records), total)
 	case len(records) > total:
-		return nil, fmt.Errorf("fetch employees: %w: %d distinct people, total said %d", ErrTotalChanged, len(records), total)
+		return nil, fmt.Errorf("fetch employees: %w: read %d people, total_elements announced %d", ErrCountMismatch, len(records), total)
 	}
 	return records, nil
 }
@@ -98,7 +110,7 @@ func (c *Client) v1Page(ctx context.Context, r *run, page, offset int, since tim
 		q.Add("attributes[]", a)
 	}
 	if !since.IsZero() {
-		q.Set("updated_since", since.In(c.cfg.UpdatedSinceLocation).Format(layoutNoZone))
+		q.Set("updated_since", updatedSince(since))
 	}
 	resp, err := c.send(ctx, r, call{
 		method: http.MethodGet, endpoint: endpointV1Employees, auth: true,
@@ -111,11 +123,24 @@ func (c *Client) v1Page(ctx context.Context, r *run, page, offset int, since tim
 	return decodeV1Page(resp.body)
 }
 
+// westmostOffset is the UTC offset of the westmost time zone in use
+// (UTC−12, Baker Island).
+const westmostOffset = -12 * time.Hour
+
+// updatedSince writes since as v1's updated_since, a wall-clock time
+// without zone. Personio does not document the zone it reads that in, and
+// an account's zone can differ from the company zone configured here: read
+// in a zone west of the one it was written in, a wall-clock time names a
+// later instant, and changes in between would be missed. Written as the
+// westmost zone's wall clock it names an instant at or before since in
+// every zone (up to 26 hours before, for a reader at UTC+14). The cost is a
+// day's changes read again, which the mirror's diff absorbs.
+func updatedSince(since time.Time) string {
+	return since.UTC().Add(westmostOffset).Format(layoutNoZone)
+}
+
 func (c *Client) fetchOneV1(ctx context.Context, r *run, id string) (Record, error) {
-	resp, err := c.send(ctx, r, call{
-		method: http.MethodGet, endpoint: endpointV1Employee, auth: true,
-		url: c.url("/v1/company/employees/" + url.PathEscape(id)),
-	})
+	resp, err := c.person(ctx, r, endpointV1Employee, "/v1/company/employees/", id)
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
 	}
@@ -126,6 +151,9 @@ func (c *Client) fetchOneV1(ctx context.Context, r *run, id string) (Record, err
 	d, err := c.v1Decoder().employee(emp)
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
+	}
+	if d.record.ID != id {
+		return Record{}, fmt.Errorf("fetch employee %s: %w: the answer is about employee %s", id, ErrMalformed, d.record.ID)
 	}
 	return d.record, nil
 }

@@ -110,6 +110,13 @@ type v2Employment struct {
 		LastWorkingDay  string `json:"last_working_day"`
 		LastWorkingDate string `json:"last_working_date"` // the spec's examples spell it so
 	} `json:"termination"`
+
+	// present holds the keys the answer carries, with a value or null;
+	// terminationKeys those of a termination object (nil when there is
+	// none). Whitelisting leaves out what the credential may not read, so
+	// an absent key is a hidden attribute while null is an unset one.
+	present         map[string]bool
+	terminationKeys map[string]bool
 }
 
 func decodeV2Person(raw json.RawMessage) (v2Person, error) {
@@ -128,7 +135,55 @@ func decodeV2Employment(raw json.RawMessage) (v2Employment, error) {
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return v2Employment{}, malformed("employment: %v", err)
 	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return v2Employment{}, malformed("employment: %v", err)
+	}
+	e.present = make(map[string]bool, len(keys))
+	for k := range keys {
+		e.present[k] = true
+	}
+	if t := keys["termination"]; e.Termination != nil {
+		var inner map[string]json.RawMessage
+		if err := json.Unmarshal(t, &inner); err != nil {
+			return v2Employment{}, malformed("employment termination: %v", err)
+		}
+		e.terminationKeys = make(map[string]bool, len(inner))
+		for k := range inner {
+			e.terminationKeys[k] = true
+		}
+	}
 	return e, nil
+}
+
+// v2Aliases are other keys Personio has used for a v2 field: the
+// deprecated sub_company, and the spelling of the spec's examples.
+func v2Aliases(key string) []string {
+	switch key {
+	case "legal_entity":
+		return []string{"sub_company"}
+	case "last_working_day":
+		return []string{"last_working_date"}
+	}
+	return nil
+}
+
+// carries reports whether the employment answer has the field, with a
+// value or null. A null termination means "not terminated" and hides
+// nothing; inside a termination object each date is checked on its own.
+func (e v2Employment) carries(f Field) bool {
+	top, nested, _ := strings.Cut(f.V2Key, ".")
+	top, _, _ = strings.Cut(top, "[")
+	has := func(keys map[string]bool, key string) bool {
+		return keys[key] || slices.ContainsFunc(v2Aliases(key), func(k string) bool { return keys[k] })
+	}
+	if !has(e.present, top) {
+		return false
+	}
+	if top != "termination" || e.terminationKeys == nil {
+		return true
+	}
+	return has(e.terminationKeys, nested)
 }
 
 // hasNoEmployments reports whether the person lists its employments and
@@ -254,45 +309,64 @@ func (d v2Decoder) record(p v2Person, emps []v2Employment) (v2Decoded, error) {
 	return out, nil
 }
 
-// personFields reads names and email. first_name, last_name and email are
-// checked for presence: a person without them is almost always a
-// whitelisting gap, and a mirror fed empty names would rename everyone.
+// personFields reads names and email. Each is checked for presence: a
+// person without them is almost always a whitelisting gap, and a mirror fed
+// empty names would rename everyone.
 func (d v2Decoder) personFields(r *Record, p v2Person) error {
-	fields := []struct {
-		name     string
-		raw      json.RawMessage
-		target   *string
-		optional bool
-	}{
-		{FieldFirstName, p.FirstName, &r.FirstName, false},
-		{FieldLastName, p.LastName, &r.LastName, false},
-		{FieldEmail, p.Email, &r.Email, false},
-		{FieldPreferredName, p.PreferredName, &r.PreferredName, true},
+	raws := map[string]json.RawMessage{
+		FieldFirstName: p.FirstName, FieldLastName: p.LastName,
+		FieldEmail: p.Email, FieldPreferredName: p.PreferredName,
 	}
-	for _, f := range fields {
-		if !d.attrs.has(f.name) {
+	for _, f := range recordFields {
+		raw, known := raws[f.Name]
+		if f.V2Resource != V2Person || !known || !d.attrs.has(f.Name) {
 			continue
 		}
-		if f.raw == nil {
-			if d.missing == MissingError && !f.optional {
-				return fmt.Errorf("%w: %s (is it readable by this credential?)", ErrMissingAttribute, f.name)
+		if raw == nil {
+			if d.missing == MissingError && !f.Optional {
+				return missingV2(f, "person")
 			}
 			continue
 		}
-		s, err := jsonText(f.raw)
+		s, err := jsonText(raw)
 		if err != nil {
-			return malformed("%s: %v", f.name, err)
+			return malformed("%s: %v", f.Name, err)
 		}
-		*f.target = s
+		*f.text(r) = s
 	}
 	return nil
 }
 
-func (d v2Decoder) employmentFields(r *Record, e v2Employment) error {
-	if d.attrs.has(FieldStatus) {
-		if e.Status == nil && d.missing == MissingError {
-			return fmt.Errorf("%w: employment status", ErrMissingAttribute)
+func missingV2(f Field, resource string) error {
+	return fmt.Errorf("%w: %s (v2 %s field %s; is it readable by this credential?)", ErrMissingAttribute, f.Name, resource, f.V2Key)
+}
+
+// checkEmploymentFields fails on selected fields the employment answer
+// does not carry, naming all of them, as v1 fails on an absent attribute:
+// read as empty, a hidden termination date would reactivate leavers and a
+// hidden department would empty every department group.
+func (d v2Decoder) checkEmploymentFields(e v2Employment) error {
+	if d.missing != MissingError {
+		return nil
+	}
+	var names, keys []string
+	for _, f := range recordFields {
+		if f.V2Resource == V2Employment && !f.Optional && d.attrs.has(f.Name) && !e.carries(f) {
+			names, keys = append(names, f.Name), append(keys, f.V2Key)
 		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s (v2 employment fields %s; are they readable by this credential?)",
+		ErrMissingAttribute, strings.Join(names, ", "), strings.Join(keys, ", "))
+}
+
+func (d v2Decoder) employmentFields(r *Record, e v2Employment) error {
+	if err := d.checkEmploymentFields(e); err != nil {
+		return err
+	}
+	if d.attrs.has(FieldStatus) {
 		s, err := jsonText(e.Status)
 		if err != nil {
 			return malformed("status: %v", err)
@@ -347,7 +421,8 @@ func (d v2Decoder) employmentDates(r *Record, e v2Employment) error {
 		if err != nil {
 			return malformed("%s: %v", dt.field, err)
 		}
-		*r.dateField(dt.field) = date
+		f, _ := LookupField(dt.field)
+		*f.date(r) = date
 	}
 	return nil
 }
@@ -359,7 +434,8 @@ func (d v2Decoder) orgNames(r *Record, e v2Employment) error {
 		if err != nil || !d.attrs.has(field) {
 			return
 		}
-		*r.textField(field), err = l.name(kind, names, id)
+		f, _ := LookupField(field)
+		*f.text(r), err = l.name(kind, names, id)
 	}
 	set(FieldOffice, "office", l.offices, refID(e.Office))
 	set(FieldLegalEntity, "legal entity", l.legalEntities, firstNonEmpty(refID(e.LegalEntity), refID(e.SubCompany)))

@@ -157,7 +157,7 @@ func TestDecodeV2Missing(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got.record, Record{ID: "7", Status: "active"}) {
 		t.Errorf("with the empty policy: %+v, %v", got.record, err)
 	}
-	noEmployment, _ := decodeV2Person(json.RawMessage(`{"id":"8","first_name":"A","last_name":"B","email":"a@b","status":"INACTIVE","employments":[]}`))
+	noEmployment, _ := decodeV2Person(json.RawMessage(`{"id":"8","first_name":"A","last_name":"B","preferred_name":null,"email":"a@b","status":"INACTIVE","employments":[]}`))
 	if !noEmployment.hasNoEmployments() {
 		t.Errorf("an empty employments list was not recognised")
 	}

@@ -14,6 +14,14 @@ import (
 
 // fetchV2 lists persons, reads each one's employments (v2 has no bulk
 // employments endpoint), resolves org ids to names and builds Records.
+//
+// A v2 listing cannot prove itself complete: it announces no total, and a
+// last page without a next link looks the same whether it ends the list or
+// cuts it short. walkV2 refuses what is visibly inconsistent (an empty page
+// that still links on, repeated cursors, pages of nothing new); the rest of
+// the proof is the caller's: everyone known before and missing from a full
+// listing must be looked up by id (Exists, FetchOne, ConfirmGone) and only
+// a 404 of their own makes them gone.
 func (c *Client) fetchV2(ctx context.Context, r *run, since time.Time) ([]Record, error) {
 	q := url.Values{"limit": {strconv.Itoa(c.cfg.V2PageSize)}}
 	filterLocally := !since.IsZero() && c.cfg.V2Changed == ChangedFull
@@ -44,20 +52,28 @@ func (c *Client) fetchV2(ctx context.Context, r *run, since time.Time) ([]Record
 }
 
 func (c *Client) fetchOneV2(ctx context.Context, r *run, id string) (Record, error) {
-	resp, err := c.send(ctx, r, call{
-		method: http.MethodGet, endpoint: endpointV2Person, auth: true,
-		url: c.url("/v2/persons/" + url.PathEscape(id)),
-	})
+	resp, err := c.person(ctx, r, endpointV2Person, "/v2/persons/", id)
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch person %s: %w", id, err)
 	}
+	rec, err := c.decodeOneV2(ctx, r, id, resp.body)
+	if err != nil {
+		return Record{}, fmt.Errorf("fetch person %s: %w", id, notVanished{err})
+	}
+	return rec, nil
+}
+
+func (c *Client) decodeOneV2(ctx context.Context, r *run, id string, body []byte) (Record, error) {
 	dec, err := c.v2Decoder(ctx, r)
 	if err != nil {
 		return Record{}, err
 	}
-	d, err := c.v2Record(ctx, r, dec, resp.body)
+	d, err := c.v2Record(ctx, r, dec, body)
 	if err != nil {
-		return Record{}, fmt.Errorf("fetch person %s: %w", id, err)
+		return Record{}, err
+	}
+	if d.record.ID != id {
+		return Record{}, fmt.Errorf("%w: the answer is about person %s", ErrMalformed, d.record.ID)
 	}
 	return d.record, nil
 }

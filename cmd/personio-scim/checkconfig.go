@@ -2,28 +2,40 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+
+	"github.com/personio-scim/personio-scim/push"
 )
 
 // runCheckConfig validates the environment and CONFIG_FILE and prints the
 // effective configuration with secrets redacted.
-func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) error {
-	e, err := loadEnv(os.Getenv)
+func runCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	return runCheckConfigWith(ctx, args, stdout, stderr, targetTypes())
+}
+
+func runCheckConfigWith(ctx context.Context, args []string, stdout, stderr io.Writer, types map[string]push.Factory) error {
+	c, err := newCommand("check-config", stderr, "")
 	if err != nil {
 		return err
 	}
-	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&e.ConfigFile, "config", e.ConfigFile, "YAML configuration file (CONFIG_FILE)")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	c.configFlag()
+	if err := c.parse(args); err != nil {
+		return err
 	}
-	_, cfg, err := loadPolicy(e)
+	e := c.env
+	cfg, err := loadConfiguration(e, typeNames(types))
 	if err != nil {
 		return err
+	}
+	// Opening a target checks its section: keys, URLs, secret variables.
+	// Factories send nothing while opening.
+	for _, tc := range cfg.targets {
+		if _, err := openTarget(ctx, cfg.file, tc, types, slog.New(slog.DiscardHandler), targetHooks{}); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(stdout, "# environment")
 	for _, v := range envVars() {
@@ -39,10 +51,47 @@ func runCheckConfig(_ context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		fmt.Fprintf(stdout, "%s=%s\n", v.Name, val)
 	}
-	out, err := cfg.YAML()
+	out, err := cfg.mirror.YAML()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\n# configuration: %s\n%s", orDefault(e.ConfigFile), out)
+	printTargets(stdout, cfg.targets)
 	return nil
+}
+
+// printTargets lists the targets as the service will run them. Type
+// sections hold only names of variables, never secrets, but they are the
+// factories' to render, so only their presence is shown.
+func printTargets(w io.Writer, targets []push.TargetConfig) {
+	if len(targets) == 0 {
+		fmt.Fprintln(w, "\n# targets: none")
+		return
+	}
+	fmt.Fprintln(w, "\n# targets")
+	fmt.Fprintln(w, "targets:")
+	for _, tc := range targets {
+		fmt.Fprintf(w, "  - name: %s\n    type: %s\n    live: %v\n    scope: %q\n", tc.Name, tc.Type, tc.Live, orTrueScope(tc.Scope))
+		if len(tc.Mapping) > 0 {
+			fmt.Fprintln(w, "    mapping:")
+			for _, k := range sortedKeys(tc.Mapping) {
+				fmt.Fprintf(w, "      %s: %q\n", k, tc.Mapping[k])
+			}
+		}
+		fmt.Fprintf(w, "    reconcile_every: %s\n    quarantine_after: %d\n    guard: {max_percent: %g, max_count: %d}\n",
+			tc.ReconcileEvery, tc.QuarantineAfter, tc.Guard.MaxPercent, tc.Guard.MaxCount)
+		if tc.RateLimit.Rate > 0 {
+			fmt.Fprintf(w, "    rate_limit: {requests_per_second: %g, burst: %d}\n", tc.RateLimit.Rate, tc.RateLimit.Burst)
+		}
+		if tc.Section != nil {
+			fmt.Fprintf(w, "    %s: (checked)\n", tc.Type)
+		}
+	}
+}
+
+func orTrueScope(s string) string {
+	if s == "" {
+		return "true"
+	}
+	return s
 }

@@ -6,17 +6,20 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"time"
 )
 
 // runHealthcheck asks the local server's /healthz, for container health
 // checks in images that carry no shell or curl.
-func runHealthcheck(ctx context.Context, _ []string, _, _ io.Writer) error {
-	e, err := loadEnv(os.Getenv)
+func runHealthcheck(ctx context.Context, args []string, _, stderr io.Writer) error {
+	c, err := newCommand("healthcheck", stderr, "")
 	if err != nil {
 		return err
 	}
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	e := c.env
 	_, port, err := net.SplitHostPort(e.ListenAddr)
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR=%q: %w", e.ListenAddr, err)

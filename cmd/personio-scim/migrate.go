@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 )
 
@@ -18,21 +16,19 @@ const migrateUsage = `Usage: personio-scim migrate up | down | status | force VE
 `
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, migrateUsage) }
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	c, err := newCommand("migrate", stderr, migrateUsage)
+	if err != nil {
+		return err
 	}
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	fs := c.flags
 	if fs.NArg() == 0 {
 		fmt.Fprint(stderr, migrateUsage)
 		return errUsage
 	}
-	e, err := loadEnv(os.Getenv)
-	if err != nil {
-		return err
-	}
-	pg, err := openPostgres(ctx, e, "migrate")
+	pg, err := openPostgres(ctx, c.env, "migrate")
 	if err != nil {
 		return err
 	}

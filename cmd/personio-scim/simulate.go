@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -16,8 +15,11 @@ import (
 // runSimulate serves the Personio API simulator until ctx ends; see
 // docs/simulator.md.
 func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	c, err := newCommand("simulate", stderr, "")
+	if err != nil {
+		return err
+	}
+	fs := c.flags
 	listen := fs.String("listen", "127.0.0.1:9090", "address to listen on")
 	employees := fs.Int("employees", 200, "employees of the simulated company (0 for none)")
 	seed := fs.Int64("seed", 1, "seed of the simulated company")
@@ -26,8 +28,8 @@ func runSimulate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	tokenMode := fs.String("token-mode", string(personiotest.TokenStable), "stable (24-hour tokens) or legacy (one-time tokens rotated on every answer)")
 	noRateLimit := fs.Bool("no-rate-limit", false, "turn Personio's rate limits off")
 	timezone := fs.String("timezone", "Europe/Berlin", "the company's time zone")
-	if err := fs.Parse(args); err != nil {
-		return errUsage
+	if err := c.parse(args); err != nil {
+		return err
 	}
 	opts, err := simulatorOptions(*employees, *seed, *clientID, *clientSecret, *tokenMode, *noRateLimit, *timezone)
 	if err != nil {

@@ -22,7 +22,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("sync", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	dryRun := fs.Bool("dry-run", false, "print the plan; apply nothing")
-	incremental := fs.Bool("incremental", false, "read only people changed since the last completed run")
+	incremental := fs.Bool("incremental", false, "read only people changed since the last successful run (a full run when there is none, or as the first run of the company day)")
 	showChanges := fs.Int("show", 50, "how many planned changes to list")
 	fs.StringVar(&e.ConfigFile, "config", e.ConfigFile, "YAML configuration file (CONFIG_FILE)")
 	if err := fs.Parse(args); err != nil {
@@ -71,7 +71,11 @@ func printReport(w io.Writer, rep mirror.Report, show int) {
 	if rep.DryRun {
 		what = "dry run (nothing applied)"
 	}
-	fmt.Fprintf(w, "%s %s: %s, %s mode, %d people read from Personio in %d calls\n\n", what, rep.RunID, rep.Status, rep.Mode, rep.People, rep.Fetch.Calls)
+	fmt.Fprintf(w, "%s %s: %s, %s mode, %d people read from Personio in %d calls\n", what, rep.RunID, rep.Status, rep.Mode, rep.People, rep.Fetch.Calls+rep.Lookups)
+	if rep.ModeNote != "" {
+		fmt.Fprintf(w, "(%s)\n", rep.ModeNote)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
 	c := rep.Counts
 	for _, row := range []struct {
@@ -85,9 +89,7 @@ func printReport(w io.Writer, rep mirror.Report, show int) {
 		fmt.Fprintf(tw, "%s\t%d\t\n", row.name, row.n)
 	}
 	tw.Flush()
-	if rep.Guard.Tripped {
-		fmt.Fprintf(w, "\nGUARD: %s.\nApprove with: POST /api/v1/sync/runs/%s/approve\n", rep.Guard.Reason, rep.RunID)
-	}
+	printGuard(w, rep)
 	for _, s := range rep.Skipped {
 		fmt.Fprintf(w, "skipped person %s: %s\n", s.PersonID, s.Reason)
 	}
@@ -111,6 +113,38 @@ func printReport(w io.Writer, rep mirror.Report, show int) {
 			fmt.Fprintf(w, "  %-6s %-8s %-40s %s\n", ch.Op, ch.Kind, ch.Name, detail)
 		}
 	}
+}
+
+// printGuard lists every change the guard held, and what an approval run
+// applied and dropped.
+func printGuard(w io.Writer, rep mirror.Report) {
+	g := rep.Guard
+	if g.Approved {
+		fmt.Fprintf(w, "\napproval of run %s: %d approved changes applied, %d no longer wanted and dropped\n", rep.Approves, g.ApprovedApplied, len(g.ApprovedDropped))
+		for _, h := range g.ApprovedDropped {
+			fmt.Fprintf(w, "  dropped  %s\n", heldLine(h))
+		}
+	}
+	if !g.Tripped {
+		return
+	}
+	fmt.Fprintf(w, "\nGUARD: %s.\n%d changes held, plan digest %s:\n", g.Reason, len(g.Held), g.PlanDigest)
+	for _, h := range g.Held {
+		fmt.Fprintf(w, "  held     %s\n", heldLine(h))
+	}
+	if rep.DryRun {
+		fmt.Fprintln(w, "A real run would hold these and wait for an administrator's approval.")
+		return
+	}
+	fmt.Fprintf(w, "Review, then approve with: POST /api/v1/sync/runs/%s/approve?plan_digest=%s\n", rep.RunID, g.PlanDigest)
+}
+
+func heldLine(h mirror.HeldChange) string {
+	change := h.Change
+	if h.Change == mirror.ChangeMembershipRemoved {
+		change = fmt.Sprintf("membership removed from group %q (%s)", h.Group, h.GroupID)
+	}
+	return fmt.Sprintf("%-10s person %s  %s  %s  rule %s, limit %s", change, h.PersonioID, h.SCIMID, h.UserName, h.Rule, h.Limit)
 }
 
 // progressBar redraws one line on a terminal and prints nothing otherwise:

@@ -67,6 +67,34 @@ func TestSyncDryRunPrintsThePlan(t *testing.T) {
 	}
 }
 
+// TestSyncDryRunListsHeldChanges: the dry run names every change the guard
+// would hold, with the person's ids, the rule and the limit.
+func TestSyncDryRunListsHeldChanges(t *testing.T) {
+	sim := knownCompany(t)
+	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))
+	if err := run(context.Background(), []string{"sync"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var anna string
+	for _, r := range sim.Records() {
+		if r.FirstName == "Anna" {
+			anna = r.ID
+		}
+	}
+	if err := sim.Update(anna, personiotest.Attrs{"status": "inactive"}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"sync", "--dry-run"}, &out, io.Discard); err != nil {
+		t.Fatalf("sync --dry-run: %v\n%s", err, out.String())
+	}
+	got := out.String()
+	held := regexp.MustCompile(`(?m)^\s+held\s+deactivate\s+person ` + anna + `\s+[0-9a-f-]{36}\s+anna\.aktiv@\S+\s+rule status-inactive, limit max_percent$`)
+	if !held.MatchString(got) || !strings.Contains(got, "1 changes held, plan digest ") {
+		t.Fatalf("the dry run does not list the held deactivation:\n%s", got)
+	}
+}
+
 func TestSecondSyncWritesNothing(t *testing.T) {
 	knownCompany(t)
 	t.Setenv("DATABASE_URL", pgtest.NewDatabase(t))

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -25,15 +24,18 @@ Scopes: scim:read, scim:write (SCIM only), admin (the admin API only).
 `
 
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, tokenUsage)
-		return errUsage
-	}
-	e, err := loadEnv(os.Getenv)
+	c, err := newCommand("token", stderr, tokenUsage)
 	if err != nil {
 		return err
 	}
-	pg, err := openPostgres(ctx, e, "token")
+	if err := c.parse(args); err != nil {
+		return err
+	}
+	if args = c.flags.Args(); len(args) == 0 {
+		fmt.Fprint(stderr, tokenUsage)
+		return errUsage
+	}
+	pg, err := openPostgres(ctx, c.env, "token")
 	if err != nil {
 		return err
 	}

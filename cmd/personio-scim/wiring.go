@@ -4,27 +4,92 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/personio-scim/personio-scim/notify"
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
+	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/store"
 )
 
-// loadPolicy reads CONFIG_FILE (or the defaults) and compiles it; a broken
-// file stops the process with the file, the key and the position.
-func loadPolicy(e env) (*mirror.Policy, mirror.Config, error) {
-	cfg := mirror.DefaultConfig()
+// configuration is CONFIG_FILE read once and split into its owners'
+// sections: the mirror's keys, the push targets and the notifications.
+type configuration struct {
+	file          string // for error messages
+	mirror        mirror.Config
+	policy        *mirror.Policy
+	targets       []push.TargetConfig
+	rules         []*push.Rules // compiled scope and mapping, per target
+	notifications notify.Config
+}
+
+// loadConfiguration reads CONFIG_FILE (or the defaults) and compiles every
+// section; a broken file stops the process with the file, the key and the
+// position. types are the target types the binary knows.
+func loadConfiguration(e env, types []string) (configuration, error) {
+	c := configuration{file: orDefault(e.ConfigFile), mirror: mirror.DefaultConfig(), notifications: notify.DefaultConfig()}
 	if e.ConfigFile != "" {
-		var err error
-		if cfg, err = mirror.LoadConfig(e.ConfigFile); err != nil {
-			return nil, cfg, fmt.Errorf("CONFIG_FILE: %w", err)
+		data, err := os.ReadFile(e.ConfigFile)
+		if err != nil {
+			return c, fmt.Errorf("CONFIG_FILE: read configuration: %w", err)
+		}
+		cfg, sections, err := mirror.ParseDocument(e.ConfigFile, data, []string{"targets", "notifications"})
+		if err != nil {
+			return c, fmt.Errorf("CONFIG_FILE: %w", err)
+		}
+		c.mirror = cfg
+		if c.targets, err = push.ParseTargets(e.ConfigFile, sections["targets"], types); err != nil {
+			return c, fmt.Errorf("CONFIG_FILE: %w", err)
+		}
+		if c.notifications, err = parseNotifications(e.ConfigFile, sections["notifications"]); err != nil {
+			return c, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
 	}
-	policy, err := mirror.Compile(cfg)
+	policy, err := mirror.Compile(c.mirror)
 	if err != nil {
-		return nil, cfg, fmt.Errorf("CONFIG_FILE %s: %w", orDefault(e.ConfigFile), err)
+		return c, fmt.Errorf("CONFIG_FILE %s: %w", c.file, err)
 	}
-	return policy, cfg, nil
+	c.policy = policy
+	for n, tc := range c.targets {
+		rules, err := push.CompileRules(tc.Scope, tc.Mapping)
+		if err != nil {
+			return c, fmt.Errorf("CONFIG_FILE %s:%d: targets[%d] (%s): %w", c.file, tc.Line, n, tc.Name, err)
+		}
+		c.rules = append(c.rules, rules)
+	}
+	return c, nil
+}
+
+// targetNames lists the configured targets, for the notifier's digest of
+// quarantined records.
+func (c *configuration) targetNames() []string {
+	names := make([]string, len(c.targets))
+	for n, tc := range c.targets {
+		names[n] = tc.Name
+	}
+	return names
+}
+
+// parseNotifications decodes the notifications section; its errors name
+// the section, since notify parses it as a document of its own.
+func parseNotifications(file string, section *yaml.Node) (notify.Config, error) {
+	if section == nil {
+		return notify.DefaultConfig(), nil
+	}
+	data, err := yaml.Marshal(section)
+	if err != nil {
+		return notify.Config{}, fmt.Errorf("%s: notifications: %w", file, err)
+	}
+	return notify.ParseConfig(fmt.Sprintf("%s:%d: notifications", file, section.Line), data)
+}
+
+// loadPolicy reads CONFIG_FILE and returns the mirror's part, compiled.
+func loadPolicy(e env) (*mirror.Policy, mirror.Config, error) {
+	c, err := loadConfiguration(e, typeNames(targetTypes()))
+	return c.policy, c.mirror, err
 }
 
 func orDefault(path string) string {

@@ -97,6 +97,34 @@ func BenchmarkFullSync(b *testing.B) {
 	}
 }
 
+// BenchmarkSteadyFullSync measures a full sync of 10,000 people of whom
+// nothing changed: the daily run, where the guard compares every identity
+// and membership with the plan.
+//
+//	go test -run '^$' -bench BenchmarkSteadyFullSync -benchtime 5x ./personio/mirror/
+func BenchmarkSteadyFullSync(b *testing.B) {
+	for _, backend := range []string{"memory", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			st := benchStore(b, backend)
+			e, _ := benchWorld(b, 10000, st)
+			if _, err := e.Run(context.Background(), RunOptions{Mode: ModeFull, Trigger: "bench"}); err != nil {
+				b.Fatal(err)
+			}
+			var rep Report
+			for b.Loop() {
+				var err error
+				if rep, err = e.Run(context.Background(), RunOptions{Mode: ModeFull, Trigger: "bench"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if rep.Counts != (Counts{}) {
+				b.Fatalf("a sync without change changed %+v", rep.Counts)
+			}
+			reportRun(b, rep)
+		})
+	}
+}
+
 // BenchmarkIncrementalSync measures a sync that finds 10 changed people
 // among 10,000.
 //

@@ -1,10 +1,7 @@
-// Package mirror turns Personio records into desired identities and groups:
-// the configuration, the CEL attribute mapping, the lifecycle policy and the
-// group rules. Everything here is a pure function of a record, a date and the
-// configuration; the sync engine that fetches, diffs and applies lives on top.
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -28,14 +25,16 @@ import (
 const fieldCustom = "custom"
 
 // recordFieldNames lists every CEL variable in record order, the order
-// SourceFields reports them in.
+// SourceFields reports them in: the record fields expressions may read,
+// then the custom attributes.
 func recordFieldNames() []string {
-	return []string{
-		personio.FieldID, personio.FieldFirstName, personio.FieldLastName, personio.FieldPreferredName, personio.FieldEmail, personio.FieldStatus,
-		personio.FieldHireDate, personio.FieldTerminationDate, personio.FieldLastWorkingDay, personio.FieldContractEndDate,
-		personio.FieldPosition, personio.FieldDepartment, personio.FieldOffice, personio.FieldTeam, personio.FieldLegalEntity,
-		personio.FieldCostCenters, personio.FieldSupervisorID, personio.FieldEmploymentType, fieldCustom,
+	var names []string
+	for _, f := range personio.RecordFields() {
+		if f.Mapped {
+			names = append(names, f.Name)
+		}
 	}
+	return append(names, fieldCustom)
 }
 
 func fieldType(name string) *cel.Type {
@@ -76,8 +75,8 @@ func helperFunctions() []cel.EnvOption {
 		unary("lower", strings.ToLower),
 		unary("upper", strings.ToUpper),
 		unary("trim", strings.TrimSpace),
-		unary("translit", Translit),
-		unary("login", Login),
+		unary("translit", translit),
+		unary("login", login),
 		cel.Function("join", cel.Overload("mirror_join_list_string", []*cel.Type{strList, str}, str,
 			cel.BinaryBinding(joinList))),
 		cel.Function("first", cel.Overload("mirror_first_list", []*cel.Type{strList}, str,
@@ -91,7 +90,7 @@ func helperFunctions() []cel.EnvOption {
 			}))),
 		cel.Function("format_date", cel.Overload("mirror_format_date_string_string", []*cel.Type{str, str}, str,
 			cel.BinaryBinding(func(date, layout ref.Val) ref.Val {
-				s, err := FormatDate(string(date.(types.String)), string(layout.(types.String)))
+				s, err := formatDate(string(date.(types.String)), string(layout.(types.String)))
 				if err != nil {
 					return types.NewErrFromString(err.Error())
 				}
@@ -111,7 +110,7 @@ func joinList(list, sep ref.Val) ref.Val {
 func firstOfList(list ref.Val) ref.Val {
 	l, ok := list.(traits.Lister)
 	if !ok {
-		return types.NewErrFromString("first: want a list of strings")
+		return types.NewErrFromString(errFirstWantsList)
 	}
 	if l.Size() == types.IntZero {
 		return types.String("")
@@ -122,207 +121,9 @@ func firstOfList(list ref.Val) ref.Val {
 func stringsOf(list ref.Val) ([]string, error) {
 	native, err := list.ConvertToNative(reflect.TypeFor[[]string]())
 	if err != nil {
-		return nil, errors.New("want a list of strings")
+		return nil, errors.New(errWantStringList)
 	}
 	return native.([]string), nil
-}
-
-// FormatDate renders a YYYY-MM-DD date with a layout in which YYYY, MM and
-// DD stand for the year, month and day; everything else is copied. An unset
-// date ("") yields "". The error never repeats the value, which is personal
-// data.
-func FormatDate(date, layout string) (string, error) {
-	if date == "" {
-		return "", nil
-	}
-	d, err := personio.ParseDate(date)
-	if err != nil {
-		return "", errors.New("format_date: the date is not YYYY-MM-DD")
-	}
-	r := strings.NewReplacer(
-		"YYYY", fmt.Sprintf("%04d", d.Year),
-		"MM", fmt.Sprintf("%02d", int(d.Month)),
-		"DD", fmt.Sprintf("%02d", d.Day),
-	)
-	return r.Replace(layout), nil
-}
-
-// Translit spells a name in plain ASCII Latin letters the way German-speaking
-// HR expects: ä→ae, ö→oe, ü→ue, ß→ss; other Latin letters lose their accents
-// (é→e, ø→o, ł→l, ç→c) and ligatures are spelled out (æ→ae, œ→oe). Combining
-// accents (decomposed input) are dropped, a combining diaeresis after a, o or
-// u becomes e as for the composed letter. Letters of other scripts are left
-// as they are.
-func Translit(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 4)
-	var last rune
-	for _, r := range s {
-		switch {
-		case r < 0x80:
-			b.WriteRune(r)
-			last = r
-		case r == 0x0308 && strings.ContainsRune("aouAOU", last):
-			b.WriteByte('e')
-			last = 'e'
-		case 0x0300 <= r && r <= 0x036f: // combining accents
-		default:
-			if plain, ok := latinPlain(r); ok {
-				b.WriteString(plain)
-				last = rune(plain[len(plain)-1])
-				continue
-			}
-			b.WriteRune(r)
-			last = r
-		}
-	}
-	return b.String()
-}
-
-// Login turns a name into a login fragment: transliterated, lower case,
-// spaces as dots, only a-z, 0-9, '.', '-' and '_' kept (letters of other
-// scripts are dropped), no repeated or leading/trailing separators.
-// "Jürgen Groß" → "juergen.gross".
-func Login(s string) string {
-	s = strings.ToLower(Translit(s))
-	var b strings.Builder
-	b.Grow(len(s))
-	var last byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case c == '.', c == '-', c == '_':
-		case c == ' ', c == '\t':
-			c = '.'
-		default:
-			continue
-		}
-		if isLoginSeparator(c) && (b.Len() == 0 || isLoginSeparator(last)) {
-			continue
-		}
-		b.WriteByte(c)
-		last = c
-	}
-	return strings.TrimRight(b.String(), ".-_")
-}
-
-func isLoginSeparator(c byte) bool { return c == '.' || c == '-' || c == '_' }
-
-// latinPlain returns the ASCII spelling of a Latin letter with an accent,
-// stroke or ligature.
-func latinPlain(r rune) (string, bool) {
-	switch r {
-	case 'ä':
-		return "ae", true
-	case 'ö':
-		return "oe", true
-	case 'ü':
-		return "ue", true
-	case 'Ä':
-		return "Ae", true
-	case 'Ö':
-		return "Oe", true
-	case 'Ü':
-		return "Ue", true
-	case 'ß':
-		return "ss", true
-	case 'ẞ':
-		return "SS", true
-	case 'æ':
-		return "ae", true
-	case 'Æ':
-		return "Ae", true
-	case 'œ':
-		return "oe", true
-	case 'Œ':
-		return "Oe", true
-	case 'þ':
-		return "th", true
-	case 'Þ':
-		return "Th", true
-	case 'ĳ':
-		return "ij", true
-	case 'Ĳ':
-		return "IJ", true
-	case 'à', 'á', 'â', 'ã', 'å', 'ā', 'ă', 'ą', 'ǎ':
-		return "a", true
-	case 'À', 'Á', 'Â', 'Ã', 'Å', 'Ā', 'Ă', 'Ą', 'Ǎ':
-		return "A", true
-	case 'ç', 'ć', 'ĉ', 'ċ', 'č':
-		return "c", true
-	case 'Ç', 'Ć', 'Ĉ', 'Ċ', 'Č':
-		return "C", true
-	case 'ð', 'ď', 'đ':
-		return "d", true
-	case 'Ð', 'Ď', 'Đ':
-		return "D", true
-	case 'è', 'é', 'ê', 'ë', 'ē', 'ĕ', 'ė', 'ę', 'ě':
-		return "e", true
-	case 'È', 'É', 'Ê', 'Ë', 'Ē', 'Ĕ', 'Ė', 'Ę', 'Ě':
-		return "E", true
-	case 'ĝ', 'ğ', 'ġ', 'ģ':
-		return "g", true
-	case 'Ĝ', 'Ğ', 'Ġ', 'Ģ':
-		return "G", true
-	case 'ĥ', 'ħ':
-		return "h", true
-	case 'Ĥ', 'Ħ':
-		return "H", true
-	case 'ì', 'í', 'î', 'ï', 'ĩ', 'ī', 'ĭ', 'į', 'ı', 'ǐ':
-		return "i", true
-	case 'Ì', 'Í', 'Î', 'Ï', 'Ĩ', 'Ī', 'Ĭ', 'Į', 'İ', 'Ǐ':
-		return "I", true
-	case 'ĵ':
-		return "j", true
-	case 'Ĵ':
-		return "J", true
-	case 'ķ', 'ĸ':
-		return "k", true
-	case 'Ķ':
-		return "K", true
-	case 'ĺ', 'ļ', 'ľ', 'ŀ', 'ł':
-		return "l", true
-	case 'Ĺ', 'Ļ', 'Ľ', 'Ŀ', 'Ł':
-		return "L", true
-	case 'ñ', 'ń', 'ņ', 'ň', 'ŉ', 'ŋ':
-		return "n", true
-	case 'Ñ', 'Ń', 'Ņ', 'Ň', 'Ŋ':
-		return "N", true
-	case 'ò', 'ó', 'ô', 'õ', 'ø', 'ō', 'ŏ', 'ő', 'ǒ', 'ơ':
-		return "o", true
-	case 'Ò', 'Ó', 'Ô', 'Õ', 'Ø', 'Ō', 'Ŏ', 'Ő', 'Ǒ', 'Ơ':
-		return "O", true
-	case 'ŕ', 'ŗ', 'ř':
-		return "r", true
-	case 'Ŕ', 'Ŗ', 'Ř':
-		return "R", true
-	case 'ś', 'ŝ', 'ş', 'š', 'ș', 'ſ':
-		return "s", true
-	case 'Ś', 'Ŝ', 'Ş', 'Š', 'Ș':
-		return "S", true
-	case 'ţ', 'ť', 'ŧ', 'ț':
-		return "t", true
-	case 'Ţ', 'Ť', 'Ŧ', 'Ț':
-		return "T", true
-	case 'ù', 'ú', 'û', 'ũ', 'ū', 'ŭ', 'ů', 'ű', 'ų', 'ǔ', 'ư':
-		return "u", true
-	case 'Ù', 'Ú', 'Û', 'Ũ', 'Ū', 'Ŭ', 'Ů', 'Ű', 'Ų', 'Ǔ', 'Ư':
-		return "U", true
-	case 'ŵ':
-		return "w", true
-	case 'Ŵ':
-		return "W", true
-	case 'ý', 'ÿ', 'ŷ':
-		return "y", true
-	case 'Ý', 'Ÿ', 'Ŷ':
-		return "Y", true
-	case 'ź', 'ż', 'ž':
-		return "z", true
-	case 'Ź', 'Ż', 'Ž':
-		return "Z", true
-	}
-	return "", false
 }
 
 // recordActivation hands a record's fields to CEL without building a map
@@ -339,50 +140,20 @@ func newRecordActivation(rec *personio.Record) *recordActivation {
 
 func (a *recordActivation) ResolveName(name string) (any, bool) {
 	r := a.rec
-	switch name {
-	case personio.FieldID:
-		return types.String(r.ID), true
-	case personio.FieldFirstName:
-		return types.String(r.FirstName), true
-	case personio.FieldLastName:
-		return types.String(r.LastName), true
-	case personio.FieldPreferredName:
-		return types.String(r.PreferredName), true
-	case personio.FieldEmail:
-		return types.String(r.Email), true
-	case personio.FieldStatus:
-		return types.String(r.Status), true
-	case personio.FieldHireDate:
-		return types.String(r.HireDate.String()), true
-	case personio.FieldTerminationDate:
-		return types.String(r.TerminationDate.String()), true
-	case personio.FieldLastWorkingDay:
-		return types.String(r.LastWorkingDay.String()), true
-	case personio.FieldContractEndDate:
-		return types.String(r.ContractEndDate.String()), true
-	case personio.FieldPosition:
-		return types.String(r.Position), true
-	case personio.FieldDepartment:
-		return types.String(r.Department), true
-	case personio.FieldOffice:
-		return types.String(r.Office), true
-	case personio.FieldTeam:
-		return types.String(r.Team), true
-	case personio.FieldLegalEntity:
-		return types.String(r.LegalEntity), true
-	case personio.FieldCostCenters:
-		return types.NewStringList(types.DefaultTypeAdapter, r.CostCenters), true
-	case personio.FieldSupervisorID:
-		return types.String(r.SupervisorID), true
-	case personio.FieldEmploymentType:
-		return types.String(r.EmploymentType), true
-	case fieldCustom:
+	if name == fieldCustom {
 		if a.custom == nil {
 			a.custom = types.NewStringStringMap(types.DefaultTypeAdapter, customByKeyAndLabel(r.Custom))
 		}
 		return a.custom, true
 	}
-	return nil, false
+	f, ok := personio.LookupField(name)
+	if !ok || !f.Mapped {
+		return nil, false
+	}
+	if f.Kind == personio.KindList {
+		return types.NewStringList(types.DefaultTypeAdapter, f.Strings(r)), true
+	}
+	return types.String(f.Value(r)), true
 }
 
 func (a *recordActivation) Parent() interpreter.Activation { return nil }
@@ -413,25 +184,124 @@ func customByKeyAndLabel(attrs map[string]personio.CustomAttribute) map[string]s
 	return m
 }
 
+// program is a compiled expression with the source positions its
+// evaluation errors are reported at.
+type program struct {
+	prg  cel.Program
+	info *celast.SourceInfo
+}
+
+// costLimit bounds one evaluation of one expression for one person. Real
+// mappings cost tens to hundreds; nested comprehensions over a list can
+// cost billions, which would burn CPU long after the caller gave up.
+const costLimit = 100_000
+
+// interruptEvery is how many comprehension iterations pass between two
+// checks whether the run or request was cancelled.
+const interruptEvery = 100
+
 // compileExpr parses and type-checks one expression and plans it for
 // evaluation. Errors give line:column within the expression; the caller adds
 // where the expression stands in the configuration.
-func compileExpr(env *cel.Env, text string, want *cel.Type) (cel.Program, *celast.AST, error) {
+func compileExpr(env *cel.Env, text string, want *cel.Type) (program, *celast.AST, error) {
 	if strings.TrimSpace(text) == "" {
-		return nil, nil, errors.New("1:1: the expression is empty")
+		return program{}, nil, errors.New("1:1: the expression is empty")
 	}
 	checked, iss := env.Compile(text)
 	if iss.Err() != nil {
-		return nil, nil, issuesError(iss)
+		return program{}, nil, issuesError(iss)
 	}
 	if got := checked.OutputType(); !got.IsExactType(want) {
-		return nil, nil, fmt.Errorf("1:1: the expression yields %s, want %s", got, want)
+		return program{}, nil, fmt.Errorf("1:1: the expression yields %s, want %s", got, want)
 	}
-	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize))
+	prg, err := env.Program(checked, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(costLimit), cel.InterruptCheckFrequency(interruptEvery))
 	if err != nil {
-		return nil, nil, fmt.Errorf("plan expression: %w", err)
+		return program{}, nil, fmt.Errorf("plan expression: %w", err)
 	}
-	return prg, checked.NativeRep(), nil
+	native := checked.NativeRep()
+	return program{prg: prg, info: native.SourceInfo()}, native, nil
+}
+
+// eval runs the program for one person. Its errors never carry a value
+// from the record: CEL's own messages quote them ("invalid RFC 3339
+// timestamp \"Paul\""), and reports and logs must not hold personal data.
+func (p program) eval(ctx context.Context, act *recordActivation) (ref.Val, error) {
+	v, _, err := p.prg.ContextEval(ctx, act)
+	if err != nil {
+		return nil, p.safeError(ctx, err)
+	}
+	return v, nil
+}
+
+// evalError is an expression that failed for one person: where in the
+// expression, and what kind of failure, without the values involved.
+type evalError struct {
+	Line, Column int // within the expression; 0 when CEL did not say
+	Kind         string
+	cause        error // kept for errors.Is (cancellation), never printed
+}
+
+func (e *evalError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Kind)
+	}
+	return e.Kind
+}
+
+func (e *evalError) Unwrap() error { return e.cause }
+
+func (p program) safeError(ctx context.Context, err error) error {
+	out := &evalError{Kind: evalErrorKind(err), cause: err}
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		out.Kind, out.cause = "evaluation cancelled", ctxErr
+	}
+	var celErr *types.Err
+	if errors.As(err, &celErr) && celErr.NodeID() != 0 && p.info != nil {
+		loc := p.info.GetStartLocation(celErr.NodeID())
+		if loc.Line() > 0 {
+			out.Line, out.Column = loc.Line(), loc.Column()+1
+		}
+	}
+	return out
+}
+
+// evalErrorKind names a CEL evaluation error by its kind. Only our own
+// helpers' messages are passed on whole: they are written never to repeat
+// a value.
+func evalErrorKind(err error) string {
+	var cancelled interpreter.EvalCancelledError
+	if errors.As(err, &cancelled) {
+		if cancelled.Cause == interpreter.CostLimitExceeded {
+			return fmt.Sprintf("the expression exceeds the cost limit of %d", costLimit)
+		}
+		return "evaluation cancelled"
+	}
+	msg := err.Error()
+	switch msg {
+	case errFormatDate, errWantStringList, errFirstWantsList:
+		return msg
+	}
+	kinds := []struct{ match, kind string }{
+		{"no such overload", "no function matches the argument types"},
+		{"no such key", "a map key is missing"},
+		{"no such attribute", "an attribute is missing"},
+		{"index out of", "a list index is out of range"},
+		{"division by zero", "division by zero"},
+		{"modulus by zero", "modulus by zero"},
+		{"overflow", "a number overflows"},
+		{"timestamp", "a value is not a valid timestamp"},
+		{"duration", "a value is not a valid duration"},
+		{"regex", "a regular expression is invalid"},
+		{"conversion", "a value cannot be converted"},
+		{"parsing", "a value cannot be converted"},
+		{"range", "a value is out of range"},
+	}
+	for _, k := range kinds {
+		if strings.Contains(msg, k.match) {
+			return k.kind
+		}
+	}
+	return "the expression failed"
 }
 
 func issuesError(iss *cel.Issues) error {

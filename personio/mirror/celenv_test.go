@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"strings"
@@ -32,7 +33,7 @@ func TestTranslit(t *testing.T) {
 		{"", ""},
 	}
 	for _, tt := range tests {
-		if got := Translit(tt.in); got != tt.want {
+		if got := translit(tt.in); got != tt.want {
 			t.Errorf("Translit(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
@@ -53,7 +54,7 @@ func TestLogin(t *testing.T) {
 		{"A..B--C", "a.b-c"},
 	}
 	for _, tt := range tests {
-		if got := Login(tt.in); got != tt.want {
+		if got := login(tt.in); got != tt.want {
 			t.Errorf("Login(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
@@ -72,7 +73,7 @@ func TestFormatDate(t *testing.T) {
 		{"2026-02-30", "YYYY", "", true},
 	}
 	for _, tt := range tests {
-		got, err := FormatDate(tt.date, tt.layout)
+		got, err := formatDate(tt.date, tt.layout)
 		if (err != nil) != tt.wantErr || got != tt.want {
 			t.Errorf("FormatDate(%q, %q) = %q, %v; want %q, error %v", tt.date, tt.layout, got, err, tt.want, tt.wantErr)
 		}
@@ -93,7 +94,7 @@ func evalOn(t *testing.T, expr string, rec personio.Record) (string, error) {
 	if err != nil {
 		t.Fatalf("compile %q: %v", expr, err)
 	}
-	return evalString(prg, newRecordActivation(&rec))
+	return evalString(context.Background(), prg, newRecordActivation(&rec))
 }
 
 func TestHelperFunctions(t *testing.T) {
@@ -201,7 +202,7 @@ func TestFieldRefs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		prg, checked, err := compileExpr(env, tt.expr, cel.StringType)
-		if err != nil || prg == nil {
+		if err != nil || prg.prg == nil {
 			t.Fatalf("compile %q: %v", tt.expr, err)
 		}
 		refs := newFieldRefs()

@@ -32,8 +32,9 @@ type Config struct {
 	name string // where the configuration came from, for error messages
 }
 
-// GuardConfig limits how much one sync may deprovision before an
-// administrator has to approve it.
+// GuardConfig limits how much access one sync may take away or grant before
+// an administrator has to approve it, and how many people missing from a
+// listing it confirms one by one. docs/configuration.md explains each key.
 type GuardConfig struct {
 	// MaxPercent of the identities a sync may deactivate or remove; 100
 	// switches the percentage limit off.
@@ -41,6 +42,21 @@ type GuardConfig struct {
 	// MaxCount of identities a sync may deactivate or remove; 0 means no
 	// count limit.
 	MaxCount int `yaml:"max_count"`
+	// MaxMembershipPercent of all group memberships a sync may remove from
+	// identities that keep their access (moves, group rule changes, groups
+	// removed); 100 switches the limit off.
+	MaxMembershipPercent float64 `yaml:"max_membership_percent"`
+	// MaxActivationPercent of the identities a sync may activate from
+	// inactive or absent (joiners, rehires); 100 switches the limit off.
+	MaxActivationPercent float64 `yaml:"max_activation_percent"`
+	// MaxLookups is how many people missing from a full listing a sync
+	// looks up by id to confirm they are gone; more missing fails the run,
+	// as a listing that short is broken.
+	MaxLookups int `yaml:"max_lookups"`
+}
+
+func defaultGuard() GuardConfig {
+	return GuardConfig{MaxPercent: 10, MaxMembershipPercent: 10, MaxActivationPercent: 10, MaxLookups: 50}
 }
 
 // SCIMConfig says what SCIM clients may change.
@@ -88,7 +104,7 @@ func DefaultConfig() Config {
 		Scope:     Expr{Text: "true"},
 		Lifecycle: defaultLifecycle(),
 		Groups:    defaultGroups(),
-		Guard:     GuardConfig{MaxPercent: 10},
+		Guard:     defaultGuard(),
 		Sync:      SyncConfig{FullEvery: 24 * time.Hour},
 	}
 }
@@ -111,22 +127,36 @@ func LoadConfig(path string) (Config, error) {
 // every error, which also gives the YAML line: "config.yaml:12: ...".
 // Unknown keys are errors, so a typo cannot silently fall back to a default.
 func ParseConfig(name string, data []byte) (Config, error) {
+	cfg, _, err := ParseDocument(name, data, nil)
+	return cfg, err
+}
+
+// ParseDocument reads the whole CONFIG_FILE: the mirror's own keys into
+// Config, checked as ParseConfig does, and the top-level keys named in
+// others (owned by other packages, such as "targets") handed back as YAML
+// nodes with their positions. A top-level key that is neither is an error.
+func ParseDocument(name string, data []byte, others []string) (Config, map[string]*yaml.Node, error) {
 	cfg := DefaultConfig()
 	cfg.name = name
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, fileError(name, err)
+		return Config{}, nil, fileError(name, err)
 	}
+	doc := document{Config: &cfg}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	switch err := dec.Decode(&cfg); {
+	switch err := dec.Decode(&doc); {
 	case errors.Is(err, io.EOF):
-		return cfg, nil
+		return cfg, nil, nil
 	case err != nil:
-		return Config{}, fileError(name, err)
+		return Config{}, nil, fileError(name, err)
 	}
 	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("%s: want one YAML document, found more", name)
+		return Config{}, nil, fmt.Errorf("%s: want one YAML document, found more", name)
+	}
+	sections, err := splitSections(name, documentContent(&root), doc.Rest, others)
+	if err != nil {
+		return Config{}, nil, err
 	}
 	if cfg.Mapping == nil { // `mapping:` with nothing under it
 		cfg.Mapping = DefaultMapping()
@@ -134,9 +164,37 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	v := validator{name: name, root: documentContent(&root)}
 	cfg.validate(&v)
 	if err := errors.Join(v.errs...); err != nil {
-		return Config{}, err
+		return Config{}, nil, err
 	}
-	return cfg, nil
+	return cfg, sections, nil
+}
+
+// document is the whole file: the mirror's keys, and every other top-level
+// key collected for splitSections.
+type document struct {
+	*Config `yaml:",inline"`
+	Rest    map[string]yaml.Node `yaml:",inline"`
+}
+
+func splitSections(name string, root *yaml.Node, rest map[string]yaml.Node, others []string) (map[string]*yaml.Node, error) {
+	sections := map[string]*yaml.Node{}
+	var errs []error
+	for i := 0; root != nil && root.Kind == yaml.MappingNode && i+1 < len(root.Content); i += 2 {
+		key := root.Content[i]
+		if _, ok := rest[key.Value]; !ok {
+			continue
+		}
+		if !slices.Contains(others, key.Value) {
+			known := sectionOf("mirror.Config")
+			if len(others) > 0 {
+				known = strings.TrimSuffix(known, ")") + ", " + strings.Join(others, ", ") + ")"
+			}
+			errs = append(errs, fmt.Errorf("%s:%d: unknown key %s in %s", name, key.Line, key.Value, known))
+			continue
+		}
+		sections[key.Value] = root.Content[i+1]
+	}
+	return sections, errors.Join(errs...)
 }
 
 // YAML renders the effective configuration, defaults included, for
@@ -166,13 +224,25 @@ func (c *Config) validate(v *validator) {
 }
 
 func (g GuardConfig) validate(v *validator) {
-	if !(g.MaxPercent > 0 && g.MaxPercent <= 100) {
-		v.errorf("guard.max_percent", "must be more than 0 and at most 100 (100 switches the limit off), got %v", g.MaxPercent)
+	for _, p := range []struct {
+		key string
+		pct float64
+	}{{"guard.max_percent", g.MaxPercent}, {"guard.max_membership_percent", g.MaxMembershipPercent}, {"guard.max_activation_percent", g.MaxActivationPercent}} {
+		if !(p.pct > 0 && p.pct <= 100) {
+			v.errorf(p.key, "must be more than 0 and at most 100 (100 switches the limit off), got %v", p.pct)
+		}
 	}
 	if g.MaxCount < 0 {
 		v.errorf("guard.max_count", "must not be negative (0 means no count limit), got %d", g.MaxCount)
 	}
+	if g.MaxLookups < 0 || g.MaxLookups > maxLookupsLimit {
+		v.errorf("guard.max_lookups", "must be from 0 to %d, got %d", maxLookupsLimit, g.MaxLookups)
+	}
 }
+
+// maxLookupsLimit bounds guard.max_lookups: each lookup is one Personio
+// call, and Personio allows a few hundred a minute.
+const maxLookupsLimit = 10000
 
 func (s SCIMConfig) validate(v *validator) {
 	for i, name := range s.Writable {

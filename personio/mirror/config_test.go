@@ -43,7 +43,7 @@ func TestParseConfigExample(t *testing.T) {
 		{"rule display name", cfg.Groups.Rules[0].DisplayName, "Berlin Engineering"},
 		{"rule description", cfg.Groups.Rules[0].Description, "Engineers in the Berlin office"},
 		{"rule when", cfg.Groups.Rules[1].When.Text, `position.contains("Head of") || position.contains("Lead")`},
-		{"guard", cfg.Guard, GuardConfig{MaxPercent: 5, MaxCount: 50}},
+		{"guard", cfg.Guard, GuardConfig{MaxPercent: 5, MaxCount: 50, MaxMembershipPercent: 10, MaxActivationPercent: 10, MaxLookups: 50}},
 		{"writable", strings.Join(cfg.SCIM.Writable, ","), "phoneNumbers.work,nickName"},
 		{"full_every", cfg.Sync.FullEvery, 12 * time.Hour},
 	}
@@ -96,7 +96,7 @@ func TestDefaultConfigValues(t *testing.T) {
 		}
 	}
 	if cfg.Scope.Text != "true" || cfg.Lifecycle != (LifecycleConfig{"Europe/Berlin", 14, 0, 30}) ||
-		cfg.Guard != (GuardConfig{10, 0}) || cfg.Sync.FullEvery != 24*time.Hour || len(cfg.SCIM.Writable) != 0 {
+		cfg.Guard != (GuardConfig{MaxPercent: 10, MaxMembershipPercent: 10, MaxActivationPercent: 10, MaxLookups: 50}) || cfg.Sync.FullEvery != 24*time.Hour || len(cfg.SCIM.Writable) != 0 {
 		t.Errorf("defaults differ from design section 4: %+v", cfg)
 	}
 	g := cfg.Groups

@@ -12,21 +12,21 @@ import (
 
 // desiredGroup is a group as the memberships define it.
 type desiredGroup struct {
-	ref     GroupRef
+	ref     groupRef
 	members []string
 }
 
 // diff turns the desired identities and memberships into a change set
 // against the view, in a deterministic order.
-func (pl *planner) diff() Plan {
-	var plan Plan
+func (pl *planner) diff() SyncPlan {
+	var plan SyncPlan
 	plan.ChangeSet = store.ChangeSet{Actor: "sync"}
 	pl.diffIdentities(&plan)
 	pl.diffGroups(&plan)
 	return plan
 }
 
-func (pl *planner) diffIdentities(plan *Plan) {
+func (pl *planner) diffIdentities(plan *SyncPlan) {
 	for _, id := range slices.Sorted(maps.Keys(pl.desired)) {
 		next := pl.desired[id]
 		prev, exists := pl.in.view.Identity(id)
@@ -135,7 +135,7 @@ func (pl *planner) desiredGroups() (map[string]*desiredGroup, []string) {
 	return groups, conflicts
 }
 
-func (pl *planner) diffGroups(plan *Plan) {
+func (pl *planner) diffGroups(plan *SyncPlan) {
 	groups, conflicts := pl.desiredGroups()
 	plan.Conflicts = append(plan.Conflicts, conflicts...)
 	wanted := map[string]bool{}

@@ -21,6 +21,11 @@ type staticSource struct {
 	records []personio.Record
 	err     error
 	calls   int
+	lookups int
+	// unlisted are people Personio knows by id but leaves out of listings.
+	unlisted  map[string]personio.Record
+	lookupErr error     // what every lookup by id answers, if set
+	lastSince time.Time // the since of the last incremental fetch
 }
 
 func (s *staticSource) set(records ...personio.Record) {
@@ -46,8 +51,32 @@ func (s *staticSource) FetchAll(context.Context) ([]personio.Record, personio.Fe
 }
 
 func (s *staticSource) FetchChanged(ctx context.Context, since time.Time) ([]personio.Record, personio.FetchStats, error) {
+	s.mu.Lock()
+	s.lastSince = since
+	s.mu.Unlock()
 	all, stats, err := s.FetchAll(ctx)
 	return slices.DeleteFunc(all, func(r personio.Record) bool { return !r.UpdatedAt.After(since) }), stats, err
+}
+
+func (s *staticSource) FetchOne(_ context.Context, id string) (personio.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lookups++
+	if s.err != nil {
+		return personio.Record{}, s.err
+	}
+	if s.lookupErr != nil {
+		return personio.Record{}, s.lookupErr
+	}
+	for _, r := range s.records {
+		if r.ID == id {
+			return r, nil
+		}
+	}
+	if r, ok := s.unlisted[id]; ok {
+		return r, nil
+	}
+	return personio.Record{}, fmt.Errorf("person %s: %w", id, personio.ErrNotFound)
 }
 
 // oneHandle opens one store of a two-handle opener, for tests that need a
@@ -166,17 +195,17 @@ func TestGuardHoldsMassDeactivationUntilApproved(t *testing.T) {
 		if !h.identity("1").Active || h.identity("11").Department != "Finance" {
 			t.Fatal("the guard must keep leavers active and still apply the other changes")
 		}
-		rep, err := h.engine.Approve(context.Background(), held.RunID, "admin")
+		rep, err := h.engine.Approve(context.Background(), held.RunID, "admin", "")
 		if err != nil || rep.Counts.Deactivated != 5 || rep.Status != store.RunSucceeded || !rep.Guard.Approved {
 			t.Fatalf("approval run = %+v, %v", rep, err)
 		}
 		if h.identity("1").Active {
 			t.Fatal("approved deactivation not applied")
 		}
-		if _, err := h.engine.Approve(context.Background(), held.RunID, "admin"); !errors.Is(err, store.ErrConflict) {
+		if _, err := h.engine.Approve(context.Background(), held.RunID, "admin", ""); !errors.Is(err, store.ErrConflict) {
 			t.Fatalf("second approval = %v, want ErrConflict", err)
 		}
-		if _, err := h.engine.Approve(context.Background(), "no-such-run", "admin"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := h.engine.Approve(context.Background(), "no-such-run", "admin", ""); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("approval of an unknown run = %v, want ErrNotFound", err)
 		}
 	})
@@ -309,7 +338,7 @@ func TestManagerOverrideSurvivesSync(t *testing.T) {
 
 func TestIncrementalRunsReevaluateEveryoneOncePerDay(t *testing.T) {
 	h := newHarness(t, func(now func() time.Time) store.Store { return memory.New(memory.Options{Now: now}) }, "")
-	people := staff(3)
+	people := staff(11)
 	// Person 3 starts tomorrow: a prehire today, active tomorrow, with no
 	// change in Personio in between.
 	people[2].HireDate = personio.DateOf(h.now.In(berlin)).AddDays(1)

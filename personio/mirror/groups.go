@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,12 +15,12 @@ import (
 
 // Group kinds; the kind is the prefix of a group's stable key.
 const (
-	KindDepartment  = "department"
-	KindOffice      = "office"
-	KindTeam        = "team"
-	KindLegalEntity = "legal_entity"
-	KindCostCenter  = "cost_center"
-	KindRule        = "rule"
+	kindDepartment  = "department"
+	kindOffice      = "office"
+	kindTeam        = "team"
+	kindLegalEntity = "legal_entity"
+	kindCostCenter  = "cost_center"
+	kindRule        = "rule"
 )
 
 // valuePlaceholder is replaced by the department, office, ... name in a
@@ -59,10 +60,10 @@ type RuleGroup struct {
 	When        Expr   `yaml:"when"`
 }
 
-// GroupRef names a group a person belongs to. Key is stable and
+// groupRef names a group a person belongs to. Key is stable and
 // kind-qualified ("department:Engineering", "rule:berlin-engineers");
 // display names may collide, which the engine resolves.
-type GroupRef struct {
+type groupRef struct {
 	Key         string
 	Kind        string
 	DisplayName string
@@ -82,24 +83,24 @@ type generatedKind struct {
 
 func (c GroupsConfig) kinds() []generatedKind {
 	return []generatedKind{
-		{KindDepartment, c.Department},
-		{KindOffice, c.Office},
-		{KindTeam, c.Team},
-		{KindLegalEntity, c.LegalEntity},
-		{KindCostCenter, c.CostCenter},
+		{kindDepartment, c.Department},
+		{kindOffice, c.Office},
+		{kindTeam, c.Team},
+		{kindLegalEntity, c.LegalEntity},
+		{kindCostCenter, c.CostCenter},
 	}
 }
 
 // kindField is the record field a generated kind groups by.
 func kindField(kind string) string {
 	switch kind {
-	case KindDepartment:
+	case kindDepartment:
 		return personio.FieldDepartment
-	case KindOffice:
+	case kindOffice:
 		return personio.FieldOffice
-	case KindTeam:
+	case kindTeam:
 		return personio.FieldTeam
-	case KindLegalEntity:
+	case kindLegalEntity:
 		return personio.FieldLegalEntity
 	}
 	return personio.FieldCostCenters
@@ -146,7 +147,7 @@ type compiledGroups struct {
 
 type compiledRule struct {
 	key, displayName string
-	prg              cel.Program
+	prg              program
 }
 
 func compileGroups(env *cel.Env, cfgName string, c GroupsConfig, refs *fieldRefs) (compiledGroups, []error) {
@@ -169,32 +170,32 @@ func compileGroups(env *cel.Env, cfgName string, c GroupsConfig, refs *fieldRefs
 		if display == "" {
 			display = r.Name
 		}
-		cg.rules = append(cg.rules, compiledRule{key: KindRule + ":" + r.Name, displayName: display, prg: prg})
+		cg.rules = append(cg.rules, compiledRule{key: kindRule + ":" + r.Name, displayName: display, prg: prg})
 	}
 	return cg, errs
 }
 
 // evaluate lists the groups of one person who is to be a member.
-func (cg *compiledGroups) evaluate(act *recordActivation) ([]GroupRef, error) {
-	var refs []GroupRef
+func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) ([]groupRef, error) {
+	var refs []groupRef
 	for _, k := range cg.generated {
 		for _, value := range kindValues(act.rec, k.kind) {
 			value = strings.TrimSpace(value)
 			key := k.kind + ":" + value
-			if value == "" || slices.ContainsFunc(refs, func(g GroupRef) bool { return g.Key == key }) {
+			if value == "" || slices.ContainsFunc(refs, func(g groupRef) bool { return g.Key == key }) {
 				continue
 			}
-			refs = append(refs, GroupRef{Key: key, Kind: k.kind, DisplayName: strings.ReplaceAll(k.cfg.DisplayName, valuePlaceholder, value)})
+			refs = append(refs, groupRef{Key: key, Kind: k.kind, DisplayName: strings.ReplaceAll(k.cfg.DisplayName, valuePlaceholder, value)})
 		}
 	}
 	for i := range cg.rules {
 		r := &cg.rules[i]
-		member, err := evalBool(r.prg, act)
+		member, err := evalBool(ctx, r.prg, act)
 		if err != nil {
-			return nil, &PersonError{PersonID: act.rec.ID, Attribute: "group " + r.key, Err: err}
+			return nil, &personError{PersonID: act.rec.ID, Attribute: "group " + r.key, Err: err}
 		}
 		if member {
-			refs = append(refs, GroupRef{Key: r.key, Kind: KindRule, DisplayName: r.displayName})
+			refs = append(refs, groupRef{Key: r.key, Kind: kindRule, DisplayName: r.displayName})
 		}
 	}
 	return refs, nil
@@ -202,13 +203,13 @@ func (cg *compiledGroups) evaluate(act *recordActivation) ([]GroupRef, error) {
 
 func kindValues(rec *personio.Record, kind string) []string {
 	switch kind {
-	case KindDepartment:
+	case kindDepartment:
 		return []string{rec.Department}
-	case KindOffice:
+	case kindOffice:
 		return []string{rec.Office}
-	case KindTeam:
+	case kindTeam:
 		return []string{rec.Team}
-	case KindLegalEntity:
+	case kindLegalEntity:
 		return []string{rec.LegalEntity}
 	}
 	return rec.CostCenters

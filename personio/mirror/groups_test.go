@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -20,12 +21,12 @@ func TestGeneratedGroups(t *testing.T) {
 		name string
 		cfg  string
 		rec  personio.Record
-		want []GroupRef
+		want []groupRef
 	}{
-		{"defaults: department, office, team", "", employee(t), []GroupRef{
-			{"department:Engineering", KindDepartment, "Engineering"},
-			{"office:Berlin", KindOffice, "Berlin"},
-			{"team:Platform", KindTeam, "Platform"},
+		{"defaults: department, office, team", "", employee(t), []groupRef{
+			{"department:Engineering", kindDepartment, "Engineering"},
+			{"office:Berlin", kindOffice, "Berlin"},
+			{"team:Platform", kindTeam, "Platform"},
 		}},
 		{"templates and every kind", `groups:
   department: {display_name: 'Dept {value}'}
@@ -33,23 +34,23 @@ func TestGeneratedGroups(t *testing.T) {
   team: {display_name: '{value} ({value})'}
   legal_entity: {enabled: true, display_name: 'Entity {value}'}
   cost_center: {enabled: true, display_name: 'CC {value}'}
-`, employee(t), []GroupRef{
-			{"department:Engineering", KindDepartment, "Dept Engineering"},
-			{"team:Platform", KindTeam, "Platform (Platform)"},
-			{"legal_entity:Example GmbH", KindLegalEntity, "Entity Example GmbH"},
-			{"cost_center:CC-100", KindCostCenter, "CC CC-100"},
-			{"cost_center:CC-200", KindCostCenter, "CC CC-200"},
+`, employee(t), []groupRef{
+			{"department:Engineering", kindDepartment, "Dept Engineering"},
+			{"team:Platform", kindTeam, "Platform (Platform)"},
+			{"legal_entity:Example GmbH", kindLegalEntity, "Entity Example GmbH"},
+			{"cost_center:CC-100", kindCostCenter, "CC CC-100"},
+			{"cost_center:CC-200", kindCostCenter, "CC CC-200"},
 		}},
-		{"empty values make no group, spaces are trimmed", "", spaced, []GroupRef{
-			{"department:Engineering", KindDepartment, "Engineering"},
+		{"empty values make no group, spaces are trimmed", "", spaced, []groupRef{
+			{"department:Engineering", kindDepartment, "Engineering"},
 		}},
-		{"a cost center listed twice is one group", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n  cost_center: {enabled: true}\n", twice, []GroupRef{
-			{"cost_center:CC-100", KindCostCenter, "CC-100"},
+		{"a cost center listed twice is one group", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n  cost_center: {enabled: true}\n", twice, []groupRef{
+			{"cost_center:CC-100", kindCostCenter, "CC-100"},
 		}},
 		{"everything off", "groups:\n  department: {enabled: false}\n  office: {enabled: false}\n  team: {enabled: false}\n", employee(t), nil},
 	}
 	for _, tt := range tests {
-		out, err := compileYAML(t, tt.cfg).Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := compileYAML(t, tt.cfg).evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -79,16 +80,16 @@ func TestRuleGroups(t *testing.T) {
 	tests := []struct {
 		name string
 		rec  personio.Record
-		want []GroupRef
+		want []groupRef
 	}{
-		{"Berlin engineer", employee(t), []GroupRef{
-			{"rule:berlin-engineering", KindRule, "Berlin Engineering"},
-			{"rule:everyone", KindRule, "everyone"},
+		{"Berlin engineer", employee(t), []groupRef{
+			{"rule:berlin-engineering", kindRule, "Berlin Engineering"},
+			{"rule:everyone", kindRule, "everyone"},
 		}},
-		{"Munich engineer", munich, []GroupRef{{"rule:everyone", KindRule, "everyone"}}},
+		{"Munich engineer", munich, []groupRef{{"rule:everyone", kindRule, "everyone"}}},
 	}
 	for _, tt := range tests {
-		out, err := p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -100,8 +101,8 @@ func TestRuleGroups(t *testing.T) {
 
 func TestRuleGroupError(t *testing.T) {
 	p := compileYAML(t, "groups:\n  rules:\n    - name: github\n      when: 'custom[\"GitHub\"] != \"\"'\n")
-	_, err := p.Evaluate(employee(t), date(t, "2026-04-01"), nil)
-	var pe *PersonError
+	_, err := p.evaluate(context.Background(), employee(t), date(t, "2026-04-01"), nil)
+	var pe *personError
 	if !errors.As(err, &pe) || pe.PersonID != "1042" || pe.Attribute != "group rule:github" {
 		t.Fatalf("error %v, want a PersonError for person 1042 and group rule:github", err)
 	}
@@ -118,18 +119,18 @@ func TestGroupMembershipFollowsLifecycle(t *testing.T) {
 	prehire.HireDate = date(t, "2026-04-10")
 	leaver := employee(t)
 	leaver.LastWorkingDay = date(t, "2026-03-15")
-	allGroups := []GroupRef{
-		{"department:Engineering", KindDepartment, "Engineering"},
-		{"office:Berlin", KindOffice, "Berlin"},
-		{"team:Platform", KindTeam, "Platform"},
-		{"rule:all", KindRule, "all"},
+	allGroups := []groupRef{
+		{"department:Engineering", kindDepartment, "Engineering"},
+		{"office:Berlin", kindOffice, "Berlin"},
+		{"team:Platform", kindTeam, "Platform"},
+		{"rule:all", kindRule, "all"},
 	}
 	tests := []struct {
 		name   string
 		p      *Policy
 		rec    personio.Record
 		state  store.LifecycleState
-		groups []GroupRef
+		groups []groupRef
 	}{
 		{"active", withPrehires, employee(t), store.StateActive, allGroups},
 		{"prehire, included", withPrehires, prehire, store.StatePrehire, allGroups},
@@ -137,7 +138,7 @@ func TestGroupMembershipFollowsLifecycle(t *testing.T) {
 		{"leaver in retention", withPrehires, leaver, store.StateLeaver, nil},
 	}
 	for _, tt := range tests {
-		out, err := tt.p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := tt.p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

@@ -92,6 +92,16 @@ func (lp lifecyclePolicy) decide(rec *personio.Record, today personio.Date, prev
 	end := employmentEnd(rec)
 	lc := store.Lifecycle{HireDate: hire.String(), EndDate: end.String()}
 	if since, rule, ok := leavingSince(rec.Status, end, today); ok {
+		if rule == RuleStatusInactive && prev == nil {
+			// Inactive with no end date and no identity: either they left
+			// before we ever knew them, or their identity was removed when
+			// retention ended. Personio says nothing of when they left, so
+			// "since today" would bring a removed leaver back every day for
+			// another retention period. Nobody has access to take away:
+			// they get no identity until Personio makes them a joiner.
+			lc.State, lc.Rule = store.StateLeaver, RuleStatusInactive
+			return lc, false
+		}
 		return lp.leaver(lc, keepEarlierInactiveSince(since, prev, hire), today, rule)
 	}
 	switch {

@@ -23,6 +23,7 @@ func date(t testing.TB, s string) personio.Date {
 func TestLifecycleDecide(t *testing.T) {
 	defaults := lifecyclePolicy{prehireDays: 14, activateDays: 0, retentionDays: 30}
 	type rec struct{ status, hire, lwd, term, contract string }
+	employed := &store.Lifecycle{State: store.StateActive} // an identity exists
 	tests := []struct {
 		name    string
 		policy  lifecyclePolicy
@@ -81,11 +82,13 @@ func TestLifecycleDecide(t *testing.T) {
 			store.Lifecycle{State: store.StateLeaver, HireDate: "2020-01-01", EndDate: "2026-03-31", InactiveSince: "2026-04-01", RemoveAfter: "2026-04-30", Rule: RuleEndDate}, true},
 
 		// status inactive
-		{"status inactive: from today", defaults, rec{"Inactive", "2020-01-01", "", "", ""}, "2026-04-10", nil,
+		{"status inactive without an identity: none, nobody to deprovision", defaults, rec{"inactive", "2020-01-01", "", "", ""}, "2026-04-10", nil,
+			store.Lifecycle{State: store.StateLeaver, HireDate: "2020-01-01", Rule: RuleStatusInactive}, false},
+		{"status inactive: from today", defaults, rec{"Inactive", "2020-01-01", "", "", ""}, "2026-04-10", employed,
 			store.Lifecycle{State: store.StateLeaver, HireDate: "2020-01-01", InactiveSince: "2026-04-10", RemoveAfter: "2026-05-09", Rule: RuleStatusInactive}, true},
 		{"status inactive, end date gives an earlier day", defaults, rec{"inactive", "2020-01-01", "2026-03-31", "", ""}, "2026-04-10", nil,
 			store.Lifecycle{State: store.StateLeaver, HireDate: "2020-01-01", EndDate: "2026-03-31", InactiveSince: "2026-04-01", RemoveAfter: "2026-04-30", Rule: RuleEndDate}, true},
-		{"status inactive before a future end date", defaults, rec{" INACTIVE ", "2020-01-01", "2026-06-30", "", ""}, "2026-04-10", nil,
+		{"status inactive before a future end date", defaults, rec{" INACTIVE ", "2020-01-01", "2026-06-30", "", ""}, "2026-04-10", employed,
 			store.Lifecycle{State: store.StateLeaver, HireDate: "2020-01-01", EndDate: "2026-06-30", InactiveSince: "2026-04-10", RemoveAfter: "2026-05-09", Rule: RuleStatusInactive}, true},
 		{"already a leaver: first inactive day kept", defaults, rec{"inactive", "2020-01-01", "", "", ""}, "2026-04-10",
 			&store.Lifecycle{State: store.StateLeaver, InactiveSince: "2026-04-05"},
@@ -101,7 +104,7 @@ func TestLifecycleDecide(t *testing.T) {
 			store.Lifecycle{State: store.StateLeaver, HireDate: "2020-01-01", InactiveSince: "2026-04-10", RemoveAfter: "2026-05-09", Rule: RuleStatusInactive}, true},
 
 		// rehire: hire date 2026-05-01 after an employment that ended 2025-12-31
-		{"rehire still marked inactive: a leaver by status", defaults, rec{"inactive", "2026-05-01", "2025-12-31", "2025-12-31", ""}, "2026-04-10", nil,
+		{"rehire still marked inactive: a leaver by status", defaults, rec{"inactive", "2026-05-01", "2025-12-31", "2025-12-31", ""}, "2026-04-10", employed,
 			store.Lifecycle{State: store.StateLeaver, HireDate: "2026-05-01", InactiveSince: "2026-04-10", RemoveAfter: "2026-05-09", Rule: RuleStatusInactive}, true},
 		{"rehire: onboarding in the window", defaults, rec{"onboarding", "2026-05-01", "2025-12-31", "2025-12-31", ""}, "2026-04-20",
 			&store.Lifecycle{State: store.StateLeaver, InactiveSince: "2026-01-01"},
@@ -187,7 +190,7 @@ func TestTodayFlipsAtCompanyMidnight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := p.Today(now).String(); got != tt.want {
+		if got := p.today(now).String(); got != tt.want {
 			t.Errorf("%s at %s: Today = %s, want %s", tt.zone, tt.now, got, tt.want)
 		}
 		if p.Location().String() != tt.zone {

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -162,13 +163,13 @@ func (m Mapping) MarshalYAML() (any, error) {
 // attributeProgram is one compiled mapping entry.
 type attributeProgram struct {
 	attr string
-	prg  cel.Program
+	prg  program
 }
 
 // compiledMapping evaluates every mapped attribute for one person.
 type compiledMapping struct {
 	attrs        []attributeProgram // string attributes, in store.AttributeNames order
-	active       cel.Program        // nil: active follows the lifecycle alone
+	active       *program           // nil: active follows the lifecycle alone
 	onCreateOnly []string
 }
 
@@ -197,7 +198,7 @@ func compileMapping(env *cel.Env, cfgName string, m Mapping, refs *fieldRefs) (c
 			cm.onCreateOnly = append(cm.onCreateOnly, attr)
 		}
 		if attr == store.AttrActive {
-			cm.active = prg
+			cm.active = &prg
 			continue
 		}
 		cm.attrs = append(cm.attrs, attributeProgram{attr: attr, prg: prg})
@@ -208,32 +209,32 @@ func compileMapping(env *cel.Env, cfgName string, m Mapping, refs *fieldRefs) (c
 // evaluate maps one person. lifecycleActive is the lifecycle's decision; the
 // active expression can only narrow it, so it is not even evaluated for
 // someone the lifecycle keeps inactive.
-func (cm *compiledMapping) evaluate(act *recordActivation, lifecycleActive bool) (store.Attributes, error) {
+func (cm *compiledMapping) evaluate(ctx context.Context, act *recordActivation, lifecycleActive bool) (store.Attributes, error) {
 	var a store.Attributes
 	for i := range cm.attrs {
 		ap := &cm.attrs[i]
-		v, err := evalString(ap.prg, act)
+		v, err := evalString(ctx, ap.prg, act)
 		if err != nil {
-			return store.Attributes{}, &PersonError{PersonID: act.rec.ID, Attribute: ap.attr, Err: err}
+			return store.Attributes{}, &personError{PersonID: act.rec.ID, Attribute: ap.attr, Err: err}
 		}
 		a.Set(ap.attr, v)
 	}
 	if a.UserName == "" {
-		return store.Attributes{}, &PersonError{PersonID: act.rec.ID, Attribute: store.AttrUserName, Err: ErrEmptyUserName}
+		return store.Attributes{}, &personError{PersonID: act.rec.ID, Attribute: store.AttrUserName, Err: errEmptyUserName}
 	}
 	a.Active = lifecycleActive
 	if lifecycleActive && cm.active != nil {
-		active, err := evalBool(cm.active, act)
+		active, err := evalBool(ctx, *cm.active, act)
 		if err != nil {
-			return store.Attributes{}, &PersonError{PersonID: act.rec.ID, Attribute: store.AttrActive, Err: err}
+			return store.Attributes{}, &personError{PersonID: act.rec.ID, Attribute: store.AttrActive, Err: err}
 		}
 		a.Active = active
 	}
 	return a, nil
 }
 
-func evalString(prg cel.Program, act *recordActivation) (string, error) {
-	v, _, err := prg.Eval(act)
+func evalString(ctx context.Context, prg program, act *recordActivation) (string, error) {
+	v, err := prg.eval(ctx, act)
 	if err != nil {
 		return "", err
 	}
@@ -244,8 +245,8 @@ func evalString(prg cel.Program, act *recordActivation) (string, error) {
 	return string(s), nil
 }
 
-func evalBool(prg cel.Program, act *recordActivation) (bool, error) {
-	v, _, err := prg.Eval(act)
+func evalBool(ctx context.Context, prg program, act *recordActivation) (bool, error) {
+	v, err := prg.eval(ctx, act)
 	if err != nil {
 		return false, err
 	}

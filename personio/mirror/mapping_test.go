@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -66,7 +67,7 @@ func TestDefaultMappingAttributes(t *testing.T) {
 		{"no cost center", noCostCenter, withoutCostCenter},
 	}
 	for _, tt := range tests {
-		out, err := p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -90,7 +91,7 @@ func TestCustomMapping(t *testing.T) {
 	rec := employee(t)
 	rec.PreferredName = "Jo"
 	rec.Custom = map[string]personio.CustomAttribute{"dynamic_5": {Label: "Work phone", Value: "+49 30 1234"}}
-	out, err := p.Evaluate(rec, date(t, "2026-04-01"), nil)
+	out, err := p.evaluate(context.Background(), rec, date(t, "2026-04-01"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,15 +115,17 @@ func TestMappingErrorsNamePersonByIDOnly(t *testing.T) {
 		contains string
 	}{
 		{"missing work email", "", noEmail, "userName", "userName is empty"},
-		{"index out of range", "mapping:\n  title: 'cost_centers[5]'\n", employee(t), "title", "index"},
-		{"missing custom attribute", "mapping:\n  title: 'custom[\"Job title\"]'\n", employee(t), "title", "no such key"},
-		{"active expression fails", "mapping:\n  active: 'custom[\"Access\"] == \"yes\"'\n", employee(t), "active", "no such key"},
+		{"index out of range", "mapping:\n  title: 'cost_centers[5]'\n", employee(t), "title", "a list index is out of range"},
+		{"missing custom attribute", "mapping:\n  title: 'custom[\"Job title\"]'\n", employee(t), "title", "1:7: a map key is missing"},
+		{"timestamp of a name", "mapping:\n  title: 'string(timestamp(first_name))'\n", employee(t), "title", "1:17: a value is not a valid timestamp"},
+		{"int of a name", "mapping:\n  title: 'string(int(last_name))'\n", employee(t), "title", "1:11: a value cannot be converted"},
+		{"active expression fails", "mapping:\n  active: 'custom[\"Access\"] == \"yes\"'\n", employee(t), "active", "1:7: a map key is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := compileYAML(t, tt.cfg)
-			out, err := p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
-			var pe *PersonError
+			out, err := p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
+			var pe *personError
 			if !errors.As(err, &pe) {
 				t.Fatalf("error %v, want a *PersonError", err)
 			}
@@ -143,9 +146,9 @@ func TestMappingErrorsNamePersonByIDOnly(t *testing.T) {
 			}
 		})
 	}
-	var pe *PersonError
-	_, err := compileYAML(t, "").Evaluate(noEmail, date(t, "2026-04-01"), nil)
-	if !errors.As(err, &pe) || !errors.Is(err, ErrEmptyUserName) {
+	var pe *personError
+	_, err := compileYAML(t, "").evaluate(context.Background(), noEmail, date(t, "2026-04-01"), nil)
+	if !errors.As(err, &pe) || !errors.Is(err, errEmptyUserName) {
 		t.Errorf("missing email: error %v, want ErrEmptyUserName", err)
 	}
 }
@@ -174,7 +177,7 @@ func TestActiveIsLifecycleAndMapping(t *testing.T) {
 		{"prehire, expression would fail", prehireWithoutCustom, false},
 	}
 	for _, tt := range tests {
-		out, err := p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
@@ -186,13 +189,13 @@ func TestActiveIsLifecycleAndMapping(t *testing.T) {
 
 func TestActiveUnmappedFollowsLifecycle(t *testing.T) {
 	p := compileYAML(t, "mapping:\n  active:\n")
-	out, err := p.Evaluate(employee(t), date(t, "2026-04-01"), nil)
+	out, err := p.evaluate(context.Background(), employee(t), date(t, "2026-04-01"), nil)
 	if err != nil || !out.Attributes.Active {
 		t.Errorf("active unmapped: Active = %v, %v; want true", out.Attributes.Active, err)
 	}
 	leaver := employee(t)
 	leaver.Status = "inactive"
-	out, err = p.Evaluate(leaver, date(t, "2026-04-01"), nil)
+	out, err = p.evaluate(context.Background(), leaver, date(t, "2026-04-01"), nil)
 	if err != nil || out.Attributes.Active {
 		t.Errorf("active unmapped, leaver: Active = %v, %v; want false", out.Attributes.Active, err)
 	}

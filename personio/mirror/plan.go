@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"maps"
 	"runtime"
@@ -27,8 +28,8 @@ type Counts struct {
 	Held          int `json:"held"`
 }
 
-// Map returns the counts keyed by name, as sync-run records keep them.
-func (c Counts) Map() map[string]int {
+// asMap returns the counts keyed by name, as sync-run records keep them.
+func (c Counts) asMap() map[string]int {
 	return map[string]int{
 		"created": c.Created, "updated": c.Updated, "activated": c.Activated, "deactivated": c.Deactivated,
 		"removed": c.Removed, "groups_created": c.GroupsCreated, "groups_updated": c.GroupsUpdated,
@@ -53,20 +54,9 @@ type PlannedChange struct {
 	Changed []string           `json:"changed,omitempty"`
 }
 
-// GuardReport explains a guard decision.
-type GuardReport struct {
-	Tripped        bool    `json:"tripped"`
-	Approved       bool    `json:"approved,omitempty"`
-	Deprovisioning int     `json:"deprovisioning"` // deactivations and removals the run wanted
-	Identities     int     `json:"identities"`     // identities before the run
-	MaxPercent     float64 `json:"max_percent"`
-	MaxCount       int     `json:"max_count"`
-	Reason         string  `json:"reason,omitempty"`
-}
-
-// Plan is the difference between the store and what Personio and the policy
+// SyncPlan is the difference between the store and what Personio and the policy
 // say should be, as one change set, with an account of it.
-type Plan struct {
+type SyncPlan struct {
 	ChangeSet store.ChangeSet
 	Counts    Counts
 	Changes   []PlannedChange
@@ -83,8 +73,11 @@ type planInput struct {
 	complete bool
 	view     *store.View
 	today    personio.Date
-	// approved lifts the guard for this one run.
-	approved bool
+	// approved are the held changes of a run an administrator approved,
+	// by key: the guard lets them through without counting them.
+	approved map[string]HeldChange
+	// ctx stops evaluation when the run is cancelled.
+	ctx context.Context
 }
 
 // planner computes one plan; it lives only for that.
@@ -97,13 +90,13 @@ type planner struct {
 	// shared marks desired identities that are the view's own, kept as
 	// stored: the planner must copy one before it changes anything in it.
 	shared   map[string]bool
-	memberOf map[string][]GroupRef // SCIM id → groups
+	memberOf map[string][]groupRef // SCIM id → groups
 	reasons  map[string]string     // SCIM id → lifecycle rule behind its change
 	skipped  []Skip
 	conflict []string
 }
 
-func (p *Policy) plan(ns store.Namespace, in planInput) Plan {
+func (p *Policy) plan(ns store.Namespace, in planInput) SyncPlan {
 	pl := p.newPlanner(ns, in)
 	pl.evaluateAll()
 	return pl.finish()
@@ -113,7 +106,7 @@ func (p *Policy) newPlanner(ns store.Namespace, in planInput) *planner {
 	return &planner{
 		policy: p, ns: ns, in: in,
 		desired:  make(map[string]*store.Identity, len(in.records)),
-		memberOf: make(map[string][]GroupRef, len(in.records)),
+		memberOf: make(map[string][]groupRef, len(in.records)),
 		reasons:  map[string]string{},
 		shared:   map[string]bool{},
 	}
@@ -128,6 +121,11 @@ func (pl *planner) evaluateAll() {
 	workers := runtime.GOMAXPROCS(0)
 	batch := make([]evaluation, 0, evaluationChunk)
 	for start := 0; start < len(pl.in.records); start += evaluationChunk {
+		if pl.cancelled() {
+			// The caller fails the run or request: a partial plan must not
+			// go on to treat the people not yet evaluated as vanished.
+			return
+		}
 		recs := pl.in.records[start:min(start+evaluationChunk, len(pl.in.records))]
 		batch = batch[:len(recs)]
 		var wg sync.WaitGroup
@@ -150,12 +148,14 @@ func (pl *planner) evaluateAll() {
 			continue
 		}
 		if pl.in.complete {
-			pl.departed(prev, pl.policy.Vanished(*prev, pl.in.today))
+			pl.departed(prev, pl.policy.vanished(*prev, pl.in.today))
 		} else {
 			pl.keep(prev)
 		}
 	}
 }
+
+func (pl *planner) cancelled() bool { return pl.in.ctx != nil && pl.in.ctx.Err() != nil }
 
 // evaluationChunk is how many people are evaluated between two recording
 // passes.
@@ -165,7 +165,7 @@ const evaluationChunk = 1024
 type evaluation struct {
 	id     string
 	prev   *store.Identity // nil for someone new
-	out    Outcome
+	out    outcome
 	err    error
 	source map[string]string // minimized record, for people who get an identity
 	hash   string
@@ -178,7 +178,7 @@ func (pl *planner) evaluate(rec *personio.Record) evaluation {
 	if prev, ok := pl.in.view.Identity(ev.id); ok {
 		ev.prev, prevLife = prev, &prev.Lifecycle
 	}
-	ev.out, ev.err = pl.policy.Evaluate(*rec, pl.in.today, prevLife)
+	ev.out, ev.err = pl.policy.evaluate(pl.in.ctx, *rec, pl.in.today, prevLife)
 	if ev.out.InScope && ev.err == nil && ev.out.Present {
 		ev.source = sourceOf(pl.policy.Minimize(*rec))
 		ev.hash = fingerprint(ev.source)
@@ -187,7 +187,7 @@ func (pl *planner) evaluate(rec *personio.Record) evaluation {
 }
 
 // finish applies the guard, settles references and conflicts, and diffs.
-func (pl *planner) finish() Plan {
+func (pl *planner) finish() SyncPlan {
 	guard := pl.applyGuard()
 	pl.resolveManagers()
 	pl.resolveUserNames()
@@ -196,9 +196,7 @@ func (pl *planner) finish() Plan {
 	plan.Skipped = pl.skipped
 	plan.Conflicts = append(pl.conflict, plan.Conflicts...)
 	plan.Counts.Skipped = len(pl.skipped)
-	if guard.Tripped {
-		plan.Counts.Held = guard.Deprovisioning
-	}
+	plan.Counts.Held = len(guard.Held)
 	return plan
 }
 
@@ -208,7 +206,7 @@ func (pl *planner) record(rec *personio.Record, ev *evaluation) {
 	switch {
 	case !out.InScope:
 		if prev != nil {
-			pl.departed(prev, pl.policy.OutOfScope(*prev, pl.in.today))
+			pl.departed(prev, pl.policy.outOfScope(*prev, pl.in.today))
 		}
 	case err != nil && prev != nil && out.Lifecycle.State == store.StateLeaver:
 		// The record no longer maps (say, the email was deleted on the way
@@ -243,7 +241,7 @@ func (pl *planner) present(ev *evaluation, rec *personio.Record) {
 			}
 		}
 		for attr, v := range prev.Overrides {
-			if pl.policy.IsWritable(attr) && ident.Set(attr, v) {
+			if pl.policy.isWritable(attr) && ident.Set(attr, v) {
 				if ident.Overrides == nil {
 					ident.Overrides = map[string]string{}
 				}
@@ -259,7 +257,7 @@ func (pl *planner) present(ev *evaluation, rec *personio.Record) {
 
 // departed handles a leaver the policy decided on without their record:
 // vanished from Personio, out of scope, or unmappable.
-func (pl *planner) departed(prev *store.Identity, out Outcome) {
+func (pl *planner) departed(prev *store.Identity, out outcome) {
 	pl.reasons[prev.ID] = out.Lifecycle.Rule
 	if !out.Present {
 		return
@@ -279,45 +277,12 @@ func (pl *planner) keep(prev *store.Identity) {
 	delete(pl.reasons, prev.ID)
 }
 
-func currentGroups(v *store.View, id string) []GroupRef {
-	var refs []GroupRef
+func currentGroups(v *store.View, id string) []groupRef {
+	var refs []groupRef
 	for _, g := range v.GroupsOf(id) {
-		refs = append(refs, GroupRef{Key: g.Key, Kind: g.Kind, DisplayName: g.DisplayName})
+		refs = append(refs, groupRef{Key: g.Key, Kind: g.Kind, DisplayName: g.DisplayName})
 	}
 	return refs
-}
-
-// applyGuard counts what the run would deprovision and, past the limits,
-// keeps every such identity as it is unless the run is approved.
-func (pl *planner) applyGuard() GuardReport {
-	g := pl.policy.Guard()
-	ids := pl.in.view.Identities()
-	var deprov []*store.Identity
-	for _, prev := range ids {
-		next, stays := pl.desired[prev.ID]
-		if !stays || (prev.Active && !next.Active) {
-			deprov = append(deprov, prev)
-		}
-	}
-	rep := GuardReport{Deprovisioning: len(deprov), Identities: len(ids), MaxPercent: g.MaxPercent, MaxCount: g.MaxCount}
-	switch {
-	case g.MaxCount > 0 && len(deprov) > g.MaxCount:
-		rep.Reason = fmt.Sprintf("%d deactivations and removals exceed max_count %d", len(deprov), g.MaxCount)
-	case len(ids) > 0 && g.MaxPercent < 100 && float64(len(deprov))*100 > g.MaxPercent*float64(len(ids)):
-		rep.Reason = fmt.Sprintf("%d deactivations and removals are %.1f%% of %d identities, over max_percent %g",
-			len(deprov), float64(len(deprov))*100/float64(len(ids)), len(ids), g.MaxPercent)
-	default:
-		return rep
-	}
-	if pl.in.approved {
-		rep.Approved = true
-		return rep
-	}
-	rep.Tripped = true
-	for _, prev := range deprov {
-		pl.keep(prev)
-	}
-	return rep
 }
 
 // resolveManagers drops a manager who has no identity, so that no identity

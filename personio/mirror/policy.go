@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,7 +20,7 @@ import (
 type Policy struct {
 	loc       *time.Location
 	lifecycle lifecyclePolicy
-	scope     cel.Program
+	scope     program
 	mapping   compiledMapping
 	groups    compiledGroups
 
@@ -33,8 +34,8 @@ type Policy struct {
 	fullEvery time.Duration
 }
 
-// Outcome is everything the policy says about one person today.
-type Outcome struct {
+// outcome is everything the policy says about one person today.
+type outcome struct {
 	// InScope is the scope expression's answer; false for a person who is
 	// not in Personio's answer at all.
 	InScope bool
@@ -46,30 +47,30 @@ type Outcome struct {
 	Attributes store.Attributes
 	Lifecycle  store.Lifecycle
 	// Groups the person is a member of; empty unless they are to be one.
-	Groups []GroupRef
+	Groups []groupRef
 	// OnCreateOnly lists the attributes whose first value must be kept.
 	// The slice is shared between outcomes: do not modify it.
 	OnCreateOnly []string
 }
 
-// PersonError reports that the policy could not be applied to one person.
+// personError reports that the policy could not be applied to one person.
 // It names the person by Personio id only, never by name or email, so it
 // can be logged and shown in sync reports.
-type PersonError struct {
+type personError struct {
 	PersonID  string
 	Attribute string // the mapped attribute, "scope" or "group rule:<name>"
 	Err       error
 }
 
-func (e *PersonError) Error() string {
+func (e *personError) Error() string {
 	return fmt.Sprintf("person %s: %s: %v", e.PersonID, e.Attribute, e.Err)
 }
 
-func (e *PersonError) Unwrap() error { return e.Err }
+func (e *personError) Unwrap() error { return e.Err }
 
-// ErrEmptyUserName is the cause when a person maps to an empty userName,
+// errEmptyUserName is the cause when a person maps to an empty userName,
 // typically because Personio has no work email for them.
-var ErrEmptyUserName = errors.New("userName is empty (is the work email missing in Personio?)")
+var errEmptyUserName = errors.New("userName is empty (is the work email missing in Personio?)")
 
 // Compile checks a configuration and compiles every expression once. The
 // error lists every problem, each with its file, YAML line, configuration
@@ -130,39 +131,40 @@ func lifecycleFields() []string {
 	return []string{personio.FieldID, personio.FieldStatus, personio.FieldHireDate, personio.FieldTerminationDate, personio.FieldLastWorkingDay, personio.FieldContractEndDate}
 }
 
-// Evaluate applies the policy to one Personio record. prev is the lifecycle
+// evaluate applies the policy to one Personio record. prev is the lifecycle
 // stored for the person, nil for someone new.
 //
 // A person outside the scope gets InScope false and nothing else; for an
-// existing identity the engine then calls OutOfScope. A person with no
+// existing identity the engine then calls outOfScope. A person with no
 // identity due today (hire date further ahead than prehire_days, or a
 // leaver past retention) gets Present false and their lifecycle, without
 // mapping: old leavers do not need a work email.
 //
-// An expression that fails for this person returns a *PersonError. The
-// Outcome then still carries InScope, Present and Lifecycle, so the engine
+// Expressions stop when ctx is cancelled or when one exceeds costLimit.
+// An expression that fails for this person returns a *personError. The
+// outcome then still carries InScope, Present and Lifecycle, so the engine
 // can deactivate a leaver whose record no longer maps, keeping the stored
 // attributes.
-func (p *Policy) Evaluate(rec personio.Record, today personio.Date, prev *store.Lifecycle) (Outcome, error) {
+func (p *Policy) evaluate(ctx context.Context, rec personio.Record, today personio.Date, prev *store.Lifecycle) (outcome, error) {
 	act := newRecordActivation(&rec)
-	inScope, err := evalBool(p.scope, act)
+	inScope, err := evalBool(ctx, p.scope, act)
 	if err != nil {
-		return Outcome{}, &PersonError{PersonID: rec.ID, Attribute: "scope", Err: err}
+		return outcome{}, &personError{PersonID: rec.ID, Attribute: "scope", Err: err}
 	}
 	if !inScope {
-		return Outcome{}, nil
+		return outcome{}, nil
 	}
 	lc, present := p.lifecycle.decide(&rec, today, prev)
-	out := Outcome{InScope: true, Present: present, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
+	out := outcome{InScope: true, Present: present, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
 	if !present {
 		return out, nil
 	}
-	out.Attributes, err = p.mapping.evaluate(act, lc.State == store.StateActive)
+	out.Attributes, err = p.mapping.evaluate(ctx, act, lc.State == store.StateActive)
 	if err != nil {
 		return out, err
 	}
 	if p.isMember(lc.State) {
-		out.Groups, err = p.groups.evaluate(act)
+		out.Groups, err = p.groups.evaluate(ctx, act)
 		if err != nil {
 			return out, err
 		}
@@ -174,25 +176,25 @@ func (p *Policy) isMember(s store.LifecycleState) bool {
 	return s == store.StateActive || (s == store.StatePrehire && p.includePrehire)
 }
 
-// Vanished is the outcome for an identity whose person is missing from
+// vanished is the outcome for an identity whose person is missing from
 // Personio: a leaver from today (or from the first inactive day already
 // recorded), visible and inactive until retention ends, attributes kept,
 // no groups.
-func (p *Policy) Vanished(prev store.Identity, today personio.Date) Outcome {
+func (p *Policy) vanished(prev store.Identity, today personio.Date) outcome {
 	return p.departed(prev, today, RuleVanished)
 }
 
-// OutOfScope is Vanished for an identity whose person the scope expression
+// outOfScope is vanished for an identity whose person the scope expression
 // no longer accepts.
-func (p *Policy) OutOfScope(prev store.Identity, today personio.Date) Outcome {
+func (p *Policy) outOfScope(prev store.Identity, today personio.Date) outcome {
 	return p.departed(prev, today, RuleOutOfScope)
 }
 
-func (p *Policy) departed(prev store.Identity, today personio.Date, rule string) Outcome {
+func (p *Policy) departed(prev store.Identity, today personio.Date, rule string) outcome {
 	lc, present := p.lifecycle.departed(prev.Lifecycle, today, rule)
 	attrs := prev.Attributes
 	attrs.Active = false
-	return Outcome{Present: present, Attributes: attrs, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
+	return outcome{Present: present, Attributes: attrs, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
 }
 
 // SourceFields lists what the policy reads from a record, in the
@@ -232,61 +234,23 @@ func (p *Policy) Minimize(rec personio.Record) personio.Record {
 }
 
 func copyField(dst, src *personio.Record, field string) {
-	switch field {
-	case personio.FieldID:
-		dst.ID = src.ID
-	case personio.FieldFirstName:
-		dst.FirstName = src.FirstName
-	case personio.FieldLastName:
-		dst.LastName = src.LastName
-	case personio.FieldPreferredName:
-		dst.PreferredName = src.PreferredName
-	case personio.FieldEmail:
-		dst.Email = src.Email
-	case personio.FieldStatus:
-		dst.Status = src.Status
-	case personio.FieldHireDate:
-		dst.HireDate = src.HireDate
-	case personio.FieldTerminationDate:
-		dst.TerminationDate = src.TerminationDate
-	case personio.FieldLastWorkingDay:
-		dst.LastWorkingDay = src.LastWorkingDay
-	case personio.FieldContractEndDate:
-		dst.ContractEndDate = src.ContractEndDate
-	case personio.FieldPosition:
-		dst.Position = src.Position
-	case personio.FieldDepartment:
-		dst.Department = src.Department
-	case personio.FieldOffice:
-		dst.Office = src.Office
-	case personio.FieldTeam:
-		dst.Team = src.Team
-	case personio.FieldLegalEntity:
-		dst.LegalEntity = src.LegalEntity
-	case personio.FieldCostCenters:
-		dst.CostCenters = slices.Clone(src.CostCenters)
-	case personio.FieldSupervisorID:
-		dst.SupervisorID = src.SupervisorID
-	case personio.FieldEmploymentType:
-		dst.EmploymentType = src.EmploymentType
+	if f, ok := personio.LookupField(field); ok {
+		f.Copy(dst, src)
 	}
 }
 
 // Location is the company's time zone.
 func (p *Policy) Location() *time.Location { return p.loc }
 
-// Today is the calendar date at now in the company's time zone: date rules
+// today is the calendar date at now in the company's time zone: date rules
 // flip at its midnight, not UTC's.
-func (p *Policy) Today(now time.Time) personio.Date { return personio.DateOf(now.In(p.loc)) }
-
-// Guard returns the deprovisioning limits.
-func (p *Policy) Guard() GuardConfig { return p.guard }
+func (p *Policy) today(now time.Time) personio.Date { return personio.DateOf(now.In(p.loc)) }
 
 // Writable lists the attributes SCIM clients may override.
 func (p *Policy) Writable() []string { return slices.Clone(p.writable) }
 
-// IsWritable reports whether SCIM clients may override the attribute.
-func (p *Policy) IsWritable(attr string) bool { return slices.Contains(p.writable, attr) }
+// isWritable reports whether SCIM clients may override the attribute.
+func (p *Policy) isWritable(attr string) bool { return slices.Contains(p.writable, attr) }
 
-// FullSyncEvery is how often a sync must read every person; 0 means always.
-func (p *Policy) FullSyncEvery() time.Duration { return p.fullEvery }
+// fullSyncEvery is how often a sync must read every person; 0 means always.
+func (p *Policy) fullSyncEvery() time.Duration { return p.fullEvery }

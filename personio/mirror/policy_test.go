@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -18,18 +19,18 @@ func TestScope(t *testing.T) {
 	p := compileYAML(t, "scope: 'employment_type == \"internal\"'\n")
 	external := employee(t)
 	external.EmploymentType, external.Email = "external", "" // would fail the mapping
-	out, err := p.Evaluate(external, date(t, "2026-04-01"), nil)
-	if err != nil || !reflect.DeepEqual(out, Outcome{}) {
+	out, err := p.evaluate(context.Background(), external, date(t, "2026-04-01"), nil)
+	if err != nil || !reflect.DeepEqual(out, outcome{}) {
 		t.Errorf("out of scope: %+v, %v; want the zero Outcome and no error", out, err)
 	}
-	out, err = p.Evaluate(employee(t), date(t, "2026-04-01"), nil)
+	out, err = p.evaluate(context.Background(), employee(t), date(t, "2026-04-01"), nil)
 	if err != nil || !out.InScope || !out.Present {
 		t.Errorf("in scope: %+v, %v", out, err)
 	}
 
 	failing := compileYAML(t, "scope: 'custom[\"Sync\"] == \"yes\"'\n")
-	_, err = failing.Evaluate(employee(t), date(t, "2026-04-01"), nil)
-	var pe *PersonError
+	_, err = failing.evaluate(context.Background(), employee(t), date(t, "2026-04-01"), nil)
+	var pe *personError
 	if !errors.As(err, &pe) || pe.Attribute != "scope" || pe.PersonID != "1042" {
 		t.Errorf("failing scope: %v, want a PersonError for scope", err)
 	}
@@ -53,11 +54,11 @@ func TestNoIdentityNoMapping(t *testing.T) {
 		{"joiner months ahead", farJoiner, store.Lifecycle{State: store.StatePrehire, HireDate: "2026-09-01", Rule: RuleBeforePrehireWindow}},
 	}
 	for _, tt := range tests {
-		out, err := p.Evaluate(tt.rec, date(t, "2026-04-01"), nil)
+		out, err := p.evaluate(context.Background(), tt.rec, date(t, "2026-04-01"), nil)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
-		want := Outcome{InScope: true, Lifecycle: tt.want, OnCreateOnly: []string{"userName"}}
+		want := outcome{InScope: true, Lifecycle: tt.want, OnCreateOnly: []string{"userName"}}
 		if !reflect.DeepEqual(out, want) {
 			t.Errorf("%s:\n got %+v\nwant %+v", tt.name, out, want)
 		}
@@ -84,7 +85,7 @@ func TestLastWorkingDayAtCompanyMidnight(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, err := p.Evaluate(rec, p.Today(now), nil)
+		out, err := p.evaluate(context.Background(), rec, p.today(now), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,8 +107,8 @@ func TestVanishedAndOutOfScope(t *testing.T) {
 	}
 	wantAttrs := store.Attributes{UserName: "jg@example.com", DisplayName: "Jürgen Groß", Department: "Engineering", Active: false}
 
-	got := p.Vanished(prev, date(t, "2026-04-10"))
-	want := Outcome{
+	got := p.vanished(prev, date(t, "2026-04-10"))
+	want := outcome{
 		Present: true, Attributes: wantAttrs, OnCreateOnly: []string{"userName"},
 		Lifecycle: store.Lifecycle{State: store.StateLeaver, HireDate: "2020-02-01", InactiveSince: "2026-04-10", RemoveAfter: "2026-05-09", Rule: RuleVanished, VanishedSource: true},
 	}
@@ -117,17 +118,17 @@ func TestVanishedAndOutOfScope(t *testing.T) {
 
 	// A day later the stored leaver keeps its first inactive day.
 	prev.Attributes, prev.Lifecycle = got.Attributes, got.Lifecycle
-	later := p.Vanished(prev, date(t, "2026-04-11"))
+	later := p.vanished(prev, date(t, "2026-04-11"))
 	if later.Lifecycle.InactiveSince != "2026-04-10" || !later.Present {
 		t.Errorf("Vanished a day later: %+v", later.Lifecycle)
 	}
-	gone := p.Vanished(prev, date(t, "2026-05-10"))
+	gone := p.vanished(prev, date(t, "2026-05-10"))
 	if gone.Present || gone.Lifecycle.Rule != RuleRetention {
 		t.Errorf("Vanished after retention: present %v, rule %s", gone.Present, gone.Lifecycle.Rule)
 	}
 
 	prev.Lifecycle = store.Lifecycle{State: store.StateActive}
-	out := p.OutOfScope(prev, date(t, "2026-04-10"))
+	out := p.outOfScope(prev, date(t, "2026-04-10"))
 	if out.InScope || !out.Present || out.Attributes.Active || out.Groups != nil ||
 		out.Lifecycle != (store.Lifecycle{State: store.StateLeaver, InactiveSince: "2026-04-10", RemoveAfter: "2026-05-09", Rule: RuleOutOfScope, ScopeExcluded: true}) {
 		t.Errorf("OutOfScope: %+v", out)
@@ -239,8 +240,8 @@ groups:
 		t.Errorf("Minimize =\n %+v\nwant\n %+v", got, want)
 	}
 	for _, today := range []string{"2019-01-01", "2026-04-01"} {
-		full, err1 := p.Evaluate(rec, date(t, today), nil)
-		min, err2 := p.Evaluate(got, date(t, today), nil)
+		full, err1 := p.evaluate(context.Background(), rec, date(t, today), nil)
+		min, err2 := p.evaluate(context.Background(), got, date(t, today), nil)
 		if err1 != nil || err2 != nil || !reflect.DeepEqual(full, min) {
 			t.Errorf("on %s the minimized record evaluates differently:\n %+v %v\n %+v %v", today, full, err1, min, err2)
 		}
@@ -253,12 +254,12 @@ groups:
 
 func TestPolicyAccessors(t *testing.T) {
 	p := compileYAML(t, "guard:\n  max_percent: 2.5\n  max_count: 20\nscim:\n  writable: [nickName]\nsync:\n  full_every: 6h\n")
-	if p.Guard() != (GuardConfig{MaxPercent: 2.5, MaxCount: 20}) || p.FullSyncEvery() != 6*time.Hour {
-		t.Errorf("Guard = %+v, FullSyncEvery = %v", p.Guard(), p.FullSyncEvery())
+	if p.guard != (GuardConfig{MaxPercent: 2.5, MaxCount: 20, MaxMembershipPercent: 10, MaxActivationPercent: 10, MaxLookups: 50}) || p.fullSyncEvery() != 6*time.Hour {
+		t.Errorf("Guard = %+v, FullSyncEvery = %v", p.guard, p.fullSyncEvery())
 	}
 	w := p.Writable()
 	w[0] = "active"
-	if !p.IsWritable("nickName") || p.IsWritable("active") || p.IsWritable("title") || !slices.Equal(p.Writable(), []string{"nickName"}) {
+	if !p.isWritable("nickName") || p.isWritable("active") || p.isWritable("title") || !slices.Equal(p.Writable(), []string{"nickName"}) {
 		t.Errorf("writable = %v", p.Writable())
 	}
 }
@@ -268,10 +269,10 @@ func TestPolicyAccessors(t *testing.T) {
 func TestEvaluateConcurrently(t *testing.T) {
 	p := compileYAML(t, "mapping:\n  title: 'custom[?\"Job\"].orValue(position)'\ngroups:\n  rules:\n    - name: r\n      when: 'office == \"Berlin\"'\n")
 	recs := syntheticRecords(t, 64)
-	want := make([]Outcome, len(recs))
+	want := make([]outcome, len(recs))
 	for i, r := range recs {
 		var err error
-		if want[i], err = p.Evaluate(r, date(t, "2026-04-01"), nil); err != nil {
+		if want[i], err = p.evaluate(context.Background(), r, date(t, "2026-04-01"), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -280,7 +281,7 @@ func TestEvaluateConcurrently(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for i, r := range recs {
-				got, err := p.Evaluate(r, date(t, "2026-04-01"), nil)
+				got, err := p.evaluate(context.Background(), r, date(t, "2026-04-01"), nil)
 				if err != nil || !reflect.DeepEqual(got, want[i]) {
 					errs <- fmt.Errorf("record %d: %+v, %v", i, got, err)
 					return
@@ -306,7 +307,7 @@ func syntheticRecords(t testing.TB, n int) []personio.Record {
 		first, last := firsts[i%len(firsts)], lasts[i/len(firsts)%len(lasts)]
 		r := personio.Record{
 			ID: fmt.Sprint(1000 + i), FirstName: first, LastName: last,
-			Email: fmt.Sprintf("%s.%s%d@example.com", Login(first), Login(last), i), Status: "active",
+			Email: fmt.Sprintf("%s.%s%d@example.com", login(first), login(last), i), Status: "active",
 			HireDate: date(t, "2020-01-01").AddDays(i % 2500), Position: "Engineer",
 			Department: depts[i%len(depts)], Office: offices[i%len(offices)], Team: fmt.Sprintf("Team %d", i%20),
 			LegalEntity: "Example GmbH", CostCenters: []string{fmt.Sprintf("CC-%d", i%7)},
@@ -340,7 +341,7 @@ func BenchmarkEvaluate(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
-				if _, err := p.Evaluate(recs[i%len(recs)], today, nil); err != nil {
+				if _, err := p.evaluate(context.Background(), recs[i%len(recs)], today, nil); err != nil {
 					b.Fatal(err)
 				}
 				i++
@@ -354,8 +355,8 @@ func BenchmarkEvaluate(b *testing.B) {
 func TestLeaverWhoseRecordNoLongerMaps(t *testing.T) {
 	rec := employee(t)
 	rec.Email, rec.Status = "", "inactive"
-	out, err := compileYAML(t, "").Evaluate(rec, date(t, "2026-04-01"), nil)
-	if !errors.Is(err, ErrEmptyUserName) {
+	out, err := compileYAML(t, "").evaluate(context.Background(), rec, date(t, "2026-04-01"), &store.Lifecycle{State: store.StateActive})
+	if !errors.Is(err, errEmptyUserName) {
 		t.Fatalf("error %v, want ErrEmptyUserName", err)
 	}
 	want := store.Lifecycle{State: store.StateLeaver, HireDate: "2020-02-01", InactiveSince: "2026-04-01", RemoveAfter: "2026-04-30", Rule: RuleStatusInactive}

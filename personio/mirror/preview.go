@@ -20,7 +20,7 @@ type PreviewIdentity struct {
 type Preview struct {
 	People     int               `json:"people"`
 	Identities []PreviewIdentity `json:"identities"`
-	Plan       Plan              `json:"-"`
+	Plan       SyncPlan          `json:"-"`
 	Truncated  int               `json:"truncated,omitempty"`
 }
 
@@ -39,7 +39,7 @@ func (e *Engine) Preview(ctx context.Context, policy *Policy, personID string, l
 	if err := e.dir.Refresh(ctx); err != nil {
 		return Preview{}, err
 	}
-	in := planInput{records: records, complete: true, view: e.dir.View(), today: policy.Today(e.now())}
+	in := planInput{ctx: ctx, records: records, complete: true, view: e.dir.View(), today: policy.today(e.now())}
 	if personID != "" {
 		records = slices.DeleteFunc(records, func(r personio.Record) bool { return r.ID != personID })
 		if len(records) == 0 {
@@ -49,6 +49,9 @@ func (e *Engine) Preview(ctx context.Context, policy *Policy, personID string, l
 	}
 	pl := policy.newPlanner(e.ns, in)
 	pl.evaluateAll()
+	if err := ctx.Err(); err != nil {
+		return Preview{}, fmt.Errorf("preview cancelled: %w", err)
+	}
 	out := Preview{People: len(records)}
 	ids := slices.Sorted(maps.Keys(pl.desired))
 	if personID != "" {

@@ -24,6 +24,8 @@ type world struct {
 	store  store.Store
 	dir    *store.Directory
 	engine *Engine
+	// version is the Personio API the engine reads; "" means v1.
+	version personio.APIVersion
 }
 
 var berlin = func() *time.Location {
@@ -85,7 +87,7 @@ func (w *world) replica(st store.Store, cfgYAML string) (*store.Directory, *Engi
 	}
 	client, err := personio.NewClient(personio.Config{
 		BaseURL: w.sim.URL(), ClientID: w.sim.ClientID(), ClientSecret: w.sim.ClientSecret(),
-		Attributes: policy.SourceFields(), Location: policy.Location(),
+		Attributes: policy.SourceFields(), Location: policy.Location(), APIVersion: w.version,
 		Now: w.clock.Now, Sleep: w.clock.Sleep, NoRateLimit: true,
 	})
 	if err != nil {
@@ -157,6 +159,15 @@ func (w *world) groupNames(pid string) []string {
 	return names
 }
 
+// hireColleagues hires n people in Engineering, Berlin, so that the guard
+// sees one person's change in proportion.
+func (w *world) hireColleagues(n int) {
+	w.t.Helper()
+	for i := range n {
+		w.hire(person(fmt.Sprintf("Kollegin%d", i), "Wolf", nil))
+	}
+}
+
 func person(first, last string, extra personiotest.Attrs) personiotest.Attrs {
 	a := personiotest.Attrs{"first_name": first, "last_name": last, "hire_date": "2024-02-01", "status": "active",
 		"department": "Engineering", "office": "Berlin", "position": "Engineer"}
@@ -171,6 +182,7 @@ func TestJoinerAppearsInPrehireWindowAndActivatesOnHireDate(t *testing.T) {
 		w := newWorld(t, open, "")
 		soon := w.hire(person("Zoë", "Keller", personiotest.Attrs{"hire_date": "2026-04-10"}))   // 11 days ahead
 		later := w.hire(person("Ömer", "Yılmaz", personiotest.Attrs{"hire_date": "2026-05-30"})) // 61 days ahead
+		w.hireColleagues(10)                                                                     // one activation of eleven is no mass event
 		w.sync()
 		joiner := w.mustIdentity(soon)
 		if joiner.Active || joiner.Lifecycle.State != store.StatePrehire || joiner.Lifecycle.Rule != RulePrehireWindow {
@@ -207,6 +219,7 @@ func TestMoverFollowsAttributesAndGroups(t *testing.T) {
 		w := newWorld(t, open, "")
 		mover := w.hire(person("Jürgen", "Groß", nil))
 		w.hire(person("Anna", "Brandt", nil)) // keeps Engineering and Berlin populated
+		w.hireColleagues(10)                  // one mover's two memberships are no mass event
 		w.sync()
 		w.update(mover, personiotest.Attrs{"department": "Sales", "office": "München", "position": "Account Executive"})
 		w.setClock(w.clock.Now().Add(time.Hour))
@@ -433,7 +446,7 @@ func TestGuardHoldsMassTerminationFromPersonio(t *testing.T) {
 		if held.Status != store.RunHeld || held.Counts.Held != 6 || !w.mustIdentity(ids[0]).Active {
 			t.Fatalf("held run: %s %+v", held.Status, held.Counts)
 		}
-		rep, err := w.engine.Approve(context.Background(), held.RunID, "admin")
+		rep, err := w.engine.Approve(context.Background(), held.RunID, "admin", "")
 		if err != nil || rep.Counts.Deactivated != 6 || w.mustIdentity(ids[0]).Active {
 			t.Fatalf("approval: %+v, %v", rep.Counts, err)
 		}

@@ -39,7 +39,7 @@ type Scheduler struct {
 
 // NewScheduler syncs every interval; fullEvery comes from the policy.
 func NewScheduler(e *Engine, interval time.Duration) *Scheduler {
-	return &Scheduler{engine: e, store: e.store, interval: interval, fullEvery: e.policy.FullSyncEvery(), now: e.now, logger: e.logger}
+	return &Scheduler{engine: e, store: e.store, interval: interval, fullEvery: e.policy.fullSyncEvery(), now: e.now, logger: e.logger}
 }
 
 // Run syncs at once and then every interval until ctx ends.
@@ -92,7 +92,12 @@ func (s *Scheduler) RunNow(ctx context.Context, opts RunOptions, onlyIfDue bool)
 		s.leading.Store(false)
 		lead.Release(context.WithoutCancel(ctx))
 	}()
-	last, completed, err := s.recentRuns(ctx)
+	// Holding the lock, this replica is the only one that may be syncing:
+	// a run still "running" long after it began has lost its process.
+	if _, err := s.engine.ReapAbandoned(ctx); err != nil {
+		s.logger.Warn("could not check for abandoned runs", "error", err)
+	}
+	last, succeeded, err := s.recentRuns(ctx)
 	if err != nil {
 		return Report{}, err
 	}
@@ -102,13 +107,17 @@ func (s *Scheduler) RunNow(ctx context.Context, opts RunOptions, onlyIfDue bool)
 		return Report{}, errNotDue
 	}
 	s.started = true
-	if opts.Mode == "" {
-		opts.Mode, opts.Since = s.pickMode(completed)
+	switch {
+	case opts.Mode == "":
+		opts.Mode, opts.Since = s.pickMode(succeeded)
+	case opts.Mode == ModeIncremental && opts.Since.IsZero():
+		// The engine makes it a full run, and says so, when there is none.
+		opts.Since = cursorOf(succeeded)
 	}
 	rep, err := s.engine.Run(ctx, opts)
 	if err == nil {
 		s.ready.Store(true)
-		if opts.Mode == ModeFull {
+		if rep.Mode == ModeFull {
 			s.lastFull = rep.StartedAt
 		}
 	}
@@ -116,7 +125,7 @@ func (s *Scheduler) RunNow(ctx context.Context, opts RunOptions, onlyIfDue bool)
 }
 
 // Approve releases a held run under the leader lock.
-func (s *Scheduler) Approve(ctx context.Context, runID, by string) (Report, error) {
+func (s *Scheduler) Approve(ctx context.Context, runID, by, digest string) (Report, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	lead, err := s.store.TryLead(ctx, leaderName)
@@ -127,31 +136,41 @@ func (s *Scheduler) Approve(ctx context.Context, runID, by string) (Report, erro
 		return Report{}, ErrBusy
 	}
 	defer lead.Release(context.WithoutCancel(ctx))
-	rep, err := s.engine.Approve(ctx, runID, by)
+	rep, err := s.engine.Approve(ctx, runID, by, digest)
 	if err == nil {
 		s.lastFull = rep.StartedAt
 	}
 	return rep, err
 }
 
-// pickMode chooses full or incremental; last is the newest completed run.
-func (s *Scheduler) pickMode(last store.Run) (Mode, time.Time) {
-	if s.lastFull.IsZero() || s.fullEvery <= 0 || s.now().Sub(s.lastFull) >= s.fullEvery || last.StartedAt.IsZero() {
+// pickMode chooses full or incremental; succeeded is the newest run that
+// succeeded.
+func (s *Scheduler) pickMode(succeeded store.Run) (Mode, time.Time) {
+	if s.lastFull.IsZero() || s.fullEvery <= 0 || s.now().Sub(s.lastFull) >= s.fullEvery || succeeded.StartedAt.IsZero() {
 		return ModeFull, time.Time{}
 	}
-	// Read a little before the last run began: Personio's clock and ours
-	// differ, and a change made while that run was fetching must not fall
-	// between two runs.
-	return ModeIncremental, last.StartedAt.Add(-5 * time.Minute)
+	return ModeIncremental, cursorOf(succeeded)
+}
+
+// cursorOf is where an incremental run continues: a little before the last
+// successful run began, since Personio's clock and ours differ and a change
+// made while that run was fetching must not fall between two runs. Failed
+// and held runs do not move it: what they did not apply is read again.
+// Zero when there is no such run.
+func cursorOf(succeeded store.Run) time.Time {
+	if succeeded.StartedAt.IsZero() {
+		return time.Time{}
+	}
+	return succeeded.StartedAt.Add(-5 * time.Minute)
 }
 
 // recentRuns reads the run records once and returns the newest run that
-// was not a dry run, and the newest that applied its changes (succeeded or
-// held); zero Runs when there are none.
-func (s *Scheduler) recentRuns(ctx context.Context) (last, completed store.Run, err error) {
+// was not a dry run, and the newest that succeeded; zero Runs when there are
+// none.
+func (s *Scheduler) recentRuns(ctx context.Context) (last, succeeded store.Run, err error) {
 	runs, err := s.store.Runs(ctx, 50)
 	if err != nil {
-		return last, completed, err
+		return last, succeeded, err
 	}
 	for _, r := range runs {
 		if r.DryRun || r.Trigger == TriggerTargeted { // a few people read by id say nothing of the rest
@@ -160,20 +179,28 @@ func (s *Scheduler) recentRuns(ctx context.Context) (last, completed store.Run, 
 		if last.ID == "" {
 			last = r
 		}
-		if r.Status == store.RunSucceeded || r.Status == store.RunHeld {
+		if r.Status == store.RunSucceeded {
 			return last, r, nil
 		}
 	}
-	return last, completed, nil
+	return last, succeeded, nil
 }
 
-// checkReady marks a follower ready once any replica has completed a run.
+// checkReady marks a follower ready once any replica has applied a run
+// (succeeded, or held with what the guard let through applied).
 func (s *Scheduler) checkReady(ctx context.Context) {
 	if s.ready.Load() {
 		return
 	}
-	if _, completed, err := s.recentRuns(ctx); err == nil && completed.ID != "" {
-		s.ready.Store(true)
+	runs, err := s.store.Runs(ctx, 50)
+	if err != nil {
+		return
+	}
+	for _, r := range runs {
+		if !r.DryRun && (r.Status == store.RunSucceeded || r.Status == store.RunHeld || r.Status == store.RunApproved) {
+			s.ready.Store(true)
+			return
+		}
 	}
 }
 

@@ -21,11 +21,6 @@ const TriggerTargeted = "targeted"
 // person's employments).
 const MaxTargeted = 50
 
-// PersonSource reads one person by id; the Personio client is one.
-type PersonSource interface {
-	FetchOne(ctx context.Context, id string) (personio.Record, error)
-}
-
 // fetchPeople reads the people of a targeted run by id. A person Personio
 // does not know (404) is left out: a targeted run is incremental, so
 // leaving someone out changes nothing about them, and only a full run,
@@ -35,14 +30,10 @@ func (e *Engine) fetchPeople(ctx context.Context, opts RunOptions) ([]personio.R
 	if opts.Mode != ModeIncremental {
 		return nil, stats, errors.New("a run for named people must be incremental")
 	}
-	src, ok := e.source.(PersonSource)
-	if !ok {
-		return nil, stats, errors.New("the source cannot read people by id")
-	}
 	start := e.now()
 	var records []personio.Record
 	for _, id := range slices.Compact(slices.Sorted(slices.Values(opts.People))) {
-		rec, err := src.FetchOne(ctx, id)
+		rec, err := e.source.FetchOne(ctx, id)
 		stats.Calls++
 		switch {
 		case errors.Is(err, personio.ErrNotFound):

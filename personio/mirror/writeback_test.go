@@ -85,7 +85,7 @@ func newWritebackWorld(t *testing.T, open storeOpener, version personio.APIVersi
 	if err != nil {
 		t.Fatal(err)
 	}
-	policy := w.engine.Policy().WithSourceFields(rules.PersonioFields()...)
+	policy := w.engine.policy.WithSourceFields(rules.PersonioFields()...)
 	client, err := personio.NewClient(personio.Config{
 		BaseURL: w.sim.URL(), ClientID: w.sim.ClientID(), ClientSecret: w.sim.ClientSecret(), APIVersion: version,
 		Attributes: policy.SourceFields(), Location: policy.Location(),

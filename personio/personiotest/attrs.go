@@ -59,6 +59,10 @@ func (c *company) applyAttr(ed *edit, key string, v any) error {
 	case "first_name", "last_name", "preferred_name", "position", "gender", "status", "employment_type":
 		return c.applyText(ed, key, v)
 	case "email":
+		if v == nil {
+			ed.clearEmail()
+			return nil
+		}
 		s, err := textValue(v)
 		if err != nil {
 			return err

@@ -129,6 +129,8 @@ func (s *Server) controlRoutes() *http.ServeMux {
 		s.ResetCalls()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	m.HandleFunc("GET /_sim/settings", s.simSettings)
+	m.HandleFunc("PATCH /_sim/settings", s.simChangeSettings)
 	m.HandleFunc("GET /_sim/clock", s.simClock)
 	m.HandleFunc("POST /_sim/clock", s.simAdvance)
 	return m
@@ -263,4 +265,37 @@ func (s *Server) simAdvance(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Advance(d)
 	s.simClock(w, r)
+}
+
+// SetUpdatedSinceLocation changes the zone v1 reads updated_since in: an
+// account whose zone differs from the one the service assumes.
+func (s *Server) SetUpdatedSinceLocation(loc *time.Location) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opts.V1UpdatedSinceLocation = loc
+}
+
+func (s *Server) simSettings(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	zone := s.opts.V1UpdatedSinceLocation.String()
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, map[string]string{"v1_updated_since_zone": zone})
+}
+
+// simChangeSettings takes {"v1_updated_since_zone": "Europe/London"}.
+func (s *Server) simChangeSettings(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Zone *string `json:"v1_updated_since_zone"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&body); err != nil || body.Zone == nil {
+		simError(w, http.StatusBadRequest, errors.New(`body must be {"v1_updated_since_zone": "Europe/London"}`))
+		return
+	}
+	loc, err := time.LoadLocation(*body.Zone)
+	if err != nil {
+		simError(w, http.StatusBadRequest, fmt.Errorf("unknown time zone %q", *body.Zone))
+		return
+	}
+	s.SetUpdatedSinceLocation(loc)
+	s.simSettings(w, r)
 }

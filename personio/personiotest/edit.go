@@ -111,6 +111,13 @@ func (ed *edit) email(value string) error {
 	return nil
 }
 
+// clearEmail removes the work email, as an HR admin can for a person who
+// has none (a warehouse worker, an external).
+func (ed *edit) clearEmail() {
+	delete(ed.c.emails, strings.ToLower(ed.p.Email))
+	ed.personText("email", &ed.p.Email, "")
+}
+
 // supervisor sets the supervisor; 0 removes it. allowCycles is for the
 // control API, whose users may want to hand a client a cycle on purpose.
 func (ed *edit) supervisor(id int, allowCycles bool) error {

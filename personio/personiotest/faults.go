@@ -29,6 +29,17 @@ type Fault struct {
 	// DropAttributes leaves these v1 attribute keys (and their v2
 	// counterparts) out of person answers, as a credential lacking them would.
 	DropAttributes []string `json:"drop_attributes,omitempty"`
+
+	// End: v2 answers an empty page without a next link, ending the
+	// listing early, as though everyone had been read.
+	End bool `json:"end,omitempty"`
+	// Omit leaves these person ids out of list answers (v1 counts them out
+	// of total_elements too, a consistent lie), while GET by id still finds
+	// them: a listing that silently loses people.
+	Omit []string `json:"omit,omitempty"`
+	// Hire adds a person to the company before the request is answered:
+	// someone hired during a listing.
+	Hire bool `json:"hire,omitempty"`
 }
 
 // faultState is a fault with its remaining budget.
@@ -50,6 +61,11 @@ func faultFrom(r *http.Request) Fault {
 func (s *Server) InjectFault(f Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.queueFault(f)
+}
+
+// queueFault queues a fault; the caller holds s.mu (or owns s alone).
+func (s *Server) queueFault(f Fault) {
 	remaining := f.Count
 	if remaining == 0 {
 		remaining = 1
@@ -97,6 +113,29 @@ func (s *Server) takeFault(path string) *faultState {
 		return f
 	}
 	return nil
+}
+
+// omitted is the set of person ids a fault leaves out of listings.
+func omitted(f Fault) map[int]bool {
+	if len(f.Omit) == 0 {
+		return nil
+	}
+	m := make(map[int]bool, len(f.Omit))
+	for _, id := range f.Omit {
+		if n, err := strconv.Atoi(id); err == nil {
+			m[n] = true
+		}
+	}
+	return m
+}
+
+// hireDuringListing adds a generated person, numbered by how many such
+// hires came before so that names and emails stay unique. The caller holds
+// s.mu.
+func (s *Server) hireDuringListing() {
+	s.listingHires++
+	n := strconv.Itoa(s.listingHires)
+	_, _ = s.co.hire(Attrs{"first_name": "Neu", "last_name": "Einstellung" + n}, s.now(), s.today(), s.opts.V2EmploymentBumpsPerson)
 }
 
 // delay waits the fault's delay in real time; false means the client went

@@ -82,8 +82,9 @@ type Bucket struct {
 }
 
 // Options shape a simulator. The zero value is a company of 200 people
-// (seed 1) served the way Personio documents it; every behaviour the
-// reference marks UNCONFIRMED has a field here.
+// (seed 1) served the way Personio documents it; every behaviour Personio
+// leaves open (marked UNCONFIRMED or CONFLICT below, and listed in
+// docs/simulator.md) has a field here.
 type Options struct {
 	Employees int   // people to generate; 0 means 200, negative means none
 	Seed      int64 // generation seed; 0 means 1
@@ -112,8 +113,8 @@ type Options struct {
 	// read in [UNCONFIRMED]; default Location.
 	V1UpdatedSinceLocation *time.Location
 	// V1UpdatedSinceAllInOne makes updated_since ignore limit and offset, as
-	// the reference text says, instead of paging as the changelog says
-	// [CONFLICT].
+	// Personio's API reference says, instead of paging as its changelog
+	// says [CONFLICT].
 	V1UpdatedSinceAllInOne bool
 	// V1InvalidTokenStatus is the status for an unknown or expired token on
 	// v1: the spec's examples pair 403 with "Provided authorization is not
@@ -138,6 +139,12 @@ type Options struct {
 	// V2LastWorkingDateKey writes termination.last_working_date (the spec's
 	// examples) instead of last_working_day (the spec's schema).
 	V2LastWorkingDateKey bool
+	// V2OrgUnitsPerType applies whitelisting to each org unit type of an
+	// employment's org_units list instead of to the whole list
+	// [UNCONFIRMED which one Personio does]: with department hidden, the
+	// list is present and lacks the departments, which no client can tell
+	// from "no department".
+	V2OrgUnitsPerType bool
 	// V2OrgEndpointsMissing answers 404 on org units, workplaces, legal
 	// entities and cost centers, as for companies without the beta.
 	V2OrgEndpointsMissing bool
@@ -162,6 +169,9 @@ type Options struct {
 	// Personio sends none by default.
 	RetryAfterSeconds int
 
+	// Faults are queued at start, as InjectFault would (a simulator that
+	// misbehaves from its first answer).
+	Faults []Fault
 	// Webhooks shapes webhook deliveries (see WebhookOptions).
 	Webhooks WebhookOptions
 }

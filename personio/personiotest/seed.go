@@ -110,13 +110,14 @@ type seeder struct {
 }
 
 // seedCompany builds a company of n people from seed; dates are relative to
-// now's day in loc. It allocates in bulk so that 100,000 people take well
+// now's day in loc, and times to that day's start, so that every start on
+// one day draws the same company whatever the time of day. It allocates in bulk so that 100,000 people take well
 // under a second.
 func seedCompany(n int, seed int64, now time.Time, loc *time.Location, domain string) *company {
 	s := &seeder{
 		c:      newCompany(loc, domain, seed),
 		rng:    rand.New(rand.NewPCG(uint64(seed), 0x5eed)),
-		now:    now.UTC().Truncate(time.Second),
+		now:    startOfDay(now, loc),
 		today:  personio.DateOf(now.In(loc)),
 		orgs:   orgSeeds(),
 		female: femaleNames(),
@@ -128,6 +129,12 @@ func seedCompany(n int, seed int64, now time.Time, loc *time.Location, domain st
 	s.seedOrgs()
 	s.seedPeople(n)
 	return s.c
+}
+
+// startOfDay is the instant the day of now begins in loc, in UTC.
+func startOfDay(now time.Time, loc *time.Location) time.Time {
+	y, m, d := now.In(loc).Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, loc).UTC()
 }
 
 func (s *seeder) seedOrgs() {

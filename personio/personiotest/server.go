@@ -25,14 +25,16 @@ type Server struct {
 	control *http.ServeMux
 	v1Defs  map[string]attrDef // standard v1 attributes by key
 
-	mu      sync.Mutex // guards everything below
-	co      *company
-	offset  time.Duration // how far Advance moved the clock
-	tokens  *tokenStore
-	limits  *simLimits
-	faults  []*faultState
-	calls   map[string]int
-	baseURL string
+	mu     sync.Mutex // guards everything below
+	co     *company
+	offset time.Duration // how far Advance moved the clock
+	tokens *tokenStore
+	limits *simLimits
+	faults []*faultState
+	calls  map[string]int
+	// listingHires counts people added by Hire faults.
+	listingHires int
+	baseURL      string
 }
 
 // New builds a simulator with a company seeded from opts.
@@ -51,6 +53,9 @@ func New(opts Options) *Server {
 	}
 	s.api = s.apiRoutes()
 	s.control = s.controlRoutes()
+	for _, f := range opts.Faults {
+		s.queueFault(f)
+	}
 	return s
 }
 
@@ -163,6 +168,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.calls[pattern]++
 	f := s.takeFault(r.URL.Path)
+	if f != nil && f.Hire {
+		s.hireDuringListing()
+	}
 	s.mu.Unlock()
 	if f != nil {
 		if !f.delay(r.Context()) {

@@ -122,6 +122,9 @@ func (s *Server) v1List(w http.ResponseWriter, r *http.Request, cred *Credential
 		start, limit = 0, max(1, len(selected))
 	}
 	f := faultFrom(r)
+	if hide := omitted(f); hide != nil {
+		selected = slices.DeleteFunc(slices.Clone(selected), func(p *person) bool { return hide[p.ID] })
+	}
 	total := len(selected) + f.TotalDelta
 	page := selected[min(start, len(selected)):min(start+limit, len(selected))]
 	if f.Empty {

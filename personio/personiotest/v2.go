@@ -62,7 +62,9 @@ func (s *Server) v2PersonJSON(r *http.Request, p *person, cred *Credential, drop
 			out[key] = value
 		}
 	}
-	text("email", p.Email)
+	if shows("email") {
+		out["email"] = nullIfEmpty(p.Email)
+	}
 	text("first_name", p.FirstName)
 	text("last_name", p.LastName)
 	if shows("preferred_name") {
@@ -172,14 +174,7 @@ func (s *Server) v2EmploymentJSON(r *http.Request, p *person, e *employment, cre
 	put("office", "office", ref(e.OfficeID))
 	put("subcompany", "legal_entity", ref(e.LegalEntityID))
 	put("subcompany", "sub_company", ref(e.LegalEntityID))
-	units := []map[string]string{}
-	if shows("team") && e.TeamID != 0 {
-		units = append(units, map[string]string{"type": "team", "id": strconv.Itoa(e.TeamID)})
-	}
-	if shows("department") && e.DepartmentID != 0 {
-		units = append(units, map[string]string{"type": "department", "id": strconv.Itoa(e.DepartmentID)})
-	}
-	if shows("team") || shows("department") {
+	if units, ok := s.v2OrgUnitsOf(e, shows); ok {
 		out["org_units"] = units
 	}
 	if shows("cost_centers") {
@@ -198,6 +193,30 @@ func (s *Server) v2EmploymentJSON(r *http.Request, p *person, e *employment, cre
 	}
 	out["_meta"] = map[string]any{"links": links}
 	return out
+}
+
+// v2OrgUnitsOf renders an employment's org units. The list is one v2
+// field carrying two v1 attributes, and how Personio's whitelisting applies
+// to it is not documented: by default it is shown only when both team and
+// department are readable (a hidden attribute is then an absent key, as
+// everywhere else); V2OrgUnitsPerType shows it when either is and leaves
+// out the units of the hidden type.
+func (s *Server) v2OrgUnitsOf(e *employment, shows func(string) bool) ([]map[string]string, bool) {
+	team, dept := shows("team"), shows("department")
+	if !s.opts.V2OrgUnitsPerType {
+		team, dept = team && dept, team && dept
+	}
+	if !team && !dept {
+		return nil, false
+	}
+	units := []map[string]string{}
+	if team && e.TeamID != 0 {
+		units = append(units, map[string]string{"type": "team", "id": strconv.Itoa(e.TeamID)})
+	}
+	if dept && e.DepartmentID != 0 {
+		units = append(units, map[string]string{"type": "department", "id": strconv.Itoa(e.DepartmentID)})
+	}
+	return units, true
 }
 
 func (s *Server) v2Termination(e *employment, shows func(string) bool) any {
@@ -249,10 +268,12 @@ func (s *Server) v2Persons(w http.ResponseWriter, r *http.Request, cred *Credent
 		}
 		picked = append(picked, p)
 	}
-	drop := dropSet(faultFrom(r))
+	drop, hide := dropSet(faultFrom(r)), omitted(faultFrom(r))
 	items := make([]any, 0, len(picked))
 	for _, p := range picked {
-		items = append(items, s.v2PersonJSON(r, p, cred, drop))
+		if !hide[p.ID] {
+			items = append(items, s.v2PersonJSON(r, p, cred, drop))
+		}
 	}
 	s.writeV2Page(w, r, req, items, next)
 }

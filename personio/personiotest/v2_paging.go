@@ -99,6 +99,8 @@ func (s *Server) writeV2Page(w http.ResponseWriter, r *http.Request, req v2Reque
 	}
 	links := map[string]any{"self": map[string]string{"href": baseFor(r) + r.URL.RequestURI()}}
 	switch {
+	case f.End:
+		items = []any{}
 	case f.SelfNext:
 		links["next"] = map[string]string{"href": base + r.URL.RequestURI()}
 	case f.CursorLoop:
