@@ -176,6 +176,9 @@ func deleteWebhook(ctx context.Context, e env, id string, stdout io.Writer) erro
 // PERSONIO_WEBHOOK_TOKEN is set, nil otherwise. Without Personio
 // credentials there is nothing to sync, so the receiver stays off too.
 func webhookReceiver(getenv func(string) string, sched *mirror.Scheduler, logger *slog.Logger) (*api.Webhooks, error) {
+	if getenv == nil {
+		getenv = os.Getenv
+	}
 	token := getenv(webhookTokenVar)
 	switch {
 	case token == "":
