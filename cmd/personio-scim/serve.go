@@ -156,6 +156,14 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		svc.scheduler = mirror.NewScheduler(svc.engine, e.SyncInterval)
 		svc.loops = append(svc.loops, svc.scheduler.Run)
 	}
+	hooks, err := webhookReceiver(o.getenv, svc.scheduler, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if hooks != nil {
+		svc.loops = append(svc.loops, hooks.Run)
+	}
 	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered, getenv: o.getenv})
 	if err != nil {
 		st.Close()
@@ -171,6 +179,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		Metrics: metrics, Version: version, Logger: logger,
 		SCIMToken: e.SCIMToken, AdminToken: e.AdminToken, Writable: policy.Writable(), PublicURL: e.PublicURL,
 		TrustedProxies: e.TrustedProxies, SCIMBasicUser: e.SCIMBasicUser, Notifications: notifications,
+		Webhooks: hooks,
 	})
 	if err != nil {
 		st.Close()
