@@ -156,7 +156,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		svc.scheduler = mirror.NewScheduler(svc.engine, e.SyncInterval)
 		svc.loops = append(svc.loops, svc.scheduler.Run)
 	}
-	hooks, err := webhookReceiver(o.getenv, svc.scheduler, logger)
+	hooks, err := webhookReceiver(e.PersonioWebhookToken, svc.scheduler, logger)
 	if err != nil {
 		st.Close()
 		return nil, err
