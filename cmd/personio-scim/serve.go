@@ -123,17 +123,18 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		st.Close()
 		return nil, err
 	}
-	onRun := metrics.ObserveRun
+	// Every finished sync run is told to whoever acts on runs: metrics,
+	// the notifier, write-back.
+	onRun := []func(mirror.Report){metrics.ObserveRun}
 	if notifier != nil {
 		svc.loops = append(svc.loops, func(ctx context.Context) { notifier.Run(ctx) })
-		onRun = func(rep mirror.Report) {
-			metrics.ObserveRun(rep)
+		onRun = append(onRun, func(rep mirror.Report) {
 			// The run is recorded whatever happens to its notice; a
 			// notice that cannot be queued is logged, never fatal.
 			if err := notifier.RunFinished(context.Background(), runEvent(rep)); err != nil {
 				logger.Warn("queue the notice of a sync run", "run", rep.RunID, "error", err)
 			}
-		}
+		})
 	}
 	client, err := newPersonioClient(e, policy, func(c *personio.Config) {
 		c.OnRequest = metrics.ObservePersonio
@@ -148,7 +149,20 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		st.Close()
 		return nil, err
 	default:
-		svc.engine, err = newEngine(e, policy, st, dir, client, logger, onRun)
+		if len(cfg.writeback.Rules) > 0 {
+			wb, err := mirror.NewWriteback(mirror.WritebackOptions{Config: cfg.writeback, Writer: client, Directory: dir, Logger: logger})
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			svc.loops = append(svc.loops, func(ctx context.Context) { wb.Loop(ctx, e.SyncInterval) })
+			onRun = append(onRun, wb.Kick)
+		}
+		svc.engine, err = newEngine(e, policy, st, dir, client, logger, func(rep mirror.Report) {
+			for _, hear := range onRun {
+				hear(rep)
+			}
+		})
 		if err != nil {
 			st.Close()
 			return nil, err

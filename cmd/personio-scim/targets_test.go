@@ -109,7 +109,7 @@ func TestConfigurationErrors(t *testing.T) {
 	tests := []struct {
 		name, text, want string
 	}{
-		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets, notifications)"},
+		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets, notifications, writeback)"},
 		{"mirror error keeps its line", "lifecycle:\n  prehire_dayz: 3\n", "config.yaml:2: unknown key prehire_dayz in lifecycle"},
 		{"target key", "targets:\n  - name: a\n    type: fake\n    lve: true\n", `config.yaml:4: targets[0]: unknown key "lve"`},
 		{"unknown type", "targets:\n  - name: a\n    type: okta\n", `targets[0].type: unknown target type "okta" (known: fake)`},
@@ -333,5 +333,25 @@ func TestDemoPushesIntoEntraAndGoogle(t *testing.T) {
 			t.Logf("record %s %s %s", r.Status, r.LastError, r.Detail)
 		}
 		t.Errorf("the Google simulator holds %d users, the directory %d identities; target %+v", got, people, st)
+	}
+}
+
+// TestConfigurationWriteback reads the writeback section with the rest of
+// the file, and makes the mirror keep the fields it writes: write-back
+// compares with Personio's own value before writing.
+func TestConfigurationWriteback(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("writeback:\n  - field: dynamic_1002\n    from: userName\n    when: created\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfiguration(env{ConfigFile: path}, typeNames(targetTypes()))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if len(c.writeback.Rules) != 1 || c.writeback.Rules[0].Field != "dynamic_1002" {
+		t.Fatalf("write-back rules = %+v", c.writeback.Rules)
+	}
+	if !slices.Contains(c.policy.SourceFields(), "dynamic_1002") {
+		t.Errorf("the policy does not read the written field: %v", c.policy.SourceFields())
 	}
 }
