@@ -427,6 +427,9 @@ func (w *Worker) guard(ctx context.Context, p *planner, planned []*desire, prev 
 		next.Items = append(next.Items, HeldItem{Kind: d.item.Kind, ID: d.item.ID, Fingerprint: d.fp, Delete: d.item.Delete})
 	}
 	w.log.Warn("push guard holds deactivations and removals for approval", "held", len(candidates), "reason", reason)
+	if w.opts.OnHold != nil {
+		w.opts.OnHold(w.name, *next)
+	}
 	return next, nil
 }
 

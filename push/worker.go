@@ -39,6 +39,9 @@ type WorkerOptions struct {
 	// OnUndelivered observes a deactivation or removal that could not be
 	// delivered (metrics).
 	OnUndelivered func(target string)
+	// OnHold hears when the guard starts holding changes for approval, or
+	// adds to what it holds (notifications). It must not block.
+	OnHold func(target string, h Hold)
 }
 
 // Worker pushes the directory to one target. Run follows the change log

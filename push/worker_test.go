@@ -3,6 +3,7 @@ package push_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -395,6 +396,52 @@ func TestRetryableFailuresSlowButDoNotQuarantineSoon(t *testing.T) {
 		}
 		if rec.Status != store.PushQuarantined || rec.Attempts != 4*cfg.QuarantineAfter {
 			t.Fatalf("record %s after %d attempts, want quarantined after %d", rec.Status, rec.Attempts, 4*cfg.QuarantineAfter)
+		}
+	})
+}
+
+// TestOnHoldHearsEachNewHoldOnce: notifications learn when the guard starts
+// holding, and again only when it holds more, not on every pass.
+func TestOnHoldHearsEachNewHoldOnce(t *testing.T) {
+	eachBackend(t, fake.Options{NoGroups: true}, func(t *testing.T, e *pushtest.Env, f *fake.Target) {
+		var people []pushtest.Person
+		for n := range 20 {
+			people = append(people, pushtest.Person{PersonioID: fmt.Sprint(100 + n), Given: "P", Family: fmt.Sprint("N", n), Department: "Ops"})
+		}
+		e.Create(people...)
+		ctx := context.Background()
+		cfg := pushtest.WorkerConfig("t")
+		cfg.Guard = push.Guard{MaxPercent: 10}
+		var mu sync.Mutex
+		var heard []int
+		w, err := push.NewWorker(ctx, push.WorkerOptions{Config: cfg, Target: e.Seen, Store: e.A, Directory: e.DirA, Now: e.Clock.Now,
+			OnHold: func(target string, h push.Hold) {
+				mu.Lock()
+				defer mu.Unlock()
+				if target != "t" || h.Reason == "" {
+					t.Errorf("hold of %q without a reason: %+v", target, h)
+				}
+				heard = append(heard, len(h.Items))
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close(ctx)
+		e.Settle(w)
+		leave := func(ps []pushtest.Person) {
+			for n := range ps {
+				ps[n].Inactive = true
+			}
+			e.Update(ps...)
+			e.Settle(w)
+			e.Settle(w)
+		}
+		leave(slices.Clone(people[:5]))
+		leave(slices.Clone(people[5:7]))
+		mu.Lock()
+		defer mu.Unlock()
+		if !slices.Equal(heard, []int{5, 7}) {
+			t.Errorf("OnHold heard holds of %v items, want [5 7]: once when it started, once when it grew", heard)
 		}
 	})
 }

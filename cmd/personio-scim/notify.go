@@ -5,9 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/personio-scim/personio-scim/notify"
 	"github.com/personio-scim/personio-scim/personio/mirror"
+	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -71,6 +73,28 @@ func runEvent(rep mirror.Report) notify.RunEvent {
 	}
 	for _, s := range rep.Skipped {
 		ev.Skipped = append(ev.Skipped, notify.SkippedPerson{PersonioID: s.PersonID, Reason: s.Reason})
+	}
+	return ev
+}
+
+// pushHoldEvent tells the notifier that a target's guard holds changes.
+// A hold keeps its start time while it grows, so its notice is queued once.
+func pushHoldEvent(target string, h push.Hold, view *store.View) notify.RunEvent {
+	const firstHeld = 10
+	ev := notify.RunEvent{
+		ID: "push-" + target + "-" + h.Since.UTC().Format(time.RFC3339Nano), Target: target, Status: "held",
+		Counts: map[string]int{"held": len(h.Items)}, HeldTotal: len(h.Items),
+	}
+	for _, it := range h.Items[:min(len(h.Items), firstHeld)] {
+		change := "deactivate"
+		if it.Delete {
+			change = "remove"
+		}
+		held := notify.HeldPerson{Change: change}
+		if ident, ok := view.Identity(it.ID); ok {
+			held.PersonioID, held.UserName = ident.PersonioID, ident.UserName
+		}
+		ev.Held = append(ev.Held, held)
 	}
 	return ev
 }

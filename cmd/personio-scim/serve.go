@@ -178,7 +178,15 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 	if hooks != nil {
 		svc.loops = append(svc.loops, hooks.Run)
 	}
-	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered, getenv: o.getenv})
+	hooksForTargets := targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered, getenv: o.getenv}
+	if notifier != nil {
+		hooksForTargets.onHold = func(target string, h push.Hold) {
+			if err := notifier.RunFinished(context.Background(), pushHoldEvent(target, h, dir.View())); err != nil {
+				logger.Warn("queue the notice of a held push", "target", target, "error", err)
+			}
+		}
+	}
+	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, hooksForTargets)
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -48,6 +48,7 @@ func typeNames(types map[string]push.Factory) []string {
 type targetHooks struct {
 	onRequest     func(push.RequestEvent)
 	onUndelivered func(target string)
+	onHold        func(target string, h push.Hold)
 	getenv        func(string) string // default os.Getenv
 }
 
@@ -86,7 +87,7 @@ func openTargets(ctx context.Context, cfg configuration, types map[string]push.F
 		}
 		w, err := push.NewWorker(ctx, push.WorkerOptions{
 			Config: tc, Target: target, Rules: cfg.rules[n], Store: st, Directory: dir,
-			Seed: rand.Uint64(), Logger: logger, OnUndelivered: hooks.onUndelivered,
+			Seed: rand.Uint64(), Logger: logger, OnUndelivered: hooks.onUndelivered, OnHold: hooks.onHold,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("target %s: %w", tc.Name, err)
