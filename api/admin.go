@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/personio-scim/personio-scim/scim"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -49,6 +50,9 @@ func (rt *router) storeError(w http.ResponseWriter, r *http.Request, err error) 
 	case errors.Is(err, store.ErrConflict):
 		// The engine's explanation names runs and statuses only.
 		writeProblem(w, r, http.StatusConflict, err.Error())
+	case scim.StoreUnavailable(err):
+		rt.opts.Logger.Warn("admin request failed: store unavailable", "path", r.URL.Path, "error", err)
+		writeUnavailable(w, r)
 	default:
 		rt.opts.Logger.Error("admin request failed", "path", r.URL.Path, "error", err)
 		writeProblem(w, r, http.StatusInternalServerError, "internal error; the server log has details")

@@ -73,6 +73,15 @@ func SCIMScope(r *http.Request) string {
 	return store.ScopeSCIMWrite
 }
 
+// SCIMCanRead reports whether the request's token may see resources:
+// a write answered to a token without scim:read carries no body, so that
+// a write-only token cannot read the directory through no-op writes. It is
+// meant for scim.Options.CanRead.
+func SCIMCanRead(r *http.Request) bool {
+	p, ok := PrincipalFrom(r.Context())
+	return ok && p.HasScope(store.ScopeSCIMRead)
+}
+
 // AdminScope is the scope every admin API request needs.
 func AdminScope(*http.Request) string { return store.ScopeAdmin }
 
@@ -117,14 +126,18 @@ type AuthOptions struct {
 	// CacheSize bounds the cached tokens (default 1024).
 	CacheSize int
 	// FailureRate and FailureBurst limit failed attempts per client address
-	// (default a burst of 10, then one every 6 s). Over the limit the
-	// answer is 429 with Retry-After, and the store is not asked.
+	// and per presented secret (default a burst of 10, then one every 6 s).
+	// Over the limit a failure answers 429 with Retry-After; a secret over
+	// its limit is refused without asking the store. A valid token is
+	// never refused for failures: it is checked even from an address over
+	// its limit.
 	FailureRate  rate.Limit
 	FailureBurst int
-	// MaxClients bounds the addresses tracked for failures (default 10,000).
+	// MaxClients bounds the addresses, and separately the secrets, tracked
+	// for failures (default 10,000 each).
 	MaxClients int
-	// ClientAddr names the client for rate limiting (default: the host of
-	// RemoteAddr). Behind a proxy, pass one that reads the header it sets.
+	// ClientAddr names the client for rate limiting and logs (default: the
+	// host of RemoteAddr). Behind a proxy, pass TrustedProxies.ClientAddr.
 	ClientAddr func(*http.Request) string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -147,7 +160,7 @@ func defaultFailureRate() rate.Limit { return rate.Every(6 * time.Second) }
 // Principal into the request context. Missing or wrong credentials get 401
 // with WWW-Authenticate, a token without the required scope 403, too many
 // failures from one address 429 with Retry-After, an unreachable token
-// store 503. Secrets are compared in constant time (bootstrap tokens) or
+// store 503. Only failures are limited (see authenticate). Secrets are compared in constant time (bootstrap tokens) or
 // looked up by hash (stored tokens) and never logged.
 func Authenticate(src TokenSource, opts AuthOptions) func(http.Handler) http.Handler {
 	a := newAuthenticator(src, opts)
@@ -165,7 +178,8 @@ type authenticator struct {
 	bootstrap []bootstrapEntry
 	basicUser []byte // hash of BasicUser, compared in constant time
 	cache     *tokenCache
-	failures  *failureLimiter
+	failures  *failureLimiter // per client address
+	secrets   *failureLimiter // per presented secret (its hash)
 }
 
 func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
@@ -207,6 +221,7 @@ func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
 		opts:     opts,
 		cache:    &tokenCache{ttl: opts.CacheTTL, max: opts.CacheSize, entries: map[string]cachedToken{}},
 		failures: &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
+		secrets:  &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
 	}
 	if opts.BasicUser != "" {
 		a.basicUser = store.HashToken(opts.BasicUser)
@@ -248,43 +263,67 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 	})
 }
 
+// authenticate admits a request with a valid token whatever other
+// requests did: only failures are rate limited, per client. Two buckets
+// count them: one per client address (behind trusted proxies, the address
+// the proxy saw) and one per presented secret, so that a wrong token
+// replayed from many addresses is slowed down too, and a blocked secret is
+// refused without asking the store. A valid token is checked even from an
+// address over its limit: behind one load balancer every identity
+// provider may share that address.
 func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 	now := a.opts.Now()
 	addr := a.opts.ClientAddr(r)
 	secret, ok := a.credentials(r)
-	if ok {
-		// One hash serves the bootstrap comparison, the cache and the store.
-		hash := store.HashToken(secret)
-		if p, found := a.matchBootstrap(hash); found {
-			return p, nil
-		}
-		if p, found := a.cache.get(hash, now); found {
-			return p, nil
-		}
-		if wait, blocked := a.failures.blocked(addr, now); blocked {
-			return Principal{}, a.limited(r, addr, wait)
-		}
-		tok, err := a.src.TokenByHash(r.Context(), hash)
-		switch {
-		case err == nil:
-			p := Principal{Name: tok.Name, Scopes: append([]string(nil), tok.Scopes...), TokenID: tok.ID}
-			a.cache.put(hash, p, now)
-			return p, nil
-		case !errors.Is(err, store.ErrNotFound):
-			a.opts.Logger.ErrorContext(r.Context(), "token lookup failed", "error", err)
-			return Principal{}, &refusal{status: http.StatusServiceUnavailable,
-				detail: "Credentials cannot be checked right now; try again shortly.", retryAfter: time.Second}
-		}
+	if !ok {
+		return Principal{}, a.failed(r, addr, nil, now)
 	}
-	if wait, limited := a.failures.fail(addr, now); limited {
+	// One hash serves the bootstrap comparison, the cache, the store and
+	// the per-secret bucket.
+	hash := store.HashToken(secret)
+	if p, found := a.matchBootstrap(hash); found {
+		return p, nil
+	}
+	if p, found := a.cache.get(hash, now); found {
+		return p, nil
+	}
+	if wait, blocked := a.secrets.blocked(string(hash), now); blocked {
 		return Principal{}, a.limited(r, addr, wait)
 	}
-	a.opts.Logger.InfoContext(r.Context(), "authentication failed", "client", addr, "credentials_presented", ok)
-	if ok {
-		return Principal{}, &refusal{status: http.StatusUnauthorized, presented: true,
+	tok, err := a.src.TokenByHash(r.Context(), hash)
+	switch {
+	case err == nil:
+		p := Principal{Name: tok.Name, Scopes: append([]string(nil), tok.Scopes...), TokenID: tok.ID}
+		a.cache.put(hash, p, now)
+		return p, nil
+	case !errors.Is(err, store.ErrNotFound):
+		a.opts.Logger.ErrorContext(r.Context(), "token lookup failed", "error", err)
+		return Principal{}, &refusal{status: http.StatusServiceUnavailable,
+			detail: "Credentials cannot be checked right now; try again shortly.", retryAfter: time.Second}
+	}
+	return Principal{}, a.failed(r, addr, hash, now)
+}
+
+// failed records a failed authentication against the client's address and,
+// when a secret was presented, against that secret, and refuses it: 429
+// when either is over its limit, else 401.
+func (a *authenticator) failed(r *http.Request, addr string, hash []byte, now time.Time) *refusal {
+	wait, limited := a.failures.fail(addr, now)
+	if hash != nil {
+		if w, over := a.secrets.fail(string(hash), now); over {
+			wait, limited = max(wait, w), true
+		}
+	}
+	if limited {
+		return a.limited(r, addr, wait)
+	}
+	presented := hash != nil
+	a.opts.Logger.InfoContext(r.Context(), "authentication failed", "client", addr, "credentials_presented", presented)
+	if presented {
+		return &refusal{status: http.StatusUnauthorized, presented: true,
 			detail: "The token is not valid (unknown, revoked or mistyped)."}
 	}
-	return Principal{}, &refusal{status: http.StatusUnauthorized, detail: a.missingDetail()}
+	return &refusal{status: http.StatusUnauthorized, detail: a.missingDetail()}
 }
 
 func (a *authenticator) missingDetail() string {

@@ -229,7 +229,7 @@ func TestFailureRateLimit(t *testing.T) {
 	if rec := f.send(http.MethodGet, "/", "Bearer "+scimSecret, attacker); rec.Code != http.StatusNoContent {
 		t.Errorf("bootstrap token from a limited address: status %d", rec.Code)
 	}
-	if rec := f.send(http.MethodGet, "/", "Bearer pst_guess", "203.0.113.9:1"); rec.Code != http.StatusUnauthorized {
+	if rec := f.send(http.MethodGet, "/", "Bearer pst_other-guess", "203.0.113.9:1"); rec.Code != http.StatusUnauthorized {
 		t.Errorf("another address: status %d, want 401", rec.Code)
 	}
 	f.now = f.now.Add(2 * time.Second)

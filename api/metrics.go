@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -28,6 +30,7 @@ type Metrics struct {
 	personioRetries prometheus.Counter
 	personio429s    prometheus.Counter
 	push            *pushMetrics
+	routes          *routeLabelCache
 	buildInfo       *prometheus.GaugeVec
 	skipped         prometheus.Gauge
 	// collectors is everything registered, so that tests can hold the
@@ -44,6 +47,7 @@ func (m *Metrics) register(cs ...prometheus.Collector) {
 // computed when Prometheus scrapes, from dir and st.
 func NewMetrics(dir *store.Directory, st store.Store) *Metrics {
 	m := &Metrics{
+		routes:   &routeLabelCache{labels: map[routeKey]string{}},
 		registry: prometheus.NewRegistry(),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "personio_scim_http_requests_total", Help: "HTTP requests by route and status.",
@@ -123,19 +127,78 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		next.ServeHTTP(sw, r)
-		route := routePattern(r)
-		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(sw.status)).Inc()
-		m.httpDuration.WithLabelValues(route, r.Method).Observe(time.Since(start).Seconds())
+		route, method := m.routePattern(r), methodLabel(r.Method)
+		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(sw.status)).Inc()
+		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 	})
 }
 
-func routePattern(r *http.Request) string {
-	if rc := chi.RouteContext(r.Context()); rc != nil {
-		if p := rc.RoutePattern(); p != "" {
-			return p
+// routePattern is the route a request matched, as registered, so that ids
+// and unknown paths do not add label values: everything unrouted is
+// "unmatched", and what the SCIM handler routes itself "/scim/v2/*".
+func (m *Metrics) routePattern(r *http.Request) string {
+	rc := chi.RouteContext(r.Context())
+	if rc == nil || len(rc.RoutePatterns) == 0 {
+		return "unmatched"
+	}
+	if len(rc.RoutePatterns) <= 2 {
+		key := routeKey{outer: rc.RoutePatterns[0]}
+		if len(rc.RoutePatterns) == 2 {
+			key.inner = rc.RoutePatterns[1]
 		}
+		return m.routes.label(key, rc)
+	}
+	return labelOf(rc.RoutePattern())
+}
+
+func labelOf(p string) string {
+	switch {
+	case p == "":
+		return "unmatched"
+	case !strings.HasSuffix(p, "*"):
+		return strings.TrimSuffix(p, "/")
+	case strings.HasPrefix(p, scimPath+"/"):
+		return scimPath + "/*"
 	}
 	return "unmatched"
+}
+
+// routeKey is the patterns of a route one or two routers deep, which is
+// every route of the service.
+type routeKey struct{ outer, inner string }
+
+// routeLabelCache remembers the label of each route, so that a request
+// does not build its route pattern anew (chi joins the patterns of nested
+// routers into a new string every time). Its keys are registered
+// patterns, so it stays as small as the route table.
+type routeLabelCache struct {
+	mu     sync.RWMutex
+	labels map[routeKey]string
+}
+
+func (c *routeLabelCache) label(key routeKey, rc *chi.Context) string {
+	c.mu.RLock()
+	l, ok := c.labels[key]
+	c.mu.RUnlock()
+	if ok {
+		return l
+	}
+	l = labelOf(rc.RoutePattern())
+	c.mu.Lock()
+	c.labels[key] = l
+	c.mu.Unlock()
+	return l
+}
+
+// methodLabel names a request method for metrics and logs: the methods the
+// service serves by name, any other token as "other", so that a client
+// cannot add label values by inventing methods.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 // directoryCollector reports identities by state and the replica's change-log

@@ -22,3 +22,10 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, detail str
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail, Instance: r.URL.Path})
 }
+
+// writeUnavailable answers a request that needs the store while it cannot
+// be reached: 503 with Retry-After, which clients retry, not 500.
+func writeUnavailable(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", "5")
+	writeProblem(w, r, http.StatusServiceUnavailable, "the database is unreachable; try again shortly")
+}

@@ -19,8 +19,8 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// statusWriter remembers the status a handler wrote; the SCIM library never
-// calls WriteHeader on success, so 200 is the default.
+// statusWriter remembers the status a handler wrote; a handler that only
+// writes sends 200, the default.
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -42,9 +42,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logRequests gives every request an id (echoed as X-Request-Id) and logs
-// method, route, status and duration: never query strings, bodies or
-// headers, which may hold personal data or tokens.
-func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
+// method, route, status, duration and the client's address (as client
+// names it, so behind trusted proxies the address they saw): never query
+// strings, bodies or headers, which may hold personal data or tokens.
+func logRequests(logger *slog.Logger, client, route func(*http.Request) string) func(http.Handler) http.Handler {
 	// A random prefix per process and a counter: unique across replicas
 	// without reading crypto/rand on every request.
 	var b [4]byte
@@ -65,8 +66,11 @@ func logRequests(logger *slog.Logger) func(http.Handler) http.Handler {
 			} else if sw.status >= 400 {
 				level = slog.LevelInfo
 			}
-			logger.Log(r.Context(), level, "http request", "request_id", id, "method", r.Method, "route", routePattern(r),
-				"status", sw.status, "duration_ms", time.Since(start).Milliseconds())
+			if !logger.Enabled(r.Context(), level) {
+				return
+			}
+			logger.Log(r.Context(), level, "http request", "request_id", id, "method", methodLabel(r.Method), "route", route(r),
+				"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "client", client(r))
 		})
 	}
 }

@@ -5,6 +5,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -46,6 +47,16 @@ type Options struct {
 	// AuthFailureBurst is how many failed authentications one address may
 	// make before it is slowed down (default 10).
 	AuthFailureBurst int
+	// TrustedProxies (TRUSTED_PROXIES) are the peers whose X-Forwarded-For,
+	// -Proto and -Host count, for rate limiting, logs and meta.location.
+	// The zero value trusts nobody.
+	TrustedProxies TrustedProxies
+	// SCIMBasicUser (SCIM_BASIC_USER), when set, is the user name HTTP
+	// Basic must carry on /scim; empty accepts any user name.
+	SCIMBasicUser string
+	// Notifications serves /api/v1/notifications (see NotificationsHandler);
+	// nil leaves the routes out.
+	Notifications http.Handler
 }
 
 type router struct {
@@ -74,13 +85,14 @@ func NewRouter(opts Options) (http.Handler, error) {
 		scimBase = opts.PublicURL + scimPath
 	}
 	scimHandler, err := scim.NewHandler(opts.Directory, opts.Store, scim.Options{
-		Writable: opts.Writable, BaseURL: scimBase, BasePath: scimPath, BasicAuth: true, Actor: SCIMActor, Logger: opts.Logger,
+		Writable: opts.Writable, BaseURL: scimBase, BasePath: scimPath, BasicAuth: true, Actor: SCIMActor, CanRead: SCIMCanRead,
+		TrustForwarded: opts.TrustedProxies.Forwarded, Logger: opts.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
 	r := chi.NewRouter()
-	r.Use(logRequests(opts.Logger), opts.Metrics.instrument)
+	r.Use(logRequests(opts.Logger, opts.TrustedProxies.ClientAddr, opts.Metrics.routePattern), opts.Metrics.instrument)
 	r.Get("/healthz", healthz)
 	r.Get("/readyz", rt.readyz)
 	r.Method(http.MethodGet, "/metrics", opts.Metrics.handler())
@@ -90,22 +102,48 @@ func NewRouter(opts Options) (http.Handler, error) {
 		{Name: "SCIM_TOKEN", Secret: opts.SCIMToken, Scopes: []string{store.ScopeSCIMRead}},
 		{Name: "ADMIN_TOKEN", Secret: opts.AdminToken, Scopes: []string{store.ScopeAdmin}},
 	}
-	r.With(Authenticate(opts.Store, AuthOptions{
-		Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, RenderError: scim.WriteError, Logger: opts.Logger,
-		FailureBurst: opts.AuthFailureBurst,
-	})).Mount(scimPath, scimHandler)
+	scimRoutes(r.With(Authenticate(opts.Store, AuthOptions{
+		Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, BasicUser: opts.SCIMBasicUser, RenderError: scim.WriteError,
+		Logger: opts.Logger, FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
+	})), scimHandler)
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(Authenticate(opts.Store, AuthOptions{
 			Bootstrap: bootstrap, RequiredScope: AdminScope, RenderError: writeProblem, Logger: opts.Logger,
-			FailureBurst: opts.AuthFailureBurst,
+			FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
 		}))
 		rt.adminRoutes(r)
+		if opts.Notifications != nil {
+			r.Mount("/notifications", opts.Notifications)
+		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route; SCIM is at /scim/v2, the admin API at /api/v1")
+	})
+	// A method the router does not know at all (not GET, PATCH …) never
+	// reaches a route; SCIM clients still get a SCIM error.
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, scimPath+"/") {
+			scim.WriteError(w, r, http.StatusMethodNotAllowed, "The method is not allowed here.")
+			return
+		}
+		writeProblem(w, r, http.StatusMethodNotAllowed, "the method is not allowed here")
 	})
 	return r, nil
 }
 
 // scimPath is where SCIM is served.
 const scimPath = "/scim/v2"
+
+// scimRoutes registers each SCIM endpoint by name, so that metrics and logs
+// tell the resource types apart (/scim/v2/Users, /scim/v2/Users/{id}, …);
+// the SCIM handler routes itself and answers everything else, such as
+// /users, /Me and unknown paths, under one label.
+func scimRoutes(r chi.Router, h http.Handler) {
+	for _, endpoint := range []string{"Users", "Groups", "Schemas", "ResourceTypes", "ServiceProviderConfig"} {
+		r.Handle(scimPath+"/"+endpoint, h)
+		r.Handle(scimPath+"/"+endpoint+"/", h)
+		r.Handle(scimPath+"/"+endpoint+"/{id}", h)
+	}
+	r.Handle(scimPath, h)
+	r.Handle(scimPath+"/*", h)
+}

@@ -3,13 +3,18 @@ package push_test
 import (
 	"context"
 	"fmt"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/push/pushtest/fake"
+	"github.com/personio-scim/personio-scim/push/pushtest/scimsim"
+	"github.com/personio-scim/personio-scim/push/scim"
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/memory"
 	"github.com/personio-scim/personio-scim/store/postgres"
@@ -250,4 +255,45 @@ func BenchmarkChangeLatency(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+}
+
+// BenchmarkInitialPushSCIM is the initial push of BenchmarkInitialPush into
+// the SCIM 2.0 server simulator over HTTP, through the shared HTTP client
+// with no rate limit of our own: what a real run is bounded by. Compare
+// its ns/item with BenchmarkInitialPush/memory's, the engine's share.
+//
+//	go test -run '^$' -bench 'InitialPush' -benchtime 3x ./push/
+func BenchmarkInitialPushSCIM(b *testing.B) {
+	st := memory.New(memory.Options{})
+	defer st.Close()
+	dir := loaded(b, st, 10_000)
+	ctx := context.Background()
+	items, requests := 0, 0
+	for n := 0; b.Loop(); n++ {
+		b.StopTimer()
+		sim := scimsim.New(scimsim.Options{Token: "bench-token"})
+		srv := httptest.NewServer(sim)
+		var section yaml.Node
+		if err := yaml.Unmarshal([]byte("base_url: "+srv.URL+"\ntoken_env: T\n"), &section); err != nil {
+			b.Fatal(err)
+		}
+		target, err := scim.Open(ctx, section.Content[0], push.Env{Name: "bench", Getenv: func(string) string { return "bench-token" },
+			HTTPClient: push.NewHTTPClient(push.HTTPOptions{Target: "bench"}), Now: time.Now})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		items = pushAll(b, st, dir, fmt.Sprintf("scim%d", n), target)
+		b.StopTimer()
+		requests = len(sim.Requests())
+		if sim.Users() != 10_000 {
+			b.Fatalf("the simulator holds %d users", sim.Users())
+		}
+		srv.Close()
+		sim.Close()
+		b.StartTimer()
+	}
+	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(perOp/float64(items), "ns/item")
+	b.ReportMetric(float64(requests)/(perOp/1e9), "requests/s")
 }

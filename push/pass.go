@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/personio-scim/personio-scim/store"
@@ -121,6 +120,9 @@ func (w *Worker) finishPass(now time.Time, rep PassReport, err error) {
 	}
 }
 
+// batchBackoffLocked is the wait after the n-th consecutive whole-batch
+// failure: exponential from one second, capped at one hour, with jitter so
+// that targets and replicas do not retry in step. w.mu must be held.
 func (w *Worker) batchBackoffLocked(n int) time.Duration {
 	ceiling := min(time.Hour, time.Second<<min(n-1, 12))
 	return ceiling/2 + time.Duration(w.rng.Int64N(int64(ceiling/2)+1))
@@ -501,12 +503,4 @@ func describe(it Item) string {
 		what = "deactivation"
 	}
 	return fmt.Sprintf("%s of %s %s", what, it.Kind, it.ID)
-}
-
-func joinRequests(rs []Request) string {
-	parts := make([]string, len(rs))
-	for n, r := range rs {
-		parts[n] = r.Method + " " + r.URL
-	}
-	return strings.Join(parts, ", ")
 }

@@ -417,16 +417,6 @@ func (w *Worker) setState(state string) {
 	}
 }
 
-// batchBackoff is the wait after the n-th consecutive whole-batch failure:
-// exponential from one second, capped at one hour, with jitter so that
-// replicas and targets do not retry in step.
-func (w *Worker) batchBackoff(n int) time.Duration {
-	ceiling := min(time.Hour, time.Second<<min(n-1, 12))
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return ceiling/2 + time.Duration(w.rng.Int64N(int64(ceiling/2)+1))
-}
-
 // ledgerPage is how many ledger records one read asks for.
 const ledgerPage = store.DefaultPushLimit
 

@@ -10,7 +10,7 @@ import (
 )
 
 // readBody reads a request body of at most max bytes. The library reads
-// bodies without any size limit, the PATCH normaliser needs the bytes, and a
+// bodies without a limit, the PATCH normaliser needs the bytes, and a
 // body over the limit is refused with 413 before anything parses it. It
 // reports false when it has answered the request.
 func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, bool) {

@@ -34,14 +34,21 @@ func (h *handler) serveServiceProviderConfig(w http.ResponseWriter, r *http.Requ
 		})
 	}
 	writeJSON(w, map[string]any{
-		"schemas":               []string{spcURN},
-		"documentationUri":      h.opts.DocumentationURI,
-		"patch":                 map[string]bool{"supported": true},
-		"bulk":                  map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-		"filter":                map[string]any{"supported": true, "maxResults": h.opts.MaxResults},
-		"changePassword":        map[string]bool{"supported": false},
-		"sort":                  map[string]bool{"supported": true},
-		"etag":                  map[string]bool{"supported": true},
+		"schemas":          []string{spcURN},
+		"documentationUri": h.opts.DocumentationURI,
+		"patch":            map[string]bool{"supported": true},
+		"bulk":             map[string]any{"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+		"filter":           map[string]any{"supported": true, "maxResults": h.opts.MaxResults},
+		"changePassword":   map[string]bool{"supported": false},
+		"sort":             map[string]bool{"supported": true},
+		"etag":             map[string]bool{"supported": true},
+		// RFC 9865: both paging methods; a cursor stays valid while it is
+		// used at least once per SnapshotIdle.
+		"pagination": map[string]any{
+			"cursor": true, "index": true, "defaultPaginationMethod": "index",
+			"defaultPageSize": h.opts.PageSize, "maxPageSize": h.opts.MaxResults,
+			"cursorTimeout": int(h.opts.SnapshotIdle.Seconds()),
+		},
 		"authenticationSchemes": schemes,
 		"meta": map[string]string{
 			"resourceType": "ServiceProviderConfig",

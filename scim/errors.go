@@ -3,7 +3,9 @@ package scim
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 
@@ -16,8 +18,8 @@ import (
 // given status and detail. Its signature is the one the authentication
 // middleware takes for rendering its 401, 403 and 429 answers, so that
 // clients of /scim get SCIM errors there too.
-func WriteError(w http.ResponseWriter, _ *http.Request, status int, detail string) {
-	writeError(w, scimerrors.ScimError{Status: status, Detail: detail})
+func WriteError(w http.ResponseWriter, r *http.Request, status int, detail string) {
+	writeError(negotiated(w, r), scimerrors.ScimError{Status: status, Detail: detail})
 }
 
 // writeError writes e. The status is sent as a JSON string, as RFC 7644
@@ -58,22 +60,20 @@ func internalError() scimerrors.ScimError {
 	return scimerrors.ScimError{Detail: "internal error", Status: http.StatusInternalServerError}
 }
 
-// toScimError maps any error of the handlers to a SCIM error value with a
-// status the library accepts for method: the library turns pointers,
-// wrapped errors and unexpected statuses into a 500 that shows err.Error().
-// Unknown errors are logged here and hidden.
+// toScimError maps any error of the handlers to a SCIM error with a status
+// the library accepts for method: the library answers any other error with
+// a 500 whose detail is err.Error(), and a status it does not expect for
+// the method with a 500 as well. Domain errors get their SCIM status here;
+// unknown ones are logged and hidden.
 func toScimError(ctx context.Context, log *slog.Logger, err error, method string) scimerrors.ScimError {
 	var (
-		value   scimerrors.ScimError
-		pointer *scimerrors.ScimError
-		filter  *filterError
-		se      scimerrors.ScimError
+		value  scimerrors.ScimError
+		filter *filterError
+		se     scimerrors.ScimError
 	)
 	switch {
 	case errors.As(err, &value):
 		se = value
-	case errors.As(err, &pointer) && pointer != nil:
-		se = *pointer
 	case errors.As(err, &filter):
 		se = badRequest(scimerrors.ScimTypeInvalidFilter, filter.detail)
 	case errors.Is(err, store.ErrNotFound):
@@ -94,6 +94,33 @@ func toScimError(ctx context.Context, log *slog.Logger, err error, method string
 		return internalError()
 	}
 	return se
+}
+
+// StoreUnavailable reports whether err says the store cannot be reached
+// (network errors, timeouts, connections a driver says are safe to retry)
+// rather than that the request was wrong. Such failures answer 503 with
+// Retry-After, so that clients come back instead of giving up on a 500.
+func StoreUnavailable(err error) bool {
+	var netErr net.Error
+	if errors.As(err, &netErr) {
+		return true
+	}
+	var retry interface{ SafeToRetry() bool }
+	if errors.As(err, &retry) && retry.SafeToRetry() {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// unavailableRetryAfter is what a 503 tells clients to wait, in seconds;
+// Okta honours only whole seconds.
+const unavailableRetryAfter = "5"
+
+// writeUnavailable answers a write that could not reach the store.
+func writeUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", unavailableRetryAfter)
+	writeError(w, scimerrors.ScimError{Status: http.StatusServiceUnavailable,
+		Detail: "The directory cannot store changes right now; reads still work. Try again shortly."})
 }
 
 // preconditionFailed answers an If-Match that no longer holds.

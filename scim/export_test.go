@@ -12,3 +12,6 @@ var (
 	NewFixtureStore = newFixtureStore
 	FixtureTime     = fixtureTime
 )
+
+// PersonIdentity is the identity the fixture stores for a person.
+var PersonIdentity = person.identity

@@ -38,6 +38,7 @@ func parseFilter(s string) (expr fp.Expression, err error) {
 	if simple, ok := parseSimpleFilter(s); ok {
 		return simple, nil
 	}
+	s, extra := rewriteClientFilter(s)
 	defer func() {
 		if recover() != nil {
 			expr, err = nil, invalidFilter("the filter could not be parsed")
@@ -46,6 +47,9 @@ func parseFilter(s string) (expr fp.Expression, err error) {
 	expr, err = fp.ParseFilter([]byte(s))
 	if err != nil || expr == nil {
 		return nil, invalidFilter(`the filter could not be parsed; write it as in RFC 7644, e.g. userName eq "jane@example.com"`)
+	}
+	if err := joinValuePathComparisons(expr, extra); err != nil {
+		return nil, err
 	}
 	return expr, nil
 }

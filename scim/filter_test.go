@@ -187,7 +187,6 @@ func TestInvalidFilters(t *testing.T) {
 		`meta.lastModified gt 5`,
 		`meta.foo eq "x"`,
 		`emails[foo eq "x"]`,
-		`emails[type eq "work"].value eq "x"`,
 		`title[value eq "x"]`,
 		`urn:example:custom:2.0:User:attr eq "x"`,
 		`groups.unknown eq "x"`,

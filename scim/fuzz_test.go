@@ -48,6 +48,8 @@ func filterSeeds() []string {
 		`id eq "g1" and members eq "u1"`,
 		`id eq "u1" and manager eq "m1"`,
 		`emails[type eq "work"].value eq "x"`,
+		`emails[type eq "work"].value eq "x" or phoneNumbers[type eq "work"].value pr and emails[value sw "a"].type ne "home"`,
+		`name.givenName eq "J\u00fcrgen" and emails[type eq "work"].value eq "a\u00e4]."`,
 		`active eq true and (meta.lastModified ge "0001-01-03T00:00:00.0000000Z" and meta.lastModified le "2024-01-01T00:00:00.0000000Z")`,
 		`title pr and userType eq "Employee"`,
 		`userType eq "Employee" and emails[type eq "work" and value co "@example.com"]`,
@@ -102,6 +104,10 @@ func FuzzListQuery(f *testing.F) {
 		"filter=%zz",
 		"sortBy=emails&count=3",
 		"sortBy=members.display",
+		"cursor=&count=2",
+		"cursor=AAAAAAAAAAAAAAAAAAAAAA.5&count=2",
+		"cursor=.-1",
+		"startIndex=3&count=2&filter=emails%5Btype%20eq%20%22work%22%5D.value%20pr",
 	} {
 		f.Add(s)
 	}
@@ -137,6 +143,9 @@ func patchSeeds() []string {
 		op + `[{"op":"add","path":"phoneNumbers[type eq \"mobile\"].value","value":"+1"}]}`,
 		op + `[{"op":"remove","path":"emails[type eq \"work\"]"}]}`,
 		op + `[{"op":"replace","path":"emails","value":{"value":"x@y","type":"work"}}]}`,
+		op + `[{"op":"replace","path":"title","value":null},{"op":"replace","value":{"nickName":null,"title":"T"}}]}`,
+		op + `[{"op":"replace","path":"id","value":"other"}]}`,
+		op + `[{"op":"add","path":"groups","value":[{"value":"g1"}]}]}`,
 		op + `[]}`,
 		`{"Operations":[{"op":"replace","path":"title","value":"T"}]}`,
 		`{}`,

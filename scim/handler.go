@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	scimlib "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -53,6 +54,9 @@ type Options struct {
 	// count when building URLs from the request. Enable it only behind a
 	// proxy that sets them.
 	TrustForwardedHeaders bool
+	// TrustForwarded, when set, decides per request whether those headers
+	// count, e.g. only from trusted proxies (api.TrustedProxies.Forwarded).
+	TrustForwarded func(*http.Request) bool
 	// MaxBodyBytes caps request bodies (default 1 MiB); larger ones get 413.
 	MaxBodyBytes int64
 	// DocumentationURI is published in /ServiceProviderConfig; it should
@@ -64,6 +68,20 @@ type Options struct {
 	// Actor names who writes, for the change log. The router passes the
 	// authenticated token's name ("scim:<name>"). Default "scim".
 	Actor func(*http.Request) string
+	// CanRead reports whether the client may see resources. A PUT or PATCH
+	// of a client that may not is answered 204 without a body, so that a
+	// write-only token cannot read the directory through writes. Default:
+	// every client may read.
+	CanRead func(*http.Request) bool
+	// SnapshotIdle and SnapshotMaxAge bound how long the directory view a
+	// paged listing started on is kept for its later pages: since its last
+	// page request (default 2 minutes) and in all (default 30 minutes).
+	// MaxSnapshots bounds how many are kept (default 64); beyond it the one
+	// used longest ago goes. See docs/scim.md, "Paging".
+	SnapshotIdle, SnapshotMaxAge time.Duration
+	MaxSnapshots                 int
+	// Now is the clock for keeping snapshots (default time.Now).
+	Now func() time.Time
 	// Logger receives failures; request data and personal data are never
 	// logged. Default: discard.
 	Logger *slog.Logger
@@ -99,6 +117,7 @@ type handler struct {
 	lib       scimlib.Server
 
 	userLeaves, groupLeaves []string
+	snaps                   *snapshots
 	// writableNames lists the writable attributes as clients name them, for
 	// mutability errors.
 	writableNames string
@@ -114,9 +133,9 @@ type handler struct {
 // recoverer and access log. Inside, a request passes a recoverer, then the
 // routing below; PUT and PATCH bodies are read with a size cap, PATCH
 // bodies normalised, and both handed to the library. Reads never reach
-// the library, so its filter validation, which refuses filters on
-// externalId and id with 400 although Entra looks users up by externalId,
-// never sees a filter.
+// the library: filters are evaluated here against the directory (the
+// library's evaluator panics on some filters and cannot see the enterprise
+// extension and core attributes together; see docs/scim.md).
 func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handler, error) {
 	Init()
 	if dir == nil || st == nil {
@@ -134,6 +153,7 @@ func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handle
 		writable:    make(map[string]bool, len(opts.Writable)),
 		userLeaves:  userLeaves(),
 		groupLeaves: groupLeaves(),
+		snaps:       newSnapshots(opts.Now, opts.SnapshotIdle, opts.SnapshotMaxAge, opts.MaxSnapshots),
 	}
 	var names []string
 	for _, name := range opts.Writable {
@@ -188,6 +208,21 @@ func withDefaults(opts Options) (Options, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.SnapshotIdle <= 0 {
+		opts.SnapshotIdle = defaultSnapshotIdle
+	}
+	if opts.SnapshotMaxAge <= 0 {
+		opts.SnapshotMaxAge = defaultSnapshotMaxAge
+	}
+	if opts.MaxSnapshots <= 0 {
+		opts.MaxSnapshots = defaultMaxSnapshots
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.CanRead == nil {
+		opts.CanRead = func(*http.Request) bool { return true }
+	}
 	if opts.BaseURL != "" {
 		u, err := url.Parse(opts.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -210,6 +245,7 @@ func withDefaults(opts Options) (Options, error) {
 // ServeHTTP routes a request. Reads and everything the library gets wrong
 // are answered here; PUT and PATCH of one resource go to the library.
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w = negotiated(w, r)
 	rel := h.relativePath(r.URL.Path)
 	collection, id, hasID := strings.Cut(strings.TrimPrefix(rel, "/"), "/")
 	switch collection = canonicalEndpoint(collection); collection {
@@ -249,7 +285,9 @@ func canonicalEndpoint(name string) string {
 func (h *handler) serveResources(w http.ResponseWriter, r *http.Request, collection, id string, hasID bool) {
 	kind := kindOf(collection)
 	switch {
-	case !hasID:
+	case !hasID || id == "":
+		// "/Users/" is the collection too: some clients build list URLs
+		// with a trailing slash.
 		switch r.Method {
 		case http.MethodGet, http.MethodHead:
 			h.serveList(w, r, kind)
@@ -319,7 +357,7 @@ func (h *handler) baseURL(r *http.Request) string {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if h.opts.TrustForwardedHeaders {
+	if h.opts.TrustForwardedHeaders || h.opts.TrustForwarded != nil && h.opts.TrustForwarded(r) {
 		if p := firstValue(r.Header.Get("X-Forwarded-Proto")); p == "http" || p == "https" {
 			scheme = p
 		}

@@ -25,8 +25,10 @@ const (
 	readToken  = "pst_reader-secret-0123456789abcdef"
 	writeToken = "pst_okta-secret-0123456789abcdef01"
 	adminToken = "pst_admin-secret-0123456789abcdef0"
-	host       = "scim.example.com"
-	base       = "http://" + host + "/scim/v2"
+	// writeOnlyToken has scim:write without scim:read.
+	writeOnlyToken = "pst_writer-secret-0123456789abcdef"
+	host           = "scim.example.com"
+	base           = "http://" + host + "/scim/v2"
 )
 
 const (
@@ -55,6 +57,7 @@ func newHarness(t *testing.T, people []scim.FixturePerson, opts scim.Options) *h
 	t.Helper()
 	st, dir := scim.NewFixtureStore(t, people)
 	opts.Actor = api.SCIMActor
+	opts.CanRead = api.SCIMCanRead
 	opts.BasicAuth = true
 	h, err := scim.NewHandler(dir, st, opts)
 	if err != nil {
@@ -74,6 +77,7 @@ func authMiddleware(src api.TokenSource) func(http.Handler) http.Handler {
 			{Name: "reader", Secret: readToken, Scopes: []string{store.ScopeSCIMRead}},
 			{Name: "okta", Secret: writeToken, Scopes: []string{store.ScopeSCIMRead, store.ScopeSCIMWrite}},
 			{Name: "admin", Secret: adminToken, Scopes: []string{store.ScopeAdmin}},
+			{Name: "writer", Secret: writeOnlyToken, Scopes: []string{store.ScopeSCIMWrite}},
 		},
 		RequiredScope: api.SCIMScope,
 		RenderError:   scim.WriteError,

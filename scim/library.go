@@ -108,12 +108,18 @@ func written(id string) scimlib.Resource {
 	return scimlib.Resource{ID: id, Attributes: scimlib.ResourceAttributes{"id": id}}
 }
 
-// libraryError converts err into the error value the library passes
-// through unchanged (a ScimError value with a status allowed for the method;
-// anything else becomes a 500 showing err.Error()); nil stays nil.
+// libraryError converts err into the SCIM error the library should answer
+// with (see toScimError); nil stays nil.
 func (h *handler) libraryError(r *http.Request, err error) error {
 	if err == nil {
 		return nil
+	}
+	if StoreUnavailable(err) {
+		// The library knows no 503; serveWrite answers it instead of what
+		// the library makes of this.
+		h.log.WarnContext(r.Context(), "scim write failed: store unavailable", "error", err)
+		outcomeOf(r.Context()).unavailable = true
+		return internalError()
 	}
 	return toScimError(r.Context(), h.log, err, r.Method)
 }

@@ -25,6 +25,9 @@ type listRequest struct {
 	descending bool
 	attributes []string
 	excluded   []string
+	// cursor is set for RFC 9865 cursor paging: "" starts a listing, any
+	// other value continues one.
+	cursor *string
 }
 
 // queryValues parses a raw query string, splitting on "&" only: Go's
@@ -74,6 +77,12 @@ func (h *handler) listRequestFromQuery(r *http.Request) (listRequest, error) {
 		sortBy:     q["sortby"],
 		attributes: splitAttributeList(q["attributes"]),
 		excluded:   splitAttributeList(q["excludedattributes"]),
+	}
+	if _, ok := q["cursor"]; ok {
+		// Declared only here, so that a request without a cursor does not
+		// allocate one.
+		c := q["cursor"]
+		req.cursor = &c
 	}
 	start, err := intParam(q, "startindex", "startIndex", 1)
 	if err != nil {
@@ -129,6 +138,7 @@ type searchRequest struct {
 	SortOrder          string   `json:"sortOrder"`
 	StartIndex         *int     `json:"startIndex"`
 	Count              *int     `json:"count"`
+	Cursor             *string  `json:"cursor"`
 }
 
 func (h *handler) listRequestFromBody(body []byte) (listRequest, error) {
@@ -137,7 +147,8 @@ func (h *handler) listRequestFromBody(body []byte) (listRequest, error) {
 		return listRequest{}, badRequest(scimerrors.ScimTypeInvalidSyntax, "The body is not a SearchRequest: "+
 			`{"schemas":["`+searchURN+`"],"filter":"…","startIndex":1,"count":100}.`)
 	}
-	req := listRequest{filter: sr.Filter, sortBy: sr.SortBy, attributes: sr.Attributes, excluded: sr.ExcludedAttributes}
+	req := listRequest{filter: sr.Filter, sortBy: sr.SortBy, attributes: sr.Attributes, excluded: sr.ExcludedAttributes,
+		cursor: sr.Cursor}
 	start, count := 1, h.opts.PageSize
 	if sr.StartIndex != nil {
 		start = *sr.StartIndex
@@ -176,20 +187,80 @@ func (h *handler) serveSearch(w http.ResponseWriter, r *http.Request, kind resou
 }
 
 func (h *handler) answerList(w http.ResponseWriter, r *http.Request, kind resourceKind, req listRequest) {
-	view := h.dir.View()
+	view, pg, err := h.listing(r, kind, &req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	base := h.baseURL(r)
-	var err error
 	if kind == kindGroups {
-		err = h.listGroups(w, view, base, req)
+		err = h.listGroups(w, view, base, req, pg)
 	} else {
-		err = h.listUsers(w, view, base, req)
+		err = h.listUsers(w, view, base, req, pg)
 	}
 	if err != nil {
 		h.fail(w, r, err)
 	}
 }
 
-func (h *handler) listUsers(w http.ResponseWriter, view *store.View, base string, req listRequest) error {
+// paging says how a page of a listing is answered, and keeps the view a
+// listing continues on (see snapshots.go).
+type paging struct {
+	h      *handler
+	view   *store.View
+	key    listingKey
+	cursor string // the snapshot id of a cursor listing; "" for index paging
+}
+
+// listing picks the view a list request is answered from: the one its
+// listing started on when that is kept, else the current one.
+func (h *handler) listing(r *http.Request, kind resourceKind, req *listRequest) (*store.View, paging, error) {
+	client := h.snaps.client(r)
+	if req.cursor != nil {
+		if *req.cursor == "" {
+			view := h.dir.View()
+			req.startIndex = 1
+			return view, paging{h: h, view: view, cursor: h.snaps.pinCursor(client, view)}, nil
+		}
+		id, offset, ok := parseCursor(*req.cursor)
+		if !ok {
+			return nil, paging{}, invalidCursor()
+		}
+		view, err := h.snaps.cursor(client, id)
+		if err != nil {
+			return nil, paging{}, err
+		}
+		req.startIndex = offset + 1
+		return view, paging{h: h, view: view, cursor: id}, nil
+	}
+	key := listingKey{client: client, kind: kind, filter: req.filter, sortBy: req.sortBy, descending: req.descending, count: req.count}
+	if req.startIndex > 1 {
+		if view, ok := h.snaps.indexed(key); ok {
+			return view, paging{h: h, view: view, key: key}, nil
+		}
+	}
+	view := h.dir.View()
+	return view, paging{h: h, view: view, key: key}, nil
+}
+
+// settle is called with the number of matches before a page is written: it
+// keeps the view of an index listing that has more pages, and returns
+// what the ListResponse says about paging.
+func (pg paging) settle(req listRequest, total, onPage int) listMeta {
+	if pg.cursor != "" {
+		meta := listMeta{cursorMode: true}
+		if next := req.startIndex - 1 + onPage; onPage > 0 && next < total {
+			meta.nextCursor = cursorOf(pg.cursor, next)
+		}
+		return meta
+	}
+	if onPage > 0 && req.startIndex-1+onPage < total {
+		pg.h.snaps.pinIndexed(pg.key, pg.view)
+	}
+	return listMeta{startIndex: req.startIndex}
+}
+
+func (h *handler) listUsers(w http.ResponseWriter, view *store.View, base string, req listRequest, pg paging) error {
 	all := view.Identities()
 	var match func(*store.Identity) bool
 	if req.filter != "" {
@@ -218,11 +289,11 @@ func (h *handler) listUsers(w http.ResponseWriter, view *store.View, base string
 	}
 	page, total := selectPage(all, match, order, req)
 	rd := renderer{base: base, view: view, fields: newProjection(h.userLeaves, userURN, req.attributes, req.excluded)}
-	writeList(h, w, page, total, req.startIndex, rd.user)
+	writeList(h, w, page, total, pg.settle(req, total, len(page)), rd.user)
 	return nil
 }
 
-func (h *handler) listGroups(w http.ResponseWriter, view *store.View, base string, req listRequest) error {
+func (h *handler) listGroups(w http.ResponseWriter, view *store.View, base string, req listRequest, pg paging) error {
 	all := view.Groups()
 	var match func(*store.Group) bool
 	if req.filter != "" {
@@ -252,7 +323,7 @@ func (h *handler) listGroups(w http.ResponseWriter, view *store.View, base strin
 	}
 	page, total := selectPage(all, match, order, req)
 	rd := renderer{base: base, view: view, fields: newProjection(h.groupLeaves, groupURN, req.attributes, req.excluded)}
-	writeList(h, w, page, total, req.startIndex, rd.group)
+	writeList(h, w, page, total, pg.settle(req, total, len(page)), rd.group)
 	return nil
 }
 
@@ -375,9 +446,17 @@ func parseAttrPath(s string) (path fp.AttributePath, err error) {
 	return fp.ParseAttrPath([]byte(strings.TrimSpace(s)))
 }
 
+// listMeta is what a ListResponse says about paging: startIndex for index
+// paging, nextCursor (when there is a next page) for cursor paging.
+type listMeta struct {
+	startIndex int
+	cursorMode bool
+	nextCursor string
+}
+
 // writeList writes a ListResponse. itemsPerPage is the number of resources
 // on this page, which is what Okta checks, not the count asked for.
-func writeList[T any](h *handler, w http.ResponseWriter, page []T, total, start int, one func(*jsonWriter, T)) {
+func writeList[T any](h *handler, w http.ResponseWriter, page []T, total int, meta listMeta, one func(*jsonWriter, T)) {
 	jw := h.newWriter()
 	jw.beginObject()
 	jw.key("schemas")
@@ -388,8 +467,14 @@ func writeList[T any](h *handler, w http.ResponseWriter, page []T, total, start 
 	jw.integer(int64(total))
 	jw.key("itemsPerPage")
 	jw.integer(int64(len(page)))
-	jw.key("startIndex")
-	jw.integer(int64(start))
+	if meta.cursorMode {
+		if meta.nextCursor != "" {
+			jw.field("nextCursor", meta.nextCursor)
+		}
+	} else {
+		jw.key("startIndex")
+		jw.integer(int64(meta.startIndex))
+	}
 	jw.key("Resources")
 	jw.beginArray()
 	for _, v := range page {

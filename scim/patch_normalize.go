@@ -3,7 +3,12 @@ package scim
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
 	"strings"
+
+	scimerrors "github.com/elimity-com/scim/errors"
 )
 
 // normalizePatch rewrites PATCH bodies that real clients send and the
@@ -11,11 +16,11 @@ import (
 //
 //   - a missing or padded "schemas" becomes exactly the PatchOp URN;
 //   - the enterprise manager sent as a bare id string, or as a one-element
-//     list (Entra), becomes {"value": id}: the library's schema wants the
-//     complex form and answers Entra's string with 400 invalidValue;
+//     list (Entra), becomes {"value": id}, since the library's schema
+//     validation wants the object;
 //   - a path-less value holding the enterprise extension as a nested object
-//     is flattened into URN-qualified keys, the only form the library's
-//     validation accepts there;
+//     is flattened into URN-qualified keys, which the library refuses
+//     otherwise;
 //   - enterprise attributes addressed without their URN ("manager",
 //     "department") get it;
 //   - "meta" and "schemas" inside a path-less value are dropped.
@@ -30,12 +35,23 @@ func normalizePatch(body []byte) []byte {
 		return body
 	}
 	changed := normalizeSchemas(doc)
-	if ops, ok := member(doc, "Operations").([]any); ok {
+	opsKey := memberKey(doc, "Operations")
+	if ops, ok := doc[opsKey].([]any); ok {
+		out := make([]any, 0, len(ops))
 		for _, op := range ops {
-			if m, ok := op.(map[string]any); ok && normalizeOperation(m) {
+			m, ok := op.(map[string]any)
+			if !ok {
+				out = append(out, op)
+				continue
+			}
+			if normalizeOperation(m) {
 				changed = true
 			}
+			expanded, split := splitNullMembers(m)
+			changed = changed || split
+			out = append(out, expanded...)
 		}
+		doc[opsKey] = out
 	}
 	if !changed {
 		return body
@@ -88,6 +104,13 @@ func normalizeOperation(op map[string]any) bool {
 	path, _ := op[pathKey].(string)
 	value, hasValue := op[valueKey]
 	changed := false
+	if hasValue && value == nil && path != "" && isReplace(op) {
+		// RFC 7643 section 2.5: null is the same as unassigned, so replacing
+		// with null removes the value; the library refuses null values.
+		op[memberKey(op, "op")] = "remove"
+		delete(op, valueKey)
+		return true
+	}
 	if q := qualifyEnterprisePath(path); q != path {
 		op[pathKey], path, changed = q, q, true
 	}
@@ -189,4 +212,97 @@ func normalizeValueMap(values map[string]any) bool {
 		}
 	}
 	return changed
+}
+
+func isReplace(op map[string]any) bool {
+	s, _ := member(op, "op").(string)
+	return strings.EqualFold(s, "replace")
+}
+
+// splitNullMembers turns the null members of a path-less replace value into
+// remove operations of their own (null means unassigned), keeping the rest
+// of the value as the replace. It reports whether it changed anything.
+func splitNullMembers(op map[string]any) ([]any, bool) {
+	valueKey := memberKey(op, "value")
+	values, ok := op[valueKey].(map[string]any)
+	if _, hasPath := op[memberKey(op, "path")]; hasPath || !ok || !isReplace(op) {
+		return []any{op}, false
+	}
+	var removes []any
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		if values[k] == nil {
+			delete(values, k)
+			removes = append(removes, map[string]any{"op": "remove", "path": k})
+		}
+	}
+	if len(removes) == 0 {
+		return []any{op}, false
+	}
+	if len(values) == 0 {
+		return removes, true
+	}
+	return append([]any{op}, removes...), true
+}
+
+// refuseReadOnlyTargets answers 400 mutability for PATCH operations that
+// address what the server owns and the library would drop silently or
+// call an invalid path: a new id (Okta re-sends the current one with every
+// group rename, which stays accepted) and a user's groups, which follow
+// from the group rules. body is the normalised PATCH body.
+func refuseReadOnlyTargets(body []byte, kind resourceKind, id string) error {
+	var doc map[string]any
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil // the library explains the syntax error
+	}
+	ops, _ := member(doc, "Operations").([]any)
+	for _, raw := range ops {
+		op, ok := raw.(map[string]any)
+		if !ok {
+			continue
+		}
+		value := member(op, "value")
+		if path, ok := member(op, "path").(string); ok && path != "" {
+			if err := refuseReadOnly(kind, id, rootAttribute(path), value); err != nil {
+				return err
+			}
+			continue
+		}
+		values, _ := value.(map[string]any)
+		for k, v := range values {
+			if err := refuseReadOnly(kind, id, rootAttribute(k), v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func refuseReadOnly(kind resourceKind, id, attr string, value any) error {
+	switch {
+	case strings.EqualFold(attr, "id"):
+		if s, ok := value.(string); ok && s == id {
+			return nil
+		}
+		return scimerrors.ScimError{ScimType: scimerrors.ScimTypeMutability, Status: http.StatusBadRequest,
+			Detail: "id is assigned by the server and never changes."}
+	case kind == kindUsers && strings.EqualFold(attr, "groups"):
+		return scimerrors.ScimError{ScimType: scimerrors.ScimTypeMutability, Status: http.StatusBadRequest,
+			Detail: "groups is read-only: memberships follow from the group rules and the employees' data in Personio."}
+	}
+	return nil
+}
+
+// rootAttribute is the attribute a path starts at, without the core
+// schema's URN: "groups[value eq \"x\"]" and "urn:…:core:2.0:User:groups"
+// give "groups".
+func rootAttribute(path string) string {
+	for _, urn := range []string{userURN + ":", groupURN + ":"} {
+		if len(path) > len(urn) && strings.EqualFold(path[:len(urn)], urn) {
+			path = path[len(urn):]
+		}
+	}
+	if i := strings.IndexAny(path, ".["); i >= 0 {
+		path = path[:i]
+	}
+	return strings.TrimSpace(path)
 }

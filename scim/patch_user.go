@@ -338,9 +338,8 @@ func applyWorkEntry(field *string, attr, op string, path fp.Path, value any) err
 		return err
 	}
 	if path.ValueExpression != nil {
-		// emails[type eq "work"] with a value reaches us wrapped in a
-		// one-element list by the library; it describes the one entry the
-		// filter selects.
+		// emails[type eq "work"] with a value describes the one entry the
+		// filter selects: an object, or from some clients a list of one.
 		if len(entries) != 1 {
 			return invalidValue("%s with a filter takes one object.", path.String())
 		}

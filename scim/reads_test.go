@@ -320,7 +320,7 @@ func TestEndpoints(t *testing.T) {
 	h.get("/scim/v2/Nope").expectError(t, http.StatusNotFound, "")
 	h.get("/scim/v2/Me").expectError(t, http.StatusNotImplemented, "")
 	h.do(http.MethodPost, "/scim/v2/Bulk", `{}`).expectError(t, http.StatusNotImplemented, "")
-	h.get("/scim/v2/Users/").expectError(t, http.StatusNotFound, "")
+	h.get("/scim/v2/Users/").expect(t, http.StatusOK)
 	h.get("/scim/v2/Users/.search").expectError(t, http.StatusMethodNotAllowed, "")
 	res := h.do(http.MethodPut, "/scim/v2/Users", `{}`).expectError(t, http.StatusMethodNotAllowed, "")
 	if res.header.Get("Allow") == "" {

@@ -8,8 +8,7 @@ import (
 
 // statusWriter remembers whether a response has started, so that the
 // recoverer knows whether it can still send an error, and what status went
-// out (the library writes success bodies without calling WriteHeader, so
-// the first Write stands for 200).
+// out (a handler that only writes sends 200).
 type statusWriter struct {
 	http.ResponseWriter
 	status int
@@ -34,9 +33,9 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // recoverPanics turns a panic below it into a 500 SCIM error: logged with
 // its stack for the operator, shown to the client without any internals.
-// The library's own filter evaluator panics on some filters (members eq,
-// name eq, a nil string), which is why we evaluate filters ourselves; ours
-// is not supposed to, but a client must never see a dropped connection.
+// The library's own filter evaluator is known to panic on some filters and
+// is never called; ours is not supposed to, but a client must never see a
+// dropped connection.
 func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w}

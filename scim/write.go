@@ -22,6 +22,8 @@ type writeOutcome struct {
 	done bool
 	view *store.View
 	res  resource
+	// unavailable is set when the store could not be reached.
+	unavailable bool
 }
 
 type outcomeKey struct{}
@@ -46,6 +48,10 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request, kind resour
 	}
 	if r.Method == http.MethodPatch {
 		body = normalizePatch(body)
+		if err := refuseReadOnlyTargets(body, kind, id); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	out := &writeOutcome{}
 	lr := r.WithContext(context.WithValue(r.Context(), outcomeKey{}, out))
@@ -55,7 +61,15 @@ func (h *handler) serveWrite(w http.ResponseWriter, r *http.Request, kind resour
 	lr.Body, lr.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	rec := &recorder{header: http.Header{}}
 	h.lib.ServeHTTP(rec, lr)
+	if out.unavailable {
+		writeUnavailable(w)
+		return
+	}
 	if out.done && rec.status() == http.StatusOK {
+		if !h.opts.CanRead(r) {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		h.writeResource(w, r, out.view, out.res)
 		return
 	}

@@ -47,6 +47,8 @@ type Store interface {
 
 	// PushLedger is every push target's cursor and per-resource records.
 	PushLedger
+	// Outbox is the notifications waiting for delivery and their feeds' cursors.
+	Outbox
 
 	// TryLead tries to become the single leader for name without waiting.
 	// It returns nil and no error when another holder has it.

@@ -9,12 +9,17 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"time"
+
+	"go.yaml.in/yaml/v3"
 
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/personio/personiotest"
+	"github.com/personio-scim/personio-scim/push"
+	"github.com/personio-scim/personio-scim/push/pushtest/scimsim"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -29,6 +34,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	employees := c.flags.Int("employees", 300, "simulated employees")
 	seed := c.flags.Int64("seed", 1, "seed of the simulated company")
 	every := c.flags.Duration("events-every", time.Minute, "how often something happens in the simulated company (0: never)")
+	withPush := c.flags.Bool("push", false, "also push the directory into a SCIM 2.0 server simulator (target scim-simulator)")
 	if err := c.parse(args); err != nil {
 		return err
 	}
@@ -36,7 +42,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("--employees: want 1 to 100000")
 	}
 	e := c.env
-	d, err := startDemo(ctx, e, *employees, *seed, c.logger)
+	d, err := startDemo(ctx, e, *employees, *seed, c.logger, *withPush)
 	if err != nil {
 		return err
 	}
@@ -61,13 +67,16 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 type demo struct {
 	sim        *personiotest.Server
 	simServer  *http.Server
+	scimSim    *scimsim.Sim // the push target's simulator, nil without --push
+	scimServer *http.Server
+	scimURL    string
 	svc        *service
 	scimToken  string
 	adminToken string
 	rng        *rand.Rand
 }
 
-func startDemo(ctx context.Context, e env, employees int, seed int64, logger *slog.Logger) (*demo, error) {
+func startDemo(ctx context.Context, e env, employees int, seed int64, logger *slog.Logger, withPush bool) (*demo, error) {
 	sim := personiotest.New(personiotest.Options{Employees: employees, Seed: seed})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,17 +95,65 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 	e.PersonioClientID, e.PersonioClientSecret = sim.ClientID(), sim.ClientSecret()
 	e.SCIMToken, e.AdminToken = d.scimToken, d.adminToken
 	e.SyncInterval = time.Minute
-	d.svc, err = newService(ctx, e, logger)
+	var opts serviceOptions
+	if withPush {
+		if opts, err = d.startPushTarget(); err != nil {
+			d.simServer.Close()
+			return nil, err
+		}
+	}
+	demoNotices := demoNotifications()
+	opts.notifications, opts.console = &demoNotices, os.Stdout
+	d.svc, err = newServiceWith(ctx, e, logger, opts)
 	if err != nil {
-		d.simServer.Close()
+		d.close()
 		return nil, err
 	}
 	return d, nil
 }
 
+// demoPushTarget is the demo's push target, in the SCIM simulator.
+const demoPushTarget = "scim-simulator"
+
+// startPushTarget serves a SCIM 2.0 simulator and describes a live target
+// pointing at it, as a `targets:` entry in CONFIG_FILE would.
+func (d *demo) startPushTarget() (serviceOptions, error) {
+	token, err := store.NewTokenSecret()
+	if err != nil {
+		return serviceOptions{}, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return serviceOptions{}, fmt.Errorf("listen for the SCIM simulator: %w", err)
+	}
+	d.scimSim = scimsim.New(scimsim.Options{Token: token, ETags: true})
+	d.scimServer = &http.Server{Handler: d.scimSim, ReadHeaderTimeout: 10 * time.Second}
+	go d.scimServer.Serve(ln)
+	d.scimURL = "http://" + ln.Addr().String()
+	var section yaml.Node
+	if err := yaml.Unmarshal([]byte("base_url: "+d.scimURL+"\ntoken_env: DEMO_SCIM_PUSH_TOKEN\n"), &section); err != nil {
+		return serviceOptions{}, err
+	}
+	tc := push.TargetConfig{Name: demoPushTarget, Type: "scim", Live: true, Guard: push.Guard{MaxPercent: push.DefaultGuardPercent},
+		ReconcileEvery: push.DefaultReconcileEvery, QuarantineAfter: push.DefaultQuarantineAt, Section: section.Content[0]}
+	getenv := func(k string) string {
+		if k == "DEMO_SCIM_PUSH_TOKEN" {
+			return token
+		}
+		return os.Getenv(k)
+	}
+	return serviceOptions{targets: []push.TargetConfig{tc}, getenv: getenv}, nil
+}
+
 func (d *demo) close() {
-	d.svc.close()
+	if d.svc != nil {
+		d.svc.close()
+	}
 	d.simServer.Close()
+	if d.scimServer != nil {
+		d.scimServer.Close()
+		d.scimSim.Close()
+	}
 }
 
 func (d *demo) printWelcome(w io.Writer, addr net.Addr) {
@@ -113,6 +170,15 @@ Try:
   curl -H 'Authorization: Bearer %s' '%s/api/v1/status'
   curl -H 'Authorization: Bearer %s' '%s/api/v1/audit?limit=5'
 `, len(d.sim.Records()), base, d.scimToken, d.adminToken, d.scimToken, base, d.adminToken, base, d.adminToken, base)
+	if d.scimSim != nil {
+		fmt.Fprintf(w, `
+Pushing: every identity and group goes to a SCIM 2.0 server simulator at %s
+(target %s, live). See it, its records and what a push of one person sends:
+  curl -H 'Authorization: Bearer %s' '%s/api/v1/targets'
+  curl -H 'Authorization: Bearer %s' '%s/api/v1/targets/%s/records?limit=3'
+  curl -H 'Authorization: Bearer %s' -X POST '%s/api/v1/targets/%s/preview?limit=1'
+`, d.scimURL, demoPushTarget, d.adminToken, base, d.adminToken, base, demoPushTarget, d.adminToken, base, demoPushTarget)
+	}
 }
 
 // makeThingsHappen changes the simulated company on a timer and syncs at

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/personio-scim/personio-scim/api"
 	"github.com/personio-scim/personio-scim/store"
 )
 
@@ -28,6 +29,8 @@ type env struct {
 	ConfigFile           string
 	MigrateOnStart       bool
 	PublicURL            string // the URL clients use, for absolute meta.location
+	TrustedProxies       api.TrustedProxies
+	SCIMBasicUser        string
 	LogFormat            string // json, text or auto (text on a terminal)
 	LogLevel             slog.Level
 	Namespace            store.Namespace // scopes SCIM ids to this installation
@@ -126,6 +129,18 @@ func envVars() []envVar {
 				}
 			}
 			e.PublicURL = strings.TrimRight(v, "/")
+			return nil
+		}},
+		{Name: "TRUSTED_PROXIES", Help: "CIDRs of the proxies in front of the service (10.0.0.0/8, 192.168.1.7); only their X-Forwarded-For, -Proto and -Host count", set: func(e *env, v string) error {
+			tp, err := api.ParseTrustedProxies(v)
+			if err != nil {
+				return err
+			}
+			e.TrustedProxies = tp
+			return nil
+		}},
+		{Name: "SCIM_BASIC_USER", Help: "user name HTTP Basic must carry on /scim (the token is the password); empty accepts any", set: func(e *env, v string) error {
+			e.SCIMBasicUser = v
 			return nil
 		}},
 		{Name: "SCIM_ID_NAMESPACE", Help: "UUID that scopes SCIM ids to this installation (default: a fixed UUID; set it before the first sync, never change it after)", set: func(e *env, v string) error {

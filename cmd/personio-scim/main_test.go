@@ -99,10 +99,10 @@ func TestMigrateCommandUpDownUp(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"migrate", "status"}, "schema version 0 of 2 (clean)"},
-		{[]string{"migrate", "up"}, "schema version 2 of 2 (clean)"},
-		{[]string{"migrate", "down"}, "schema version 0 of 2 (clean)"},
-		{[]string{"migrate", "up"}, "schema version 2 of 2 (clean)"},
+		{[]string{"migrate", "status"}, "schema version 0 of 3 (clean)"},
+		{[]string{"migrate", "up"}, "schema version 3 of 3 (clean)"},
+		{[]string{"migrate", "down"}, "schema version 0 of 3 (clean)"},
+		{[]string{"migrate", "up"}, "schema version 3 of 3 (clean)"},
 	}
 	for _, step := range steps {
 		var out bytes.Buffer

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/personio-scim/personio-scim/api"
+	"github.com/personio-scim/personio-scim/notify"
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
@@ -60,20 +61,50 @@ type service struct {
 	handler   http.Handler
 	logger    *slog.Logger
 	loops     []func(context.Context)
+	// trustedProxies are exempt from the per-address connection cap: every
+	// client behind a load balancer shares its address.
+	trustedProxies api.TrustedProxies
 }
 
 // newService loads the policy, opens the store and wires everything.
 func newService(ctx context.Context, e env, logger *slog.Logger) (*service, error) {
-	return newServiceWith(ctx, e, logger, nil, targetTypes())
+	return newServiceWith(ctx, e, logger, serviceOptions{})
 }
 
-// newServiceWith takes a Personio client config to use instead of the one
-// the environment describes (the demo points it at its simulator).
-func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(*personio.Config), types map[string]push.Factory) (*service, error) {
-	cfg, err := loadConfiguration(e, typeNames(types))
+// serviceOptions change what the environment and CONFIG_FILE describe, for
+// the demo and tests.
+type serviceOptions struct {
+	// tweak changes the Personio client's config (the demo points it at
+	// its simulator).
+	tweak func(*personio.Config)
+	// types are the target types (default targetTypes()).
+	types map[string]push.Factory
+	// targets are added to CONFIG_FILE's (the demo's SCIM simulator).
+	targets []push.TargetConfig
+	// getenv reads the variables target sections name (default os.Getenv).
+	getenv func(string) string
+	// notifications replace CONFIG_FILE's section (the demo's console).
+	notifications *notify.Config
+	// console receives the notifications of console channels (the demo's
+	// standard output).
+	console io.Writer
+}
+
+func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOptions) (*service, error) {
+	if o.types == nil {
+		o.types = targetTypes()
+	}
+	cfg, err := loadConfiguration(e, typeNames(o.types))
 	if err != nil {
 		return nil, err
 	}
+	if err := cfg.addTargets(o.targets); err != nil {
+		return nil, err
+	}
+	if o.notifications != nil {
+		cfg.notifications = *o.notifications
+	}
+	tweak, types := o.tweak, o.types
 	policy := cfg.policy
 	st, err := openStore(ctx, e, e.MigrateOnStart, logger)
 	if err != nil {
@@ -84,9 +115,26 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(
 		st.Close()
 		return nil, err
 	}
-	svc := &service{store: st, dir: dir, logger: logger}
+	svc := &service{store: st, dir: dir, logger: logger, trustedProxies: e.TrustedProxies}
 	svc.loops = append(svc.loops, dir.Run)
 	metrics := api.NewMetrics(dir, st)
+	notifier, err := newNotifier(e, cfg.notifications, notifierOptions{Store: st, Logger: logger, Getenv: o.getenv, Targets: cfg.targetNames, Console: o.console})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	onRun := metrics.ObserveRun
+	if notifier != nil {
+		svc.loops = append(svc.loops, func(ctx context.Context) { notifier.Run(ctx) })
+		onRun = func(rep mirror.Report) {
+			metrics.ObserveRun(rep)
+			// The run is recorded whatever happens to its notice; a
+			// notice that cannot be queued is logged, never fatal.
+			if err := notifier.RunFinished(context.Background(), runEvent(rep)); err != nil {
+				logger.Warn("queue the notice of a sync run", "run", rep.RunID, "error", err)
+			}
+		}
+	}
 	client, err := newPersonioClient(e, policy, func(c *personio.Config) {
 		c.OnRequest = metrics.ObservePersonio
 		if tweak != nil {
@@ -100,7 +148,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(
 		st.Close()
 		return nil, err
 	default:
-		svc.engine, err = newEngine(e, policy, st, dir, client, logger, metrics.ObserveRun)
+		svc.engine, err = newEngine(e, policy, st, dir, client, logger, onRun)
 		if err != nil {
 			st.Close()
 			return nil, err
@@ -108,16 +156,21 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, tweak func(
 		svc.scheduler = mirror.NewScheduler(svc.engine, e.SyncInterval)
 		svc.loops = append(svc.loops, svc.scheduler.Run)
 	}
-	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered})
+	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered, getenv: o.getenv})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	svc.loops = append(svc.loops, svc.targets.Run)
+	var notifications http.Handler
+	if notifier != nil {
+		notifications = api.NotificationsHandler(notifier)
+	}
 	svc.handler, err = api.NewRouter(api.Options{
 		Store: st, Directory: dir, Scheduler: svc.scheduler, Engine: svc.engine, Targets: svc.targets,
 		Metrics: metrics, Version: version, Logger: logger,
 		SCIMToken: e.SCIMToken, AdminToken: e.AdminToken, Writable: policy.Writable(), PublicURL: e.PublicURL,
+		TrustedProxies: e.TrustedProxies, SCIMBasicUser: e.SCIMBasicUser, Notifications: notifications,
 	})
 	if err != nil {
 		st.Close()
@@ -135,6 +188,7 @@ func (s *service) run(ctx context.Context, addr string, listening chan<- net.Add
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR=%q: %w", addr, err)
 	}
+	ln = api.LimitConnections(ln, api.ConnLimits{Trusted: s.trustedProxies})
 	srv := &http.Server{
 		Handler:           s.handler,
 		ReadHeaderTimeout: readHeaderTimeout,

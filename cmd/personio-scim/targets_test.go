@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,6 +19,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/push/pushtest/fake"
 	"github.com/personio-scim/personio-scim/store"
@@ -103,7 +108,7 @@ func TestConfigurationErrors(t *testing.T) {
 	tests := []struct {
 		name, text, want string
 	}{
-		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets)"},
+		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets, notifications)"},
 		{"mirror error keeps its line", "lifecycle:\n  prehire_dayz: 3\n", "config.yaml:2: unknown key prehire_dayz in lifecycle"},
 		{"target key", "targets:\n  - name: a\n    type: fake\n    lve: true\n", `config.yaml:4: targets[0]: unknown key "lve"`},
 		{"unknown type", "targets:\n  - name: a\n    type: okta\n", `targets[0].type: unknown target type "okta" (known: fake)`},
@@ -188,5 +193,91 @@ func TestPushCommand(t *testing.T) {
 	}
 	if err := runPushWith(ctx, nil, io.Discard, io.Discard, testTypes()); !errors.Is(err, errUsage) {
 		t.Errorf("no --target: %v", err)
+	}
+}
+
+func TestDemoPushesIntoTheSCIMSimulator(t *testing.T) {
+	e, err := loadEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d, err := startDemo(ctx, e, 25, 3, slog.New(slog.DiscardHandler), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.svc.scheduler.RunNow(ctx, mirror.RunOptions{Trigger: "test"}, false); err != nil {
+		t.Fatal(err)
+	}
+	w, ok := d.svc.targets.Get(demoPushTarget)
+	if !ok {
+		t.Fatal("the demo has no push target")
+	}
+	for range 5 {
+		if _, err := w.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	people := d.svc.dir.View().Identities()
+	if got := d.scimSim.Users(); got != len(people) || got == 0 {
+		t.Fatalf("the SCIM simulator holds %d users, the directory %d identities", got, len(people))
+	}
+	if d.scimSim.Groups() == 0 {
+		t.Errorf("no group reached the SCIM simulator")
+	}
+	srv := httptest.NewServer(d.svc.handler)
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/api/v1/targets", nil)
+	req.Header.Set("Authorization", "Bearer "+d.adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var list struct {
+		Items []struct {
+			Name    string         `json:"name"`
+			Live    bool           `json:"live"`
+			LagRows int            `json:"lag_rows"`
+			Counts  map[string]int `json:"counts"`
+		} `json:"items"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Items) != 1 || list.Items[0].Name != demoPushTarget || !list.Items[0].Live || list.Items[0].LagRows != 0 || list.Items[0].Counts["synced"] < len(people) {
+		t.Errorf("/api/v1/targets = %+v", list.Items)
+	}
+	var welcome bytes.Buffer
+	d.printWelcome(&welcome, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
+	if !strings.Contains(welcome.String(), "/api/v1/targets") {
+		t.Errorf("the welcome does not show the push target:\n%s", welcome.String())
+	}
+}
+
+// TestConfigurationNotifications reads the notifications section from the
+// same file as everything else, and refuses its unknown keys with the
+// section named.
+func TestConfigurationNotifications(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("notifications:\n  channels:\n    - name: ops\n      type: console\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfiguration(env{ConfigFile: good}, typeNames(targetTypes()))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if len(c.notifications.Channels) != 1 || c.notifications.Channels[0].Name != "ops" {
+		t.Fatalf("channels = %+v, want the one named ops", c.notifications.Channels)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("notifications:\n  chanels: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = loadConfiguration(env{ConfigFile: bad}, typeNames(targetTypes()))
+	if err == nil || !strings.Contains(err.Error(), "notifications") || !strings.Contains(err.Error(), "chanels") {
+		t.Fatalf("err = %v, want the section and the unknown key named", err)
 	}
 }

@@ -6,6 +6,9 @@ import (
 	"log/slog"
 	"os"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/personio-scim/personio-scim/notify"
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
@@ -13,31 +16,35 @@ import (
 )
 
 // configuration is CONFIG_FILE read once and split into its owners'
-// sections: the mirror's keys and the push targets.
+// sections: the mirror's keys, the push targets and the notifications.
 type configuration struct {
-	file    string // for error messages
-	mirror  mirror.Config
-	policy  *mirror.Policy
-	targets []push.TargetConfig
-	rules   []*push.Rules // compiled scope and mapping, per target
+	file          string // for error messages
+	mirror        mirror.Config
+	policy        *mirror.Policy
+	targets       []push.TargetConfig
+	rules         []*push.Rules // compiled scope and mapping, per target
+	notifications notify.Config
 }
 
 // loadConfiguration reads CONFIG_FILE (or the defaults) and compiles every
 // section; a broken file stops the process with the file, the key and the
 // position. types are the target types the binary knows.
 func loadConfiguration(e env, types []string) (configuration, error) {
-	c := configuration{file: orDefault(e.ConfigFile), mirror: mirror.DefaultConfig()}
+	c := configuration{file: orDefault(e.ConfigFile), mirror: mirror.DefaultConfig(), notifications: notify.DefaultConfig()}
 	if e.ConfigFile != "" {
 		data, err := os.ReadFile(e.ConfigFile)
 		if err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: read configuration: %w", err)
 		}
-		cfg, sections, err := mirror.ParseDocument(e.ConfigFile, data, []string{"targets"})
+		cfg, sections, err := mirror.ParseDocument(e.ConfigFile, data, []string{"targets", "notifications"})
 		if err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
 		c.mirror = cfg
 		if c.targets, err = push.ParseTargets(e.ConfigFile, sections["targets"], types); err != nil {
+			return c, fmt.Errorf("CONFIG_FILE: %w", err)
+		}
+		if c.notifications, err = parseNotifications(e.ConfigFile, sections["notifications"]); err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
 	}
@@ -54,6 +61,29 @@ func loadConfiguration(e env, types []string) (configuration, error) {
 		c.rules = append(c.rules, rules)
 	}
 	return c, nil
+}
+
+// targetNames lists the configured targets, for the notifier's digest of
+// quarantined records.
+func (c *configuration) targetNames() []string {
+	names := make([]string, len(c.targets))
+	for n, tc := range c.targets {
+		names[n] = tc.Name
+	}
+	return names
+}
+
+// parseNotifications decodes the notifications section; its errors name
+// the section, since notify parses it as a document of its own.
+func parseNotifications(file string, section *yaml.Node) (notify.Config, error) {
+	if section == nil {
+		return notify.DefaultConfig(), nil
+	}
+	data, err := yaml.Marshal(section)
+	if err != nil {
+		return notify.Config{}, fmt.Errorf("%s: notifications: %w", file, err)
+	}
+	return notify.ParseConfig(fmt.Sprintf("%s:%d: notifications", file, section.Line), data)
 }
 
 // loadPolicy reads CONFIG_FILE and returns the mirror's part, compiled.

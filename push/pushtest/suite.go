@@ -14,6 +14,7 @@ import (
 	"github.com/personio-scim/personio-scim/store/memory"
 	"github.com/personio-scim/personio-scim/store/postgres"
 	"github.com/personio-scim/personio-scim/store/postgres/pgtest"
+	"github.com/personio-scim/personio-scim/store/storetest"
 )
 
 // Backend opens two handles on one fresh, empty store, like two replicas
@@ -89,33 +90,12 @@ func Run(t *testing.T, h Harness, backends ...Backend) {
 	}
 }
 
-// Clock is a settable clock shared by the store, the worker and the
-// simulator.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // Env is one case's world: a store with two handles, a directory on each,
 // a simulator and the target connected to it.
 type Env struct {
 	T      *testing.T
 	H      Harness
-	Clock  *Clock
+	Clock  *storetest.Clock
 	A, B   store.Store
 	DirA   *store.Directory
 	DirB   *store.Directory
@@ -129,7 +109,7 @@ type Env struct {
 
 // NewEnv opens a case's world on one backend.
 func NewEnv(t *testing.T, h Harness, b Backend) *Env {
-	clock := &Clock{t: time.Date(2026, 11, 2, 8, 0, 0, 0, time.UTC)}
+	clock := storetest.NewClock()
 	a, bb := b.Open(t, clock.Now)
 	ctx := context.Background()
 	dirA, err := store.NewDirectory(ctx, a, store.DirectoryOptions{})

@@ -37,6 +37,7 @@ type Shared struct {
 	runs       map[string]store.Run
 	tokens     map[string]store.Token
 	ledger     ledgerState
+	outbox     outboxState
 	leaders    map[string]*leadership
 	watchers   map[chan struct{}]*Store // each watch's channel → the handle that opened it
 }
@@ -55,6 +56,7 @@ func NewShared(opts Options) *Shared {
 		runs:       map[string]store.Run{},
 		tokens:     map[string]store.Token{},
 		ledger:     newLedgerState(),
+		outbox:     newOutboxState(),
 		leaders:    map[string]*leadership{},
 		watchers:   map[chan struct{}]*Store{},
 	}

@@ -35,22 +35,22 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVersion uint
 		wantTables  int
 	}{
-		{"up", m.Up, 2, 7},
-		{"up again is a no-op", m.Up, 2, 7},
+		{"up", m.Up, 3, 9},
+		{"up again is a no-op", m.Up, 3, 9},
 		{"down", m.Down, 0, 0},
-		{"up after down", m.Up, 2, 7},
+		{"up after down", m.Up, 3, 9},
 	}
 	for _, step := range steps {
 		if err := step.run(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
 		st, err := m.Status()
-		if err != nil || st.Version != step.wantVersion || st.Dirty || st.Latest != 2 {
+		if err != nil || st.Version != step.wantVersion || st.Dirty || st.Latest != 3 {
 			t.Fatalf("%s: status %+v, %v; want version %d clean", step.name, st, err, step.wantVersion)
 		}
 		var tables int
 		err = s.Pool().QueryRow(ctx, `SELECT count(*) FROM information_schema.tables WHERE table_schema='public'
-			AND table_name IN ('identities','groups','change_log','sync_runs','api_tokens','push_cursors','push_records')`).Scan(&tables)
+			AND table_name IN ('identities','groups','change_log','sync_runs','api_tokens','push_cursors','push_records','outbox_messages','outbox_cursors')`).Scan(&tables)
 		if err != nil || tables != step.wantTables {
 			t.Fatalf("%s: %d tables, %v; want %d", step.name, tables, err, step.wantTables)
 		}

@@ -70,7 +70,7 @@ func Run(t *testing.T, open Factory) {
 		{"DirectoryAbsorbsItsOwnWrites", testAbsorb},
 		{"InvalidChangeSets", testInvalid},
 	}
-	for _, tt := range append(tests, pushTests...) {
+	for _, tt := range slices.Concat(tests, pushTests, outboxTests) {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
 	}
 }

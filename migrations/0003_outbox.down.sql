@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS outbox_cursors;
+DROP TABLE IF EXISTS outbox_messages;
