@@ -90,7 +90,7 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 	if d.adminToken, err = store.NewTokenSecret(); err != nil {
 		return nil, err
 	}
-	e.DatabaseURL = ""
+	e.DatabaseURL = memoryURL
 	e.PersonioBaseURL = "http://" + ln.Addr().String()
 	e.PersonioClientID, e.PersonioClientSecret = sim.ClientID(), sim.ClientSecret()
 	e.SCIMToken, e.AdminToken = d.scimToken, d.adminToken

@@ -63,8 +63,8 @@ func envVars() []envVar {
 			e.ListenAddr = v
 			return nil
 		}},
-		{Name: "DATABASE_URL", Secret: true, Help: "Postgres URL (postgres://user:pass@host:5432/db); empty uses the in-memory store", set: func(e *env, v string) error {
-			if v != "" {
+		{Name: "DATABASE_URL", Secret: true, Help: "Postgres URL (postgres://user:pass@host:5432/db); memory: uses the in-memory store (serve requires one of them)", set: func(e *env, v string) error {
+			if v != "" && v != memoryURL {
 				u, err := url.Parse(v)
 				if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 					return fmt.Errorf("want postgres://USER:PASSWORD@HOST:5432/DATABASE")

@@ -101,7 +101,7 @@ func TestMigrateCommandUpDownUp(t *testing.T) {
 	}{
 		{[]string{"migrate", "status"}, "schema version 0 of 3 (clean)"},
 		{[]string{"migrate", "up"}, "schema version 3 of 3 (clean)"},
-		{[]string{"migrate", "down"}, "schema version 0 of 3 (clean)"},
+		{[]string{"migrate", "down", "--yes"}, "schema version 0 of 3 (clean)"},
 		{[]string{"migrate", "up"}, "schema version 3 of 3 (clean)"},
 	}
 	for _, step := range steps {

@@ -69,7 +69,7 @@ func tokenCreate(ctx context.Context, st store.Store, args []string, stdout, std
 	name := fs.String("name", "", "a name that says who uses the token, e.g. okta")
 	scopes := fs.String("scope", store.ScopeSCIMRead, "comma-separated scopes: scim:read, scim:write, admin")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagError(err)
 	}
 	if *name == "" {
 		fmt.Fprint(stderr, "token create: --name is required\n\n"+tokenUsage)

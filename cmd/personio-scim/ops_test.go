@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/personio-scim/personio-scim/store/postgres"
+	"github.com/personio-scim/personio-scim/store/postgres/pgtest"
+)
+
+func TestServeRefusesAnImplicitMemoryStore(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	err := run(context.Background(), []string{"serve"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "DATABASE_URL="+memoryURL) || exitCode(err) != 1 {
+		t.Fatalf("serve without DATABASE_URL: %v; want an error naming DATABASE_URL=memory:", err)
+	}
+}
+
+// Every command answers -h with its usage and exit status 0, before it
+// touches a database (the one set here refuses connections).
+func TestHelpForEveryCommand(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://user:pw@127.0.0.1:1/db?connect_timeout=1")
+	commands := []string{"serve", "demo", "simulate", "sync", "migrate", "token", "push", "check-config", "healthcheck", "version", "help"}
+	var list bytes.Buffer
+	if err := run(context.Background(), []string{"help"}, &list, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range commands {
+		if !strings.Contains(list.String(), "\n  "+cmd+" ") {
+			t.Errorf("help does not list %s", cmd)
+		}
+		for _, args := range [][]string{{cmd, "-h"}, {cmd, "--help"}} {
+			var stdout, stderr bytes.Buffer
+			if err := run(context.Background(), args, &stdout, &stderr); err != nil {
+				t.Errorf("%v: %v", args, err)
+			}
+			if stdout.Len()+stderr.Len() == 0 {
+				t.Errorf("%v printed nothing", args)
+			}
+		}
+	}
+	for _, args := range [][]string{{"token", "create", "-h"}, {"migrate", "down", "-h"}, {"--help"}, {"-h"}} {
+		var stdout, stderr bytes.Buffer
+		if err := run(context.Background(), args, &stdout, &stderr); err != nil || !strings.Contains(stdout.String()+stderr.String(), "Usage") {
+			t.Errorf("%v: %v, printed %q", args, err, stdout.String()+stderr.String())
+		}
+	}
+	if err := run(context.Background(), []string{"sync", "--no-such-flag"}, io.Discard, io.Discard); !errors.Is(err, errUsage) || exitCode(err) != 2 {
+		t.Errorf("an unknown flag: %v, want usage and exit 2", err)
+	}
+}
+
+func TestVersionNamesCommitAndGo(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		var out bytes.Buffer
+		if err := run(context.Background(), args, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out.String(), "personio-scim "+version+" (commit ") || !strings.Contains(out.String(), runtime.Version()) {
+			t.Errorf("%v printed %q", args, out.String())
+		}
+	}
+	tests := []struct {
+		settings []debug.BuildSetting
+		want     string
+	}{
+		{nil, "unknown"},
+		{[]debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}}, "abc123"},
+		{[]debug.BuildSetting{{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.modified", Value: "true"}}, "abc123-dirty"},
+	}
+	for _, tt := range tests {
+		if got := vcsRevision(tt.settings); got != tt.want {
+			t.Errorf("vcsRevision(%v) = %q, want %q", tt.settings, got, tt.want)
+		}
+	}
+}
+
+func TestHealthcheckFollowsTheListenAddress(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{":8080", "http://127.0.0.1:8080/healthz"},
+		{"0.0.0.0:9000", "http://127.0.0.1:9000/healthz"},
+		{"[::]:8080", "http://[::1]:8080/healthz"},
+		{"[::1]:8081", "http://[::1]:8081/healthz"},
+		{"10.0.0.5:8080", "http://10.0.0.5:8080/healthz"},
+		{"localhost:7000", "http://localhost:7000/healthz"},
+	}
+	for _, tt := range tests {
+		got, err := healthzURL(tt.addr)
+		if err != nil || got != tt.want {
+			t.Errorf("healthzURL(%q) = %q, %v; want %q", tt.addr, got, err, tt.want)
+		}
+	}
+	if _, err := healthzURL("8080"); err == nil {
+		t.Error("a listen address without a port was accepted")
+	}
+	// --listen reaches the check: nothing listens on port 1.
+	err := run(context.Background(), []string{"healthcheck", "--listen", "[::1]:1"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "[::1]:1") {
+		t.Errorf("healthcheck --listen [::1]:1: %v; want a failure naming that address", err)
+	}
+}
+
+func TestMigrateDownConfirmation(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		terminal bool
+		typed    string
+		ok       bool
+	}{
+		{"--yes", []string{"--yes"}, false, "", true},
+		{"no terminal, no --yes", nil, false, "yes\n", false},
+		{"typed yes", nil, true, "yes\n", true},
+		{"typed no", nil, true, "no\n", false},
+		{"nothing typed", nil, true, "", false},
+	}
+	for _, tt := range tests {
+		err := confirmDown(tt.args, strings.NewReader(tt.typed), tt.terminal, io.Discard)
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
+
+// A dry run changes nothing, the schema included: on a database that is
+// behind it refuses instead of migrating.
+func TestSyncDryRunDoesNotMigrate(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	t.Setenv("DATABASE_URL", url)
+	t.Setenv("MIGRATE_ON_START", "true")
+	err := run(context.Background(), []string{"sync", "--dry-run"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "migrate up") {
+		t.Fatalf("sync --dry-run on an empty schema: %v; want a refusal naming migrate up", err)
+	}
+	pg, err := postgres.Open(context.Background(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	m, err := pg.NewMigrator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if s, err := m.Status(); err != nil || s.Version != 0 {
+		t.Fatalf("schema after the dry run: %+v, %v; want version 0", s, err)
+	}
+}
