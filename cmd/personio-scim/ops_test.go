@@ -3,13 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
 
+	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/store/postgres"
 	"github.com/personio-scim/personio-scim/store/postgres/pgtest"
 )
@@ -150,5 +157,56 @@ func TestSyncDryRunDoesNotMigrate(t *testing.T) {
 	defer m.Close()
 	if s, err := m.Status(); err != nil || s.Version != 0 {
 		t.Fatalf("schema after the dry run: %+v, %v; want version 0", s, err)
+	}
+}
+
+// The demo's audit example asks for what changed after its first import, so
+// it shows the simulated company's news, not hundreds of first imports.
+func TestDemoAuditExampleShowsNews(t *testing.T) {
+	ctx := t.Context()
+	e, err := loadEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startDemo(ctx, e, 20, 3, slog.New(slog.DiscardHandler), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	var welcome bytes.Buffer
+	d.printWelcome(&welcome, &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080})
+	m := regexp.MustCompile(`/api/v1/audit\?since=([^&']+)&limit=20`).FindStringSubmatch(welcome.String())
+	if m == nil {
+		t.Fatalf("the welcome has no audit example with since:\n%s", welcome.String())
+	}
+	srv := httptest.NewServer(d.svc.handler)
+	defer srv.Close()
+	auditItems := func() int {
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/api/v1/audit?since="+m[1]+"&limit=20", nil)
+		req.Header.Set("Authorization", "Bearer "+d.adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var page struct {
+			Items []json.RawMessage `json:"items"`
+		}
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&page) != nil {
+			t.Fatalf("the audit example answered %d", resp.StatusCode)
+		}
+		return len(page.Items)
+	}
+	if n := auditItems(); n != 0 {
+		t.Fatalf("the audit example lists %d rows of the first import", n)
+	}
+	if _, err := d.hire(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.svc.scheduler.RunNow(ctx, mirror.RunOptions{Trigger: "demo"}, false); err != nil {
+		t.Fatal(err)
+	}
+	if n := auditItems(); n == 0 {
+		t.Fatal("the audit example does not show the hire")
 	}
 }
