@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -208,5 +210,46 @@ func TestDemoAuditExampleShowsNews(t *testing.T) {
 	}
 	if n := auditItems(); n == 0 {
 		t.Fatal("the audit example does not show the hire")
+	}
+}
+
+// check-config names every problem in one run: the environment's, the
+// file's unknown keys and wrong values, and a Personio base URL the client
+// would refuse.
+func TestCheckConfigReportsEveryProblem(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("lifecycle:\n  prehire_dayz: 7\n  retention_days: 60\nguard:\n  max_pct: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SYNC_INTERVAL", "often")
+	t.Setenv("PERSONIO_API_VERSION", "v3")
+	err := run(context.Background(), []string{"check-config", "--config", bad}, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("check-config accepted a broken environment and file")
+	}
+	for _, want := range []string{"SYNC_INTERVAL", "PERSONIO_API_VERSION", "prehire_dayz", "max_pct"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("check-config: %v\nwant it to name %s", err, want)
+		}
+	}
+
+	good := filepath.Join(dir, "good.yaml")
+	if err := os.WriteFile(good, []byte("guard:\n  max_percent: 5\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SYNC_INTERVAL", "")
+	t.Setenv("PERSONIO_API_VERSION", "")
+	t.Setenv("PERSONIO_CLIENT_ID", "id")
+	t.Setenv("PERSONIO_CLIENT_SECRET", "secret")
+	t.Setenv("PERSONIO_BASE_URL", "http://personio.example.com")
+	err = run(context.Background(), []string{"check-config", "--config", good}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "plain http") {
+		t.Fatalf("check-config with a plain-http Personio URL: %v", err)
+	}
+	t.Setenv("PERSONIO_BASE_URL", "")
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "--config", good}, &out, io.Discard); err != nil {
+		t.Fatalf("a good environment and file: %v", err)
 	}
 }
