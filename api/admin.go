@@ -33,6 +33,9 @@ func (rt *router) adminRoutes(r chi.Router) {
 	r.Get("/audit", rt.audit)
 	r.Post("/preview", rt.preview)
 	rt.targetRoutes(r)
+	if rt.opts.Notifications != nil {
+		r.Mount("/notifications", rt.opts.Notifications)
+	}
 	r.Get("/openapi.yaml", serveOpenAPI)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such admin route; see /api/v1/openapi.yaml")

@@ -112,9 +112,6 @@ func NewRouter(opts Options) (http.Handler, error) {
 			FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
 		}))
 		rt.adminRoutes(r)
-		if opts.Notifications != nil {
-			r.Mount("/notifications", opts.Notifications)
-		}
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route; SCIM is at /scim/v2, the admin API at /api/v1")

@@ -266,3 +266,84 @@ func fastString(raw []byte) (string, bool) {
 	}
 	return string(inner), true
 }
+
+// walkObject calls member for each member of the object starting at
+// data[i], with the index where the member's value starts; member returns
+// the index after that value, having skipped it or read into it. Reading
+// into a value while walking its parent scans each byte once, where
+// splitting every level first (objectMembers, then again inside each
+// member) scans it once per level. walkObject returns the index after the
+// object.
+func walkObject(data []byte, i int, member func(key []byte, start int) (int, error)) (int, error) {
+	i = skipSpace(data, i)
+	if i >= len(data) || data[i] != '{' {
+		return 0, errSyntax
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return 0, errSyntax
+		}
+		end, err := skipString(data, i)
+		if err != nil {
+			return 0, err
+		}
+		key := data[i+1 : end-1]
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return 0, errSyntax
+		}
+		if end, err = member(key, skipSpace(data, i+1)); err != nil {
+			return 0, err
+		}
+		if i = skipSpace(data, end); i >= len(data) {
+			return 0, errSyntax
+		}
+		switch data[i] {
+		case '}':
+			return i + 1, nil
+		case ',':
+			i = skipSpace(data, i+1)
+		default:
+			return 0, errSyntax
+		}
+	}
+}
+
+// walkArray is walkObject for arrays: element gets where each element
+// starts and returns where it ends.
+func walkArray(data []byte, i int, element func(start int) (int, error)) (int, error) {
+	i = skipSpace(data, i)
+	if i >= len(data) || data[i] != '[' {
+		return 0, errSyntax
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		end, err := element(i)
+		if err != nil {
+			return 0, err
+		}
+		if i = skipSpace(data, end); i >= len(data) {
+			return 0, errSyntax
+		}
+		switch data[i] {
+		case ']':
+			return i + 1, nil
+		case ',':
+			i = skipSpace(data, i+1)
+		default:
+			return 0, errSyntax
+		}
+	}
+}
+
+// keyIs compares a raw member key with a name, unquoting escaped keys.
+func keyIs(raw []byte, name string) bool {
+	return string(raw) == name || (hasEscape(raw) && unquoteKey(raw) == name)
+}

@@ -35,32 +35,98 @@ func (a v1Attribute) text(key string) string {
 }
 
 // decodeV1Page reads a list page; total is the announced total_elements.
+// It reads into data, its employees and their attributes while walking
+// them, so that a page is scanned about once rather than once per level.
 func decodeV1Page(body []byte) (items []v1Employee, total int, err error) {
-	top, err := v1Envelope(body, "employee list")
+	if !json.Valid(body) {
+		return nil, 0, malformed("employee list: not valid JSON")
+	}
+	var top []member  // every member but data, which is read in place
+	var dataErr error // reported after the envelope's own checks, as those come first
+	seenData, dataNull := false, false
+	_, err = walkObject(body, 0, func(key []byte, start int) (int, error) {
+		if seenData || !keyIs(key, "data") {
+			end, err := skipValue(body, start)
+			if err == nil {
+				top = append(top, member{key: key, value: body[start:end]})
+			}
+			return end, err
+		}
+		seenData = true
+		if start < len(body) && body[start] == '[' {
+			var end int
+			if items, end, dataErr = v1Items(body, start); dataErr == nil {
+				return end, nil
+			}
+		}
+		end, err := skipValue(body, start)
+		if err == nil && dataErr == nil && string(body[start:end]) != "null" {
+			dataErr = malformed("employee list: data is not a list")
+		}
+		dataNull = dataErr == nil
+		return end, err
+	})
 	if err != nil {
+		return nil, 0, malformed("employee list: not a JSON object")
+	}
+	if success, _ := find(top, "success"); string(success) != "true" {
+		return nil, 0, malformed("employee list: success is not true")
+	}
+	if total, err = v1Total(top); err != nil {
 		return nil, 0, err
 	}
-	total, err = v1Total(top)
-	if err != nil {
-		return nil, 0, err
+	if dataErr != nil {
+		return nil, 0, dataErr
 	}
-	data, ok := find(top, "data")
-	if !ok || string(data) == "null" {
+	if !seenData || dataNull {
 		return nil, total, nil
 	}
-	elems, err := arrayElements(data)
-	if err != nil {
-		return nil, 0, malformed("employee list: data is not a list")
-	}
-	items = make([]v1Employee, 0, len(elems))
-	for _, elem := range elems {
-		emp, err := v1Item(elem)
-		if err != nil {
-			return nil, 0, err
-		}
-		items = append(items, emp)
-	}
 	return items, total, nil
+}
+
+// v1Items reads the data array of a list page starting at body[start].
+func v1Items(body []byte, start int) ([]v1Employee, int, error) {
+	items := make([]v1Employee, 0, 100)
+	end, err := walkArray(body, start, func(at int) (int, error) {
+		emp, end, err := v1ItemAt(body, at)
+		items = append(items, emp)
+		return end, err
+	})
+	return items, end, err
+}
+
+// v1ItemAt reads one employee object starting at body[at] and returns the
+// index after it.
+func v1ItemAt(body []byte, at int) (v1Employee, int, error) {
+	if at >= len(body) || body[at] != '{' {
+		return v1Employee{}, 0, malformed("employee is not an object")
+	}
+	var emp v1Employee
+	seen := false
+	end, err := walkObject(body, at, func(key []byte, start int) (int, error) {
+		if seen || !keyIs(key, "attributes") {
+			return skipValue(body, start)
+		}
+		seen = true
+		if start < len(body) && body[start] == '{' {
+			attrs := make([]member, 0, 32)
+			end, err := walkObject(body, start, func(key []byte, vstart int) (int, error) {
+				vend, err := skipValue(body, vstart)
+				attrs = append(attrs, member{key: key, value: body[vstart:vend]})
+				return vend, err
+			})
+			if len(attrs) > 0 {
+				emp = v1Employee{attrs: attrs, ok: true}
+			}
+			return end, err
+		}
+		end, err := skipValue(body, start)
+		if err == nil && !isEmptyJSON(body[start:end]) {
+			err = malformed("employee attributes are not an object")
+		}
+		return end, err
+	})
+	return emp, end, err
 }
 
 // v1Envelope validates an answer once and checks "success": true.

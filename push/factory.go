@@ -2,8 +2,11 @@ package push
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -33,4 +36,33 @@ type Env struct {
 	HTTPClient *http.Client
 	Now        func() time.Time
 	Logger     *slog.Logger
+}
+
+// CheckEndpointURL is the rule every target applies to the URLs in its
+// section: absolute, without credentials, query or fragment, and https,
+// except to a loopback host (a simulator on this machine), so that a
+// token never travels in the clear.
+func CheckEndpointURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errors.New("want an absolute https URL without credentials, query or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return errors.New("plain http is allowed only for a loopback host; use https")
+	}
+	return errors.New("want an https URL")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

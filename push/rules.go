@@ -26,9 +26,11 @@ type Rules struct {
 
 // celVariables names what expressions see of an identity: its attributes
 // under their SCIM names (dots replaced, so `name.givenName` is `givenName`),
-// the Personio id, the lifecycle state and dates, and the display names of
-// its groups.
+// the Personio id, the lifecycle state and dates, the display names of its
+// groups, the office, and `source`: the Personio fields the mirror keeps of
+// the person (only those its mapping reads), by their record names.
 var celVariables = map[string]*cel.Type{
+	"office": cel.StringType, "source": cel.MapType(cel.StringType, cel.StringType),
 	"id": cel.StringType, "personioId": cel.StringType, "userName": cel.StringType, "externalId": cel.StringType,
 	"displayName": cel.StringType, "givenName": cel.StringType, "familyName": cel.StringType, "middleName": cel.StringType,
 	"nickName": cel.StringType, "title": cel.StringType, "userType": cel.StringType, "preferredLanguage": cel.StringType,
@@ -104,6 +106,9 @@ func activation(id *store.Identity, groups []*store.Group) map[string]any {
 		"state": string(id.Lifecycle.State), "hireDate": id.Lifecycle.HireDate, "endDate": id.Lifecycle.EndDate,
 		"inactiveSince": id.Lifecycle.InactiveSince, "removeAfter": id.Lifecycle.RemoveAfter,
 		"groups": names,
+		// The office is no identity attribute, yet OUs commonly follow it;
+		// the mirror keeps it in the source record under this name.
+		"office": id.Source["office"], "source": sourceOf(id),
 	}
 }
 
@@ -144,4 +149,13 @@ func (r *Rules) Evaluate(id *store.Identity, groups []*store.Group) (inScope boo
 		mapped[key] = string(s)
 	}
 	return true, mapped, nil
+}
+
+// sourceOf never hands CEL a nil map: an identity written before sources
+// were kept has none.
+func sourceOf(id *store.Identity) map[string]string {
+	if id.Source == nil {
+		return map[string]string{}
+	}
+	return id.Source
 }

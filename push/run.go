@@ -316,11 +316,25 @@ func (w *Worker) failRecord(rec *store.PushRecord, det *detail, res Result, now 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.st.failed++
-	if rec.Attempts >= w.opts.Config.QuarantineAfter {
+	if rec.Attempts >= quarantineAt(w.opts.Config.QuarantineAfter, res) {
 		rec.Status = store.PushQuarantined
 		w.st.quarantined++
 		w.log.Warn("push record quarantined after repeated failures", "kind", rec.Kind, "id", rec.ResourceID, "attempts", rec.Attempts, "error", rec.LastError)
 	}
+}
+
+// retryableQuarantineFactor stretches the quarantine bound for failures a
+// target calls retryable: throttling and eventual consistency are the
+// target's state, not the record's, so they slow a record down rather than
+// park it, unless they go on for most of a day (twenty attempts with the
+// back-off below, capped at an hour).
+const retryableQuarantineFactor = 4
+
+func quarantineAt(after int, res Result) int {
+	if res.Retryable {
+		return after * retryableQuarantineFactor
+	}
+	return after
 }
 
 // retryDelay is when a failed record is tried again: throttling and

@@ -349,3 +349,52 @@ func TestThrottledBatchWaitsForRetryAfter(t *testing.T) {
 		}
 	})
 }
+
+// flaky answers every item with a retryable failure, as a target does for a
+// user it created a moment ago and cannot yet find.
+type flaky struct{ push.Target }
+
+func (f flaky) Push(_ context.Context, items []push.Item, _ bool) ([]push.Result, error) {
+	out := make([]push.Result, len(items))
+	for n, it := range items {
+		out[n] = push.Result{ID: it.ID, Outcome: push.Failed, Error: "creation not complete", Retryable: true}
+	}
+	return out, nil
+}
+
+// TestRetryableFailuresSlowButDoNotQuarantineSoon: throttling and eventual
+// consistency are the target's state, so a record that keeps meeting them
+// is retried for far longer than one the target refuses for its data.
+func TestRetryableFailuresSlowButDoNotQuarantineSoon(t *testing.T) {
+	eachBackend(t, fake.Options{NoGroups: true}, func(t *testing.T, e *pushtest.Env, f *fake.Target) {
+		e.Create(ada)
+		ctx := context.Background()
+		cfg := pushtest.WorkerConfig("t")
+		w, err := push.NewWorker(ctx, push.WorkerOptions{Config: cfg, Target: flaky{f}, Store: e.A, Directory: e.DirA, Now: e.Clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close(ctx)
+		attempt := func() store.PushRecord {
+			t.Helper()
+			if _, err := w.Step(ctx); err != nil {
+				t.Fatal(err)
+			}
+			e.Clock.Advance(2 * time.Hour) // past any back-off
+			return e.Record(w, ada.PersonioID)
+		}
+		var rec store.PushRecord
+		for range cfg.QuarantineAfter {
+			rec = attempt()
+		}
+		if rec.Status != store.PushFailed || rec.Attempts != cfg.QuarantineAfter {
+			t.Fatalf("after %d retryable failures: %s with %d attempts, want failed, still retried", cfg.QuarantineAfter, rec.Status, rec.Attempts)
+		}
+		for rec.Status == store.PushFailed && rec.Attempts < 10*cfg.QuarantineAfter {
+			rec = attempt()
+		}
+		if rec.Status != store.PushQuarantined || rec.Attempts != 4*cfg.QuarantineAfter {
+			t.Fatalf("record %s after %d attempts, want quarantined after %d", rec.Status, rec.Attempts, 4*cfg.QuarantineAfter)
+		}
+	})
+}

@@ -16,17 +16,19 @@ import (
 // View is an immutable snapshot of every identity and group. Readers load the
 // current View without locks and may keep it as long as they like; the
 // directory replaces it whole when the change log moves on. Nothing reachable
-// from a View may be modified.
+// from a View may be modified. A new view shares everything a change did not
+// touch with the one before it, so that building it costs in proportion to
+// the change rather than to the directory.
 type View struct {
 	seq          int64
 	identities   []*Identity // sorted by ID: the stable order SCIM paging relies on
 	groups       []*Group    // sorted by ID
-	identityByID map[string]*Identity
-	byUserName   map[string]*Identity // key: lower-cased userName
-	byExternalID map[string]*Identity
-	groupByID    map[string]*Group
-	groupByName  map[string]*Group   // key: lower-cased displayName
-	groupsOf     map[string][]*Group // identity id → its groups, sorted by ID
+	identityByID *cowMap[*Identity]
+	byUserName   *cowMap[*Identity] // key: lower-cased userName
+	byExternalID *cowMap[*Identity]
+	groupByID    *cowMap[*Group]
+	groupByName  *cowMap[*Group]   // key: lower-cased displayName
+	groupsOf     *cowMap[[]*Group] // identity id → its groups, sorted by ID
 }
 
 // Seq is the change-log position the view reflects.
@@ -39,177 +41,190 @@ func (v *View) Identities() []*Identity { return v.identities }
 func (v *View) Groups() []*Group { return v.groups }
 
 // Identity finds an identity by SCIM id.
-func (v *View) Identity(id string) (*Identity, bool) {
-	i, ok := v.identityByID[id]
-	return i, ok
-}
+func (v *View) Identity(id string) (*Identity, bool) { return v.identityByID.get(id) }
 
 // IdentityByUserName finds an identity by userName, ignoring case as SCIM's
 // caseExact=false for userName demands.
 func (v *View) IdentityByUserName(userName string) (*Identity, bool) {
-	i, ok := v.byUserName[strings.ToLower(userName)]
-	return i, ok
+	return v.byUserName.get(strings.ToLower(userName))
 }
 
 // IdentityByExternalID finds an identity by externalId (case-sensitive).
 func (v *View) IdentityByExternalID(externalID string) (*Identity, bool) {
-	i, ok := v.byExternalID[externalID]
-	return i, ok
+	return v.byExternalID.get(externalID)
 }
 
 // Group finds a group by SCIM id.
-func (v *View) Group(id string) (*Group, bool) {
-	g, ok := v.groupByID[id]
-	return g, ok
-}
+func (v *View) Group(id string) (*Group, bool) { return v.groupByID.get(id) }
 
 // GroupByDisplayName finds a group by displayName, ignoring case.
 func (v *View) GroupByDisplayName(name string) (*Group, bool) {
-	g, ok := v.groupByName[strings.ToLower(name)]
-	return g, ok
+	return v.groupByName.get(strings.ToLower(name))
 }
 
 // GroupsOf lists the groups an identity belongs to, in stable order.
-func (v *View) GroupsOf(identityID string) []*Group { return v.groupsOf[identityID] }
+func (v *View) GroupsOf(identityID string) []*Group {
+	gs, _ := v.groupsOf.get(identityID)
+	return gs
+}
 
 // Len reports the number of identities and groups.
 func (v *View) Len() (identities, groups int) { return len(v.identities), len(v.groups) }
 
 func newView(seq int64, ids []*Identity, groups []*Group) *View {
-	v := &View{
-		seq:          seq,
-		identities:   ids,
-		groups:       groups,
-		identityByID: make(map[string]*Identity, len(ids)),
-		byUserName:   make(map[string]*Identity, len(ids)),
-		byExternalID: make(map[string]*Identity, len(ids)),
-		groupByID:    make(map[string]*Group, len(groups)),
-		groupByName:  make(map[string]*Group, len(groups)),
+	empty := &View{
+		identityByID: newCowMap[*Identity](len(ids)),
+		byUserName:   newCowMap[*Identity](len(ids)),
+		byExternalID: newCowMap[*Identity](len(ids)),
+		groupByID:    newCowMap[*Group](len(groups)),
+		groupByName:  newCowMap[*Group](len(groups)),
+		groupsOf:     newCowMap[[]*Group](len(ids)),
 	}
-	slices.SortFunc(v.identities, func(a, b *Identity) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(v.groups, func(a, b *Group) int { return cmp.Compare(a.ID, b.ID) })
+	changedIDs := make(map[string]*Identity, len(ids))
 	for _, i := range ids {
-		v.indexIdentity(i)
+		changedIDs[i.ID] = i
 	}
+	changedGroups := make(map[string]*Group, len(groups))
 	for _, g := range groups {
-		v.indexGroup(g)
+		changedGroups[g.ID] = g
 	}
-	v.groupsOf = membership(groups)
-	return v
+	return empty.withChanges(seq, changedIDs, changedGroups)
 }
 
-func (v *View) indexIdentity(i *Identity) {
-	v.identityByID[i.ID] = i
+// identityIndex is one new version of a view's identity lookups.
+type identityIndex struct {
+	byID, byUserName, byExternalID *cowEdit[*Identity]
+}
+
+func (x identityIndex) add(i *Identity) {
+	x.byID.set(i.ID, i)
 	if i.UserName != "" {
-		v.byUserName[strings.ToLower(i.UserName)] = i
+		x.byUserName.set(strings.ToLower(i.UserName), i)
 	}
 	if i.ExternalID != "" {
-		v.byExternalID[i.ExternalID] = i
+		x.byExternalID.set(i.ExternalID, i)
 	}
 }
 
-func (v *View) unindexIdentity(i *Identity) {
-	delete(v.identityByID, i.ID)
-	if cur, ok := v.byUserName[strings.ToLower(i.UserName)]; ok && cur.ID == i.ID {
-		delete(v.byUserName, strings.ToLower(i.UserName))
+func (x identityIndex) remove(i *Identity) {
+	x.byID.delete(i.ID)
+	if cur, ok := x.byUserName.get(strings.ToLower(i.UserName)); ok && cur.ID == i.ID {
+		x.byUserName.delete(strings.ToLower(i.UserName))
 	}
-	if cur, ok := v.byExternalID[i.ExternalID]; ok && cur.ID == i.ID {
-		delete(v.byExternalID, i.ExternalID)
+	if cur, ok := x.byExternalID.get(i.ExternalID); ok && cur.ID == i.ID {
+		x.byExternalID.delete(i.ExternalID)
 	}
-}
-
-func (v *View) indexGroup(g *Group) {
-	v.groupByID[g.ID] = g
-	v.groupByName[strings.ToLower(g.DisplayName)] = g
-}
-
-func (v *View) unindexGroup(g *Group) {
-	delete(v.groupByID, g.ID)
-	if cur, ok := v.groupByName[strings.ToLower(g.DisplayName)]; ok && cur.ID == g.ID {
-		delete(v.groupByName, strings.ToLower(g.DisplayName))
-	}
-}
-
-// membership inverts group member lists; groups arrive sorted by ID, so each
-// identity's list is sorted too.
-func membership(groups []*Group) map[string][]*Group {
-	of := make(map[string][]*Group)
-	for _, g := range groups {
-		for _, m := range g.Members {
-			of[m] = append(of[m], g)
-		}
-	}
-	return of
 }
 
 // withChanges returns a new view with the given resources replaced. A nil
 // entry in the maps means the resource is gone.
 func (v *View) withChanges(seq int64, ids map[string]*Identity, groups map[string]*Group) *View {
-	next := &View{
-		seq:          seq,
-		identities:   v.identities,
-		groups:       v.groups,
-		identityByID: v.identityByID,
-		byUserName:   v.byUserName,
-		byExternalID: v.byExternalID,
-		groupByID:    v.groupByID,
-		groupByName:  v.groupByName,
-		groupsOf:     v.groupsOf,
-	}
+	next := *v
+	next.seq = seq
 	if len(ids) > 0 {
-		next.identityByID = maps.Clone(v.identityByID)
-		next.byUserName = maps.Clone(v.byUserName)
-		next.byExternalID = maps.Clone(v.byExternalID)
+		x := identityIndex{v.identityByID.edit(), v.byUserName.edit(), v.byExternalID.edit()}
 		// Unindex every old state first so that a userName moving from one
 		// identity to another in the same batch ends up on the new holder.
 		for id := range ids {
-			if old, ok := next.identityByID[id]; ok {
-				next.unindexIdentity(old)
+			if old, ok := v.identityByID.get(id); ok {
+				x.remove(old)
 			}
 		}
 		for _, i := range ids {
 			if i != nil {
-				next.indexIdentity(i)
+				x.add(i)
 			}
 		}
+		next.identityByID, next.byUserName, next.byExternalID = x.byID.done(), x.byUserName.done(), x.byExternalID.done()
 		next.identities = replaceSorted(v.identities, ids, func(i *Identity) string { return i.ID })
 	}
 	if len(groups) > 0 {
-		next.groupByID = maps.Clone(v.groupByID)
-		next.groupByName = maps.Clone(v.groupByName)
+		byID, byName := v.groupByID.edit(), v.groupByName.edit()
 		for id := range groups {
-			if old, ok := next.groupByID[id]; ok {
-				next.unindexGroup(old)
+			if old, ok := v.groupByID.get(id); ok {
+				byID.delete(old.ID)
+				if cur, ok := byName.get(strings.ToLower(old.DisplayName)); ok && cur.ID == old.ID {
+					byName.delete(strings.ToLower(old.DisplayName))
+				}
 			}
 		}
 		for _, g := range groups {
 			if g != nil {
-				next.indexGroup(g)
+				byID.set(g.ID, g)
+				byName.set(strings.ToLower(g.DisplayName), g)
 			}
 		}
+		next.groupsOf = v.membershipWith(groups)
+		next.groupByID, next.groupByName = byID.done(), byName.done()
 		next.groups = replaceSorted(v.groups, groups, func(g *Group) string { return g.ID })
-		next.groupsOf = membership(next.groups)
 	}
-	return next
+	return &next
+}
+
+// membershipWith recomputes the group lists of only the identities that
+// the changed groups name, before or after the change.
+func (v *View) membershipWith(changed map[string]*Group) *cowMap[[]*Group] {
+	joined := make(map[string][]*Group)
+	for _, g := range changed {
+		if g == nil {
+			continue
+		}
+		for _, m := range g.Members {
+			joined[m] = append(joined[m], g)
+		}
+	}
+	affected := make(map[string]bool, len(joined))
+	for m := range joined {
+		affected[m] = true
+	}
+	for id := range changed {
+		if old, ok := v.groupByID.get(id); ok {
+			for _, m := range old.Members {
+				affected[m] = true
+			}
+		}
+	}
+	of := v.groupsOf.edit()
+	for m := range affected {
+		cur, _ := of.get(m)
+		list := make([]*Group, 0, len(cur)+len(joined[m]))
+		for _, g := range cur {
+			if _, ok := changed[g.ID]; !ok {
+				list = append(list, g)
+			}
+		}
+		list = append(list, joined[m]...)
+		if len(list) == 0 {
+			of.delete(m)
+			continue
+		}
+		slices.SortFunc(list, func(a, b *Group) int { return cmp.Compare(a.ID, b.ID) })
+		of.set(m, list)
+	}
+	return of.done()
 }
 
 // replaceSorted returns a new ID-sorted slice with the changed elements
 // replaced, inserted or (nil) removed. The old slice is left untouched
-// because readers may still hold it.
+// because readers may still hold it. Only the changed ids are sorted and
+// searched for; the runs between them are copied whole.
 func replaceSorted[T any](old []*T, changed map[string]*T, id func(*T) string) []*T {
+	keys := slices.Sorted(maps.Keys(changed))
 	out := make([]*T, 0, len(old)+len(changed))
-	for _, e := range old {
-		if _, ok := changed[id(e)]; !ok {
+	pos := 0
+	for _, k := range keys {
+		at, found := slices.BinarySearchFunc(old[pos:], k, func(e *T, k string) int { return cmp.Compare(id(e), k) })
+		at += pos
+		out = append(out, old[pos:at]...)
+		if found {
+			at++
+		}
+		if e := changed[k]; e != nil {
 			out = append(out, e)
 		}
+		pos = at
 	}
-	for _, e := range changed {
-		if e != nil {
-			out = append(out, e)
-		}
-	}
-	slices.SortFunc(out, func(a, b *T) int { return cmp.Compare(id(a), id(b)) })
-	return out
+	return append(out, old[pos:]...)
 }
 
 // DirectoryOptions tunes how a directory follows the change log.
@@ -223,10 +238,14 @@ type DirectoryOptions struct {
 // Directory serves the current View of a store and keeps it current from the
 // change log: a nudge from Store.Watch, or polling as the fallback.
 type Directory struct {
-	store   Store
-	opts    DirectoryOptions
-	view    atomic.Pointer[View]
-	catchUp sync.Mutex // one reader of the change log at a time
+	store Store
+	opts  DirectoryOptions
+	view  atomic.Pointer[View]
+	// mu is held by whoever moves the view on: the follower reading the
+	// change log, and a writer from its store apply until the view holds
+	// the write. The follower therefore never reads a write of this process
+	// back from the store; the writer installs it from what it wrote.
+	mu sync.Mutex
 }
 
 // NewDirectory loads every identity and group from the store.
@@ -284,25 +303,54 @@ func (d *Directory) Run(ctx context.Context) {
 // that includes every change found. Callers that just wrote use it to read
 // their own writes.
 func (d *Directory) Refresh(ctx context.Context) error {
-	d.catchUp.Lock()
-	defer d.catchUp.Unlock()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.refreshLocked(ctx)
+}
+
+// refreshLocked reads every pending change-log page first and builds one
+// view from them, so that catching up on a large sync costs one view, not
+// one per page.
+func (d *Directory) refreshLocked(ctx context.Context) error {
+	cur := d.view.Load()
+	pending := pendingChanges{identities: map[string]bool{}, groups: map[string]bool{}, seq: cur.seq}
 	for {
-		cur := d.view.Load()
-		changes, err := d.store.Changes(ctx, ChangeQuery{AfterSeq: cur.seq, Limit: DefaultChangeLimit})
+		changes, err := d.store.Changes(ctx, ChangeQuery{AfterSeq: pending.seq, Limit: DefaultChangeLimit})
 		if err != nil {
-			return fmt.Errorf("read change log after %d: %w", cur.seq, err)
+			return fmt.Errorf("read change log after %d: %w", pending.seq, err)
 		}
-		if len(changes) == 0 {
-			return nil
-		}
-		next, err := d.apply(ctx, cur, changes)
-		if err != nil {
-			return err
-		}
-		d.view.Store(next)
+		pending.add(changes)
 		if len(changes) < DefaultChangeLimit {
-			return nil
+			break
 		}
+	}
+	if pending.seq == cur.seq {
+		return nil
+	}
+	next, err := d.apply(ctx, cur, pending)
+	if err != nil {
+		return err
+	}
+	d.view.Store(next)
+	return nil
+}
+
+// pendingChanges collects which resources the change log says changed, up
+// to seq.
+type pendingChanges struct {
+	identities, groups map[string]bool
+	seq                int64
+}
+
+func (p *pendingChanges) add(changes []Change) {
+	for _, c := range changes {
+		switch c.Kind {
+		case KindIdentity:
+			p.identities[c.ResourceID] = true
+		case KindGroup:
+			p.groups[c.ResourceID] = true
+		}
+		p.seq = c.Seq
 	}
 }
 
@@ -313,12 +361,14 @@ func (d *Directory) Refresh(ctx context.Context) error {
 // logged, not returned: the change is stored, and the directory's follower
 // reads it on its next pass.
 func (d *Directory) Apply(ctx context.Context, cs ChangeSet) (ApplyResult, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	res, err := d.store.Apply(ctx, cs)
 	if err != nil {
 		return res, err
 	}
-	if !d.Absorb(res) {
-		if err := d.Refresh(ctx); err != nil {
+	if !d.absorbLocked(res) {
+		if err := d.refreshLocked(ctx); err != nil {
 			d.opts.Logger.WarnContext(ctx, "directory catch-up after a write failed; the follower retries", "error", err)
 		}
 	}
@@ -330,11 +380,15 @@ func (d *Directory) Apply(ctx context.Context, cs ChangeSet) (ApplyResult, error
 // reports false when another writer's changes came in between; the caller
 // then calls Refresh.
 func (d *Directory) Absorb(res ApplyResult) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.absorbLocked(res)
+}
+
+func (d *Directory) absorbLocked(res ApplyResult) bool {
 	if res.FirstSeq == 0 {
 		return true
 	}
-	d.catchUp.Lock()
-	defer d.catchUp.Unlock()
 	cur := d.view.Load()
 	if res.FirstSeq != cur.seq+1 {
 		return res.LastSeq <= cur.seq // already in, or a gap to read first
@@ -358,17 +412,9 @@ func (d *Directory) Absorb(res ApplyResult) bool {
 	return true
 }
 
-func (d *Directory) apply(ctx context.Context, cur *View, changes []Change) (*View, error) {
-	var idIDs, groupIDs []string
-	for _, c := range changes {
-		switch c.Kind {
-		case KindIdentity:
-			idIDs = append(idIDs, c.ResourceID)
-		case KindGroup:
-			groupIDs = append(groupIDs, c.ResourceID)
-		}
-	}
-	idIDs, groupIDs = uniqueSorted(idIDs), uniqueSorted(groupIDs)
+func (d *Directory) apply(ctx context.Context, cur *View, pending pendingChanges) (*View, error) {
+	idIDs := slices.Sorted(maps.Keys(pending.identities))
+	groupIDs := slices.Sorted(maps.Keys(pending.groups))
 	ids, err := d.store.IdentitiesByID(ctx, idIDs)
 	if err != nil {
 		return nil, fmt.Errorf("read %d changed identities: %w", len(idIDs), err)
@@ -377,8 +423,8 @@ func (d *Directory) apply(ctx context.Context, cur *View, changes []Change) (*Vi
 	if err != nil {
 		return nil, fmt.Errorf("read %d changed groups: %w", len(groupIDs), err)
 	}
-	// The states just read may be newer than the last change in this batch;
-	// that is harmless, the next batch re-reads them to the same result.
+	// The states just read may be newer than the last change read; that is
+	// harmless, the next refresh re-reads them to the same result.
 	changedIDs := make(map[string]*Identity, len(idIDs))
 	for _, id := range idIDs {
 		changedIDs[id] = nil
@@ -394,10 +440,5 @@ func (d *Directory) apply(ctx context.Context, cur *View, changes []Change) (*Vi
 	for n := range groups {
 		changedGroups[groups[n].ID] = &groups[n]
 	}
-	return cur.withChanges(changes[len(changes)-1].Seq, changedIDs, changedGroups), nil
-}
-
-func uniqueSorted(s []string) []string {
-	slices.Sort(s)
-	return slices.Compact(s)
+	return cur.withChanges(pending.seq, changedIDs, changedGroups), nil
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/personio-scim/personio-scim/push"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -220,7 +220,7 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("entra.directory: want cloud or ad, got %q", c.Directory))
 	}
 	for _, u := range []struct{ key, v string }{{"graph_url", c.GraphURL}, {"token_url", c.TokenURL}} {
-		if err := checkURL(u.v); err != nil {
+		if err := push.CheckEndpointURL(u.v); err != nil {
 			errs = append(errs, fmt.Errorf("entra.%s: %w", u.key, err))
 		}
 	}
@@ -246,31 +246,4 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("entra.max_log_pages: want at least 1"))
 	}
 	return errors.Join(errs...)
-}
-
-// checkURL accepts https URLs, and http only to a loopback host (the
-// simulator), so that a token never travels in the clear.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return errors.New("want an absolute https URL without credentials, query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return errors.New("http is allowed only for a loopback host; use https")
-	}
-	return errors.New("want an https URL")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -59,7 +59,7 @@ func TestParseConfigRefuses(t *testing.T) {
 	}{
 		{"unknown key", "tenant: x\n", "line 7: unknown key tenant in entra"},
 		{"unknown limit key", "rate_limit: {requests: 40, window: 5s}\n", "unknown key window in entra.rate_limit"},
-		{"plain http", "graph_url: http://graph.example.com/v1.0\n", "entra.graph_url: http is allowed only for a loopback host"},
+		{"plain http", "graph_url: http://graph.example.com/v1.0\n", "entra.graph_url: plain http is allowed only for a loopback host"},
 		{"not a URL", "token_url: login\n", "entra.token_url: want an absolute https URL"},
 		{"URL with credentials", "graph_url: https://u:p@graph.microsoft.com/v1.0\n", "entra.graph_url"},
 		{"directory", "directory: ldap\n", `entra.directory: want cloud or ad, got "ldap"`},

@@ -4,12 +4,12 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"text/template"
 
+	"github.com/personio-scim/personio-scim/push"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -123,11 +123,11 @@ func ParseConfig(section *yaml.Node) (Config, error) {
 	if !strings.Contains(cfg.Subject, "@") {
 		bad(at("subject"), "subject: want the email of the administrator to impersonate")
 	}
-	if err := checkURL(cfg.Endpoint); err != nil {
+	if err := push.CheckEndpointURL(cfg.Endpoint); err != nil {
 		bad(at("endpoint"), "endpoint: %v", err)
 	}
 	if cfg.TokenURL != "" {
-		if err := checkURL(cfg.TokenURL); err != nil {
+		if err := push.CheckEndpointURL(cfg.TokenURL); err != nil {
 			bad(at("token_url"), "token_url: %v", err)
 		}
 	}
@@ -157,17 +157,6 @@ func ParseConfig(section *yaml.Node) (Config, error) {
 		cfg.Endpoint += "/"
 	}
 	return cfg, errors.Join(errs...)
-}
-
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("%q: want an absolute http(s) URL", raw)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q: want a URL without credentials, query or fragment", raw)
-	}
-	return nil
 }
 
 func parseGroupEmail(text string) (*template.Template, error) {

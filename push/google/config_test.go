@@ -24,6 +24,7 @@ func TestParseConfigRefusesBadSections(t *testing.T) {
 		{"no credentials variable", "subject: admin@example.com\n", []string{"credentials_file_env"}},
 		{"no subject", "credentials_file_env: GOOGLE_KEY\n", []string{"subject"}},
 		{"endpoint not a URL", base + "endpoint: admin.googleapis.com\n", []string{"line 3", "endpoint", "absolute"}},
+		{"endpoint over plain http", base + "endpoint: http://admin.example.com/\n", []string{"line 3", "endpoint", "plain http"}},
 		{"endpoint with credentials", base + "endpoint: https://u:p@admin.googleapis.com/\n", []string{"endpoint", "without credentials"}},
 		{"bad token_url", base + "token_url: ftp://x\n", []string{"token_url"}},
 		{"bad on_remove", base + "on_remove: purge\n", []string{"on_remove", "keep or delete"}},

@@ -135,7 +135,7 @@ func New(ctx context.Context, cfg Config, key []byte, env push.Env) (*Target, er
 	if cfg.TokenURL != "" {
 		jwtCfg.TokenURL = cfg.TokenURL
 	}
-	if err := checkURL(jwtCfg.TokenURL); err != nil {
+	if err := push.CheckEndpointURL(jwtCfg.TokenURL); err != nil {
 		return nil, fmt.Errorf("google: the key file's token_uri: %w", err)
 	}
 	hc := env.HTTPClient

@@ -2,12 +2,11 @@ package scim
 
 import (
 	"fmt"
-	"net"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/personio-scim/personio-scim/push"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -178,7 +177,7 @@ func (c *Config) validate(n *yaml.Node) error {
 	if c.BaseURL == "" {
 		return bad("base_url", "is required")
 	}
-	if err := checkURL(c.BaseURL); err != nil {
+	if err := push.CheckEndpointURL(c.BaseURL); err != nil {
 		return bad("base_url", "%v", err)
 	}
 	switch c.Match {
@@ -235,7 +234,7 @@ func (c *Config) validateAuth(bad func(key, format string, args ...any) error) e
 		if c.TokenURL == "" || c.ClientID == "" || c.ClientSecretEnv == "" {
 			return bad("token_url", "OAuth2 client credentials need token_url, client_id and client_secret_env")
 		}
-		if err := checkURL(c.TokenURL); err != nil {
+		if err := push.CheckEndpointURL(c.TokenURL); err != nil {
 			return bad("token_url", "%v", err)
 		}
 	}
@@ -246,37 +245,6 @@ func (c *Config) validateAuth(bad func(key, format string, args ...any) error) e
 		return nil
 	}
 	return bad("token_env", "choose one authentication: token_env, username/password_env or token_url/client_id/client_secret_env")
-}
-
-// checkURL accepts absolute https URLs, and http only for loopback hosts
-// (simulators, a proxy on the same machine): credentials never cross a
-// network in the clear.
-func checkURL(raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("not a URL")
-	}
-	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("must be an absolute URL without credentials, query or fragment")
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if isLoopback(u.Hostname()) {
-			return nil
-		}
-		return fmt.Errorf("plain http is allowed only for loopback hosts; use https")
-	}
-	return fmt.Errorf("scheme must be https")
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func (c *Config) discoveryEnabled() bool {

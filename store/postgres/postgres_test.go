@@ -112,7 +112,7 @@ func TestLeaderLockFreedWhenHolderDies(t *testing.T) {
 		t.Fatalf("TryLead = %v, %v", l, err)
 	}
 	// Kill the leader's session from outside, as a crash or a network cut would.
-	if _, err := b.Pool().Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype='advisory' AND granted`); err != nil {
+	if _, err := b.Pool().Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype='advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`); err != nil {
 		t.Fatal(err)
 	}
 	select {
