@@ -17,8 +17,10 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/personio-scim/personio-scim/personio/mirror"
+	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/postgres"
 	"github.com/personio-scim/personio-scim/store/postgres/pgtest"
 )
@@ -251,5 +253,55 @@ func TestCheckConfigReportsEveryProblem(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"check-config", "--config", good}, &out, io.Discard); err != nil {
 		t.Fatalf("a good environment and file: %v", err)
+	}
+}
+
+// A token is rotated under its name: the old and the new secret both work
+// until the grace ends, and token list shows expiry and last use.
+func TestTokenRotateAndExpiry(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	t.Setenv("DATABASE_URL", url)
+	ctx := context.Background()
+	var first, second bytes.Buffer
+	if err := run(ctx, []string{"token", "create", "--name", "okta", "--expires", "90d"}, &first, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"token", "create", "--name", "okta"}, io.Discard, io.Discard); err == nil {
+		t.Fatal("a second current token named okta was created")
+	}
+	if err := run(ctx, []string{"token", "rotate", "--name", "okta", "--grace", "2d"}, &second, io.Discard); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	if err := run(ctx, []string{"token", "rotate", "--name", "nobody"}, io.Discard, io.Discard); err == nil {
+		t.Fatal("rotating an unknown name succeeded")
+	}
+	if err := run(ctx, []string{"token", "create", "--name", "x", "--expires", "soon"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "90d") {
+		t.Fatalf("--expires soon: %v", err)
+	}
+	pg, err := postgres.Open(ctx, url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pg.Close()
+	now := time.Now()
+	for _, secret := range []string{first.String(), second.String()} {
+		tok, err := pg.TokenByHash(ctx, store.HashToken(secret))
+		if err != nil || tok.Name != "okta" || !tok.HasScope(store.ScopeSCIMRead) || tok.Expired(now) {
+			t.Fatalf("token after rotation = %+v, %v; want both secrets working", tok, err)
+		}
+	}
+	old, _ := pg.TokenByHash(ctx, store.HashToken(first.String()))
+	if d := old.ExpiresAt.Sub(now); d > 49*time.Hour || d < 47*time.Hour {
+		t.Fatalf("the old token expires in %v, want the 2-day grace", d)
+	}
+	if err := pg.TouchToken(ctx, old.ID, now); err != nil {
+		t.Fatal(err)
+	}
+	var list bytes.Buffer
+	if err := run(ctx, []string{"token", "list"}, &list, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(list.String(), "EXPIRES") || !strings.Contains(list.String(), "LAST USED") || !strings.Contains(list.String(), now.UTC().Format("2006-01-02T15:04")) {
+		t.Fatalf("token list:\n%s", list.String())
 	}
 }
