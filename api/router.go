@@ -57,6 +57,8 @@ type Options struct {
 	// Notifications serves /api/v1/notifications (see NotificationsHandler);
 	// nil leaves the routes out.
 	Notifications http.Handler
+	// Webhooks, when set, receives Personio's webhooks at WebhookPath.
+	Webhooks *Webhooks
 }
 
 type router struct {
@@ -106,6 +108,9 @@ func NewRouter(opts Options) (http.Handler, error) {
 		Bootstrap: bootstrap, RequiredScope: SCIMScope, Basic: true, BasicUser: opts.SCIMBasicUser, RenderError: scim.WriteError,
 		Logger: opts.Logger, FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
 	})), scimHandler)
+	if opts.Webhooks != nil {
+		r.Method(http.MethodPost, WebhookPath, opts.Webhooks)
+	}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(Authenticate(opts.Store, AuthOptions{
 			Bootstrap: bootstrap, RequiredScope: AdminScope, RenderError: writeProblem, Logger: opts.Logger,

@@ -13,12 +13,11 @@ import (
 	"slices"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/personio/personiotest"
-	"github.com/personio-scim/personio-scim/push"
+	"github.com/personio-scim/personio-scim/push/pushtest/entrasim"
+	"github.com/personio-scim/personio-scim/push/pushtest/googlesim"
 	"github.com/personio-scim/personio-scim/push/pushtest/scimsim"
 	"github.com/personio-scim/personio-scim/store"
 )
@@ -34,15 +33,19 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	employees := c.flags.Int("employees", 300, "simulated employees")
 	seed := c.flags.Int64("seed", 1, "seed of the simulated company")
 	every := c.flags.Duration("events-every", time.Minute, "how often something happens in the simulated company (0: never)")
-	withPush := c.flags.Bool("push", false, "also push the directory into a SCIM 2.0 server simulator (target scim-simulator)")
+	var pushTo demoPushKinds
+	c.flags.Var(&pushTo, "push", "also push the directory into simulators of push targets: --push (a SCIM 2.0 server), --push entra, --push scim,entra,google")
 	if err := c.parse(args); err != nil {
+		return err
+	}
+	if err := pushTo.addArgs(c.flags.Args()); err != nil {
 		return err
 	}
 	if *employees < 1 || *employees > 100000 {
 		return fmt.Errorf("--employees: want 1 to 100000")
 	}
 	e := c.env
-	d, err := startDemo(ctx, e, *employees, *seed, c.logger, *withPush)
+	d, err := startDemo(ctx, e, *employees, *seed, c.logger, pushTo.kinds)
 	if err != nil {
 		return err
 	}
@@ -67,9 +70,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 type demo struct {
 	sim        *personiotest.Server
 	simServer  *http.Server
-	scimSim    *scimsim.Sim // the push target's simulator, nil without --push
-	scimServer *http.Server
-	scimURL    string
+	scimSim    *scimsim.Sim // the SCIM push target's simulator, nil without it
+	entraSim   *entrasim.Sim
+	googleSim  *googlesim.Sim
+	pushes     []demoPush // the simulated push targets, for the welcome
+	closers    []func()   // the push simulators' servers
 	svc        *service
 	scimToken  string
 	adminToken string
@@ -80,8 +85,8 @@ type demo struct {
 	started time.Time
 }
 
-func startDemo(ctx context.Context, e env, employees int, seed int64, logger *slog.Logger, withPush bool) (*demo, error) {
-	sim := personiotest.New(personiotest.Options{Employees: employees, Seed: seed})
+func startDemo(ctx context.Context, e env, employees int, seed int64, logger *slog.Logger, pushTo []string) (*demo, error) {
+	sim := personiotest.New(personiotest.Options{Employees: employees, Seed: seed, EmailDomain: demoEmailDomain})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen for the simulator: %w", err)
@@ -99,12 +104,10 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 	e.PersonioClientID, e.PersonioClientSecret = sim.ClientID(), sim.ClientSecret()
 	e.SCIMToken, e.AdminToken = d.scimToken, d.adminToken
 	e.SyncInterval = time.Minute
-	var opts serviceOptions
-	if withPush {
-		if opts, err = d.startPushTarget(); err != nil {
-			d.simServer.Close()
-			return nil, err
-		}
+	opts, err := d.startPushTargets(pushTo)
+	if err != nil {
+		d.close()
+		return nil, err
 	}
 	demoNotices := demoNotifications()
 	opts.notifications, opts.console = &demoNotices, os.Stdout
@@ -123,47 +126,13 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 	return d, nil
 }
 
-// demoPushTarget is the demo's push target, in the SCIM simulator.
-const demoPushTarget = "scim-simulator"
-
-// startPushTarget serves a SCIM 2.0 simulator and describes a live target
-// pointing at it, as a `targets:` entry in CONFIG_FILE would.
-func (d *demo) startPushTarget() (serviceOptions, error) {
-	token, err := store.NewTokenSecret()
-	if err != nil {
-		return serviceOptions{}, err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return serviceOptions{}, fmt.Errorf("listen for the SCIM simulator: %w", err)
-	}
-	d.scimSim = scimsim.New(scimsim.Options{Token: token, ETags: true})
-	d.scimServer = &http.Server{Handler: d.scimSim, ReadHeaderTimeout: 10 * time.Second}
-	go d.scimServer.Serve(ln)
-	d.scimURL = "http://" + ln.Addr().String()
-	var section yaml.Node
-	if err := yaml.Unmarshal([]byte("base_url: "+d.scimURL+"\ntoken_env: DEMO_SCIM_PUSH_TOKEN\n"), &section); err != nil {
-		return serviceOptions{}, err
-	}
-	tc := push.TargetConfig{Name: demoPushTarget, Type: "scim", Live: true, Guard: push.Guard{MaxPercent: push.DefaultGuardPercent},
-		ReconcileEvery: push.DefaultReconcileEvery, QuarantineAfter: push.DefaultQuarantineAt, Section: section.Content[0]}
-	getenv := func(k string) string {
-		if k == "DEMO_SCIM_PUSH_TOKEN" {
-			return token
-		}
-		return os.Getenv(k)
-	}
-	return serviceOptions{targets: []push.TargetConfig{tc}, getenv: getenv}, nil
-}
-
 func (d *demo) close() {
 	if d.svc != nil {
 		d.svc.close()
 	}
 	d.simServer.Close()
-	if d.scimServer != nil {
-		d.scimServer.Close()
-		d.scimSim.Close()
+	for _, stop := range d.closers {
+		stop()
 	}
 }
 
@@ -181,15 +150,7 @@ Try:
   curl -H 'Authorization: Bearer %s' '%s/api/v1/status'
   curl -H 'Authorization: Bearer %s' '%s/api/v1/audit?since=%s&limit=20'
 `, len(d.sim.Records()), base, d.scimToken, d.adminToken, d.scimToken, base, d.adminToken, base, d.adminToken, base, d.started.UTC().Format(time.RFC3339Nano))
-	if d.scimSim != nil {
-		fmt.Fprintf(w, `
-Pushing: every identity and group goes to a SCIM 2.0 server simulator at %s
-(target %s, live). See it, its records and what a push of one person sends:
-  curl -H 'Authorization: Bearer %s' '%s/api/v1/targets'
-  curl -H 'Authorization: Bearer %s' '%s/api/v1/targets/%s/records?limit=3'
-  curl -H 'Authorization: Bearer %s' -X POST '%s/api/v1/targets/%s/preview?limit=1'
-`, d.scimURL, demoPushTarget, d.adminToken, base, d.adminToken, base, demoPushTarget, d.adminToken, base, demoPushTarget)
-	}
+	d.printPushes(w, base)
 }
 
 // makeThingsHappen changes the simulated company on a timer and syncs at

@@ -37,6 +37,7 @@ type env struct {
 	Namespace            store.Namespace // scopes SCIM ids to this installation
 	PersonioPartnerID    string
 	PersonioAppID        string
+	PersonioWebhookToken string // the secret Personio sends with each webhook delivery
 	// PersonioRateLimit off lifts the client's limiter, for the simulator
 	// and benchmarks; only allowed against a loopback Personio.
 	PersonioRateLimit bool
@@ -157,6 +158,13 @@ func envVars() []envVar {
 			return nil
 		}},
 		{Name: "PERSONIO_PARTNER_ID", Help: "sent as X-Personio-Partner-ID (UPPER_SNAKE_CASE)", set: func(e *env, v string) error { e.PersonioPartnerID = v; return nil }},
+		{Name: "PERSONIO_WEBHOOK_TOKEN", Secret: true, Help: "the token Personio sends with webhooks; set it to receive them at /webhooks/personio (see docs/personio.md)", set: func(e *env, v string) error {
+			if v != "" && len(v) < minWebhookTokenLength {
+				return fmt.Errorf("too short: use at least %d random characters (for example: openssl rand -hex 32)", minWebhookTokenLength)
+			}
+			e.PersonioWebhookToken = v
+			return nil
+		}},
 		{Name: "PERSONIO_APP_ID", Default: "PERSONIO_SCIM", Help: "sent as X-Personio-App-ID (UPPER_SNAKE_CASE)", set: func(e *env, v string) error { e.PersonioAppID = v; return nil }},
 		{Name: "PERSONIO_RATE_LIMIT", Default: "on", Help: "off lifts the client-side rate limiter; allowed only for a loopback PERSONIO_BASE_URL (the simulator)", set: func(e *env, v string) error {
 			switch v {

@@ -25,6 +25,7 @@ Commands:
   migrate        up | down | status | force VERSION: manage the Postgres schema
   token          create | list | revoke: manage API tokens
   push           push to one target now: --target NAME [--dry-run] [--person ID]
+  webhooks       register | list | delete: manage Personio's webhook subscription
   check-config   validate the configuration and print it, secrets redacted
   healthcheck    ask the local server's /healthz (for container health checks)
   version        print the version, commit and Go version (also --version)
@@ -91,6 +92,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"simulate":     runSimulate,
 		"check-config": runCheckConfig,
 		"push":         runPush,
+		"webhooks":     runWebhooks,
 		"version":      func(context.Context, []string, io.Writer, io.Writer) error { printVersion(stdout); return nil },
 		"help":         func(context.Context, []string, io.Writer, io.Writer) error { fmt.Fprint(stdout, usage); return nil },
 	}

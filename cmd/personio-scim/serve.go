@@ -127,17 +127,18 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		st.Close()
 		return nil, err
 	}
-	onRun := metrics.ObserveRun
+	// Every finished sync run is told to whoever acts on runs: metrics,
+	// the notifier, write-back.
+	onRun := []func(mirror.Report){metrics.ObserveRun}
 	if notifier != nil {
 		svc.loops = append(svc.loops, func(ctx context.Context) { notifier.Run(ctx) })
-		onRun = func(rep mirror.Report) {
-			metrics.ObserveRun(rep)
+		onRun = append(onRun, func(rep mirror.Report) {
 			// The run is recorded whatever happens to its notice; a
 			// notice that cannot be queued is logged, never fatal.
 			if err := notifier.RunFinished(context.Background(), runEvent(rep)); err != nil {
 				logger.Warn("queue the notice of a sync run", "run", rep.RunID, "error", err)
 			}
-		}
+		})
 	}
 	client, err := newPersonioClient(e, policy, func(c *personio.Config) {
 		c.OnRequest = metrics.ObservePersonio
@@ -152,13 +153,34 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		st.Close()
 		return nil, err
 	default:
-		svc.engine, err = newEngine(e, policy, st, dir, client, logger, onRun)
+		if len(cfg.writeback.Rules) > 0 {
+			wb, err := mirror.NewWriteback(mirror.WritebackOptions{Config: cfg.writeback, Writer: client, Directory: dir, Logger: logger})
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			svc.loops = append(svc.loops, func(ctx context.Context) { wb.Loop(ctx, e.SyncInterval) })
+			onRun = append(onRun, wb.Kick)
+		}
+		svc.engine, err = newEngine(e, policy, st, dir, client, logger, func(rep mirror.Report) {
+			for _, hear := range onRun {
+				hear(rep)
+			}
+		})
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
 		svc.scheduler = mirror.NewScheduler(svc.engine, e.SyncInterval)
 		svc.loops = append(svc.loops, svc.scheduler.Run)
+	}
+	hooks, err := webhookReceiver(e.PersonioWebhookToken, svc.scheduler, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if hooks != nil {
+		svc.loops = append(svc.loops, hooks.Run)
 	}
 	svc.targets, err = openTargets(ctx, cfg, types, st, dir, logger, targetHooks{onRequest: metrics.ObservePushRequest, onUndelivered: metrics.ObserveUndelivered, getenv: o.getenv})
 	if err != nil {
@@ -175,6 +197,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		Metrics: metrics, Version: version, Logger: logger,
 		SCIMToken: e.SCIMToken, AdminToken: e.AdminToken, Writable: policy.Writable(), PublicURL: e.PublicURL,
 		TrustedProxies: e.TrustedProxies, SCIMBasicUser: e.SCIMBasicUser, Notifications: notifications,
+		Webhooks: hooks,
 	})
 	if err != nil {
 		st.Close()

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -108,7 +109,7 @@ func TestConfigurationErrors(t *testing.T) {
 	tests := []struct {
 		name, text, want string
 	}{
-		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets, notifications)"},
+		{"unknown top-level key", "scope: 'true'\ntargetz: []\n", "config.yaml:2: unknown key targetz in the top level (known: mapping, scope, lifecycle, groups, guard, scim, sync, targets, notifications, writeback)"},
 		{"mirror error keeps its line", "lifecycle:\n  prehire_dayz: 3\n", "config.yaml:2: unknown key prehire_dayz in lifecycle"},
 		{"target key", "targets:\n  - name: a\n    type: fake\n    lve: true\n", `config.yaml:4: targets[0]: unknown key "lve"`},
 		{"unknown type", "targets:\n  - name: a\n    type: okta\n", `targets[0].type: unknown target type "okta" (known: fake)`},
@@ -202,7 +203,7 @@ func TestDemoPushesIntoTheSCIMSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	d, err := startDemo(ctx, e, 25, 3, slog.New(slog.DiscardHandler), true)
+	d, err := startDemo(ctx, e, 25, 3, slog.New(slog.DiscardHandler), []string{"scim"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,5 +280,78 @@ func TestConfigurationNotifications(t *testing.T) {
 	_, err = loadConfiguration(env{ConfigFile: bad}, typeNames(targetTypes()))
 	if err == nil || !strings.Contains(err.Error(), "notifications") || !strings.Contains(err.Error(), "chanels") {
 		t.Fatalf("err = %v, want the section and the unknown key named", err)
+	}
+}
+
+// TestDemoPushesIntoEntraAndGoogle: `demo --push entra google` provisions
+// the simulated company into both simulators through the real targets.
+func TestDemoPushesIntoEntraAndGoogle(t *testing.T) {
+	var kinds demoPushKinds
+	if err := kinds.Set("true"); err != nil {
+		t.Fatal(err)
+	}
+	if err := kinds.addArgs([]string{"entra", "google"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(kinds.kinds, []string{"entra", "google"}) {
+		t.Fatalf("--push entra google = %v", kinds.kinds)
+	}
+	e, err := loadEnv(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d, err := startDemo(ctx, e, 12, 3, slog.New(slog.DiscardHandler), kinds.kinds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.svc.scheduler.RunNow(ctx, mirror.RunOptions{Trigger: "test"}, false); err != nil {
+		t.Fatal(err)
+	}
+	people := len(d.svc.dir.View().Identities())
+	for _, name := range []string{"entra-simulator", "google-simulator"} {
+		w, ok := d.svc.targets.Get(name)
+		if !ok {
+			t.Fatalf("the demo has no target %s", name)
+		}
+		for range 5 {
+			if _, err := w.Step(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	d.entraSim.Settle()
+	if got := d.entraSim.Users(); got != people || got == 0 {
+		t.Errorf("the Entra simulator holds %d users, the directory %d identities", got, people)
+	}
+	if got := d.googleSim.UserCount(); got != people || got == 0 {
+		w, _ := d.svc.targets.Get("google-simulator")
+		st, _ := w.Status(ctx)
+		recs, _ := w.Records(ctx, store.PushQuery{Limit: 2})
+		for _, r := range recs {
+			t.Logf("record %s %s %s", r.Status, r.LastError, r.Detail)
+		}
+		t.Errorf("the Google simulator holds %d users, the directory %d identities; target %+v", got, people, st)
+	}
+}
+
+// TestConfigurationWriteback reads the writeback section with the rest of
+// the file, and makes the mirror keep the fields it writes: write-back
+// compares with Personio's own value before writing.
+func TestConfigurationWriteback(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, []byte("writeback:\n  - field: dynamic_1002\n    from: userName\n    when: created\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := loadConfiguration(env{ConfigFile: path}, typeNames(targetTypes()))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if len(c.writeback.Rules) != 1 || c.writeback.Rules[0].Field != "dynamic_1002" {
+		t.Fatalf("write-back rules = %+v", c.writeback.Rules)
+	}
+	if !slices.Contains(c.policy.SourceFields(), "dynamic_1002") {
+		t.Errorf("the policy does not read the written field: %v", c.policy.SourceFields())
 	}
 }

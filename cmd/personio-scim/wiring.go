@@ -24,6 +24,7 @@ type configuration struct {
 	targets       []push.TargetConfig
 	rules         []*push.Rules // compiled scope and mapping, per target
 	notifications notify.Config
+	writeback     mirror.WritebackConfig
 }
 
 // loadConfiguration reads CONFIG_FILE (or the defaults) and compiles every
@@ -36,7 +37,7 @@ func loadConfiguration(e env, types []string) (configuration, error) {
 		if err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: read configuration: %w", err)
 		}
-		cfg, sections, err := mirror.ParseDocument(e.ConfigFile, data, []string{"targets", "notifications"})
+		cfg, sections, err := mirror.ParseDocument(e.ConfigFile, data, []string{"targets", "notifications", "writeback"})
 		if err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
@@ -47,12 +48,19 @@ func loadConfiguration(e env, types []string) (configuration, error) {
 		if c.notifications, err = parseNotifications(e.ConfigFile, sections["notifications"]); err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
+		if n := sections["writeback"]; n != nil {
+			if c.writeback, err = mirror.ParseWritebackConfig(e.ConfigFile, n); err != nil {
+				return c, fmt.Errorf("CONFIG_FILE: %w", err)
+			}
+		}
 	}
 	policy, err := mirror.Compile(c.mirror)
 	if err != nil {
 		return c, fmt.Errorf("CONFIG_FILE %s: %w", c.file, err)
 	}
-	c.policy = policy
+	// Write-back compares with Personio's own values, so the mirror keeps
+	// the fields it writes as well as those its mapping reads.
+	c.policy = policy.WithSourceFields(c.writeback.PersonioFields()...)
 	for n, tc := range c.targets {
 		rules, err := push.CompileRules(tc.Scope, tc.Mapping)
 		if err != nil {

@@ -102,6 +102,9 @@ type RunOptions struct {
 	Trigger string    // schedule, api, cli, approval
 	// Approves is the id of the held run this run releases.
 	Approves string
+	// People makes a targeted run: only these Personio ids are read, by id
+	// (see SyncPeople). Mode must be incremental.
+	People []string
 	// approved are the changes of that run the administrator released.
 	approved map[string]HeldChange
 }
@@ -221,6 +224,9 @@ func (e *Engine) effectiveMode(opts RunOptions, today personio.Date) (Mode, stri
 	if opts.Mode != ModeIncremental {
 		return ModeFull, ""
 	}
+	if len(opts.People) > 0 {
+		return ModeIncremental, "" // reads the named people only; date rules flip on the next scheduled run
+	}
 	if opts.Since.IsZero() {
 		return ModeFull, "no successful run to continue from: a full run instead"
 	}
@@ -259,6 +265,9 @@ func (e *Engine) read(ctx context.Context, opts RunOptions, today personio.Date,
 // is refused: it is far likelier a broken credential or API than a company
 // that lost everyone at once.
 func (e *Engine) fetch(ctx context.Context, opts RunOptions) ([]personio.Record, personio.FetchStats, error) {
+	if len(opts.People) > 0 {
+		return e.fetchPeople(ctx, opts)
+	}
 	if opts.Mode == ModeIncremental {
 		return e.source.FetchChanged(ctx, opts.Since)
 	}

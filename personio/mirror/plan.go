@@ -248,6 +248,7 @@ func (pl *planner) present(ev *evaluation, rec *personio.Record) {
 				ident.Overrides[attr] = v
 			}
 		}
+		keepWritebackState(prev, ident)
 	}
 	pl.desired[id], pl.shared[id] = ident, false
 	pl.memberOf[id] = out.Groups

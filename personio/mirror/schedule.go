@@ -173,7 +173,7 @@ func (s *Scheduler) recentRuns(ctx context.Context) (last, succeeded store.Run, 
 		return last, succeeded, err
 	}
 	for _, r := range runs {
-		if r.DryRun {
+		if r.DryRun || r.Trigger == TriggerTargeted { // a few people read by id say nothing of the rest
 			continue
 		}
 		if last.ID == "" {

@@ -233,6 +233,7 @@ func (c *company) hire(attrs Attrs, now time.Time, today personio.Date, bumpPers
 		return nil, fmt.Errorf("email: must be an address")
 	}
 	c.addPerson(p)
+	c.emitHire(p)
 	return p, nil
 }
 

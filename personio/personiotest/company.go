@@ -20,6 +20,7 @@ type company struct {
 	emails  map[string]int // lower-cased work email → person id
 	orgs    [orgKinds]*orgTable
 	customs []customDef
+	hub     *webhookHub // nil until a webhook is registered or asked about
 
 	nextPersonID  int
 	nextOrgID     int

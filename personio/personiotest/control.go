@@ -82,6 +82,7 @@ func (s *Server) Remove(id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n, err := strconv.Atoi(id)
+	s.co.emitRemove(s.co.byID[n], s.now())
 	if err != nil || !s.co.removePerson(n) {
 		return fmt.Errorf("remove %s: %w", id, ErrUnknownPerson)
 	}

@@ -54,6 +54,7 @@ func (ed *edit) finish() {
 	}
 	ed.p.LastModified = ed.now
 	ed.p.changed["last_modified_at"] = ed.now
+	ed.c.emitEdit(ed)
 }
 
 func (ed *edit) personText(attr string, field *string, value string) {

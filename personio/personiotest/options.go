@@ -50,7 +50,7 @@ func AllScopes() []string {
 		"personio:persons:read", "personio:persons:write",
 		"personio:org-units:read", "personio:legal-entities:read",
 		"personio:cost-centers:read", "personio:workplaces:read",
-		"employees:read", "employees:write",
+		"employees:read", "employees:write", "personio:webhooks:write",
 	}
 }
 
@@ -172,6 +172,8 @@ type Options struct {
 	// Faults are queued at start, as InjectFault would (a simulator that
 	// misbehaves from its first answer).
 	Faults []Fault
+	// Webhooks shapes webhook deliveries (see WebhookOptions).
+	Webhooks WebhookOptions
 }
 
 func (o Options) withDefaults() Options {

@@ -66,6 +66,7 @@ func Start(t testing.TB, opts Options) *Server {
 	s := New(opts)
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
+	t.Cleanup(s.CloseWebhooks)
 	s.mu.Lock()
 	s.baseURL = ts.URL
 	s.mu.Unlock()
@@ -103,6 +104,7 @@ func (s *Server) Advance(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.offset += d
+	s.emitDueDates()
 }
 
 func (s *Server) now() time.Time { return s.opts.Now().Add(s.offset) }
@@ -146,6 +148,7 @@ func (s *Server) apiRoutes() *http.ServeMux {
 	m.HandleFunc("GET /v2/legal-entities/{id}", s.v2LegalEntity)
 	m.HandleFunc("GET /v2/cost-centers", s.v2CostCenters)
 	m.HandleFunc("GET /v2/workplaces", s.v2Workplaces)
+	s.webhookRoutes(m)
 	return m
 }
 
