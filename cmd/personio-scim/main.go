@@ -23,7 +23,7 @@ Commands:
   simulate       run the Personio API simulator alone
   sync           run one sync now (--dry-run prints the plan)
   migrate        up | down | status | force VERSION: manage the Postgres schema
-  token          create | list | revoke: manage API tokens
+  token          create | list | rotate | revoke: manage API tokens
   push           push to one target now: --target NAME [--dry-run] [--person ID]
   webhooks       register | list | delete: manage Personio's webhook subscription
   check-config   validate the configuration and print it, secrets redacted
