@@ -180,6 +180,7 @@ type authenticator struct {
 	cache     *tokenCache
 	failures  *failureLimiter // per client address
 	secrets   *failureLimiter // per presented secret (its hash)
+	uses      *tokenUses
 }
 
 func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
@@ -220,6 +221,7 @@ func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
 		src:      src,
 		opts:     opts,
 		cache:    &tokenCache{ttl: opts.CacheTTL, max: opts.CacheSize, entries: map[string]cachedToken{}},
+		uses:     newTokenUses(src),
 		failures: &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
 		secrets:  &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
 	}
@@ -285,6 +287,7 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 		return p, nil
 	}
 	if p, found := a.cache.get(hash, now); found {
+		a.uses.record(r.Context(), p.TokenID, now)
 		return p, nil
 	}
 	if wait, blocked := a.secrets.blocked(string(hash), now); blocked {
@@ -292,9 +295,13 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 	}
 	tok, err := a.src.TokenByHash(r.Context(), hash)
 	switch {
+	case err == nil && tok.Expired(now):
+		// An expired token is refused like an unknown one (cached ones
+		// within the cache's lifetime, as revocation is).
 	case err == nil:
 		p := Principal{Name: tok.Name, Scopes: append([]string(nil), tok.Scopes...), TokenID: tok.ID}
 		a.cache.put(hash, p, now)
+		a.uses.record(r.Context(), tok.ID, now)
 		return p, nil
 	case !errors.Is(err, store.ErrNotFound):
 		a.opts.Logger.ErrorContext(r.Context(), "token lookup failed", "error", err)

@@ -31,6 +31,16 @@ type Metrics struct {
 	personio429s    prometheus.Counter
 	push            *pushMetrics
 	routes          *routeLabelCache
+	buildInfo       *prometheus.GaugeVec
+	skipped         prometheus.Gauge
+	// collectors is everything registered, so that tests can hold the
+	// dashboards and alerts to the metrics that exist.
+	collectors []prometheus.Collector
+}
+
+func (m *Metrics) register(cs ...prometheus.Collector) {
+	m.registry.MustRegister(cs...)
+	m.collectors = append(m.collectors, cs...)
 }
 
 // NewMetrics registers every metric. Gauges that describe the directory are
@@ -66,9 +76,16 @@ func NewMetrics(dir *store.Directory, st store.Store) *Metrics {
 			Name: "personio_scim_personio_rate_limited_total", Help: "Personio answers with status 429.",
 		}),
 	}
+	m.buildInfo = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "personio_scim_build_info", Help: "The running binary: 1, labelled with its version, commit and Go version.",
+	}, []string{"version", "commit", "goversion"})
+	m.skipped = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "personio_scim_sync_skipped_people", Help: "People the last sync on this replica left out (unmappable or conflicting).",
+	})
+	m.register(m.buildInfo, m.skipped, newSyncMetrics(st, time.Now))
 	m.push = newPushMetrics()
-	m.registry.MustRegister(m.push.requests, m.push.undelivered)
-	m.registry.MustRegister(m.httpRequests, m.httpDuration, m.syncRuns, m.syncDuration, m.guardHolds,
+	m.register(m.push.requests, m.push.undelivered)
+	m.register(m.httpRequests, m.httpDuration, m.syncRuns, m.syncDuration, m.guardHolds,
 		m.personioCalls, m.personioRetries, m.personio429s,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newDirectoryCollector(dir, st))
@@ -84,6 +101,7 @@ func (m *Metrics) ObserveRun(rep mirror.Report) {
 	if rep.Status == store.RunHeld {
 		m.guardHolds.Inc()
 	}
+	m.observeSkipped(rep)
 }
 
 // ObservePersonio records one request to Personio; it fits

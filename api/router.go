@@ -26,9 +26,10 @@ type Options struct {
 	Engine    *mirror.Engine
 	// Targets are the push targets' workers; nil when none is configured.
 	Targets *push.Targets
-	// Ready reports why the replica is not ready yet ("" when it is).
+	// Ready reports why this replica has not synced yet ("" when it has).
 	// Default: the scheduler's first completed sync, or always ready when
-	// there is no scheduler.
+	// there is no scheduler. A completed sync in the store, from any
+	// replica, makes the replica ready regardless.
 	Ready   func() string
 	Metrics *Metrics // nil: a fresh set
 	Version string
@@ -61,7 +62,8 @@ type Options struct {
 }
 
 type router struct {
-	opts Options
+	opts      Options
+	readiness readiness
 }
 
 // NewRouter returns the service's HTTP handler.

@@ -44,6 +44,12 @@ type Store interface {
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
 	Tokens(ctx context.Context) ([]Token, error)
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+	// RotateToken stores next under the name of the current token called
+	// next.Name, which stays valid until oldExpiresAt (or its own earlier
+	// expiry) and is marked replaced; ErrNotFound when there is none.
+	RotateToken(ctx context.Context, next Token, oldExpiresAt, at time.Time) error
+	// TouchToken records that a token was used at at (never moving back).
+	TouchToken(ctx context.Context, id string, at time.Time) error
 
 	// PushLedger is every push target's cursor and per-resource records.
 	PushLedger
@@ -129,6 +135,17 @@ type Token struct {
 	Hash      []byte
 	CreatedAt time.Time
 	RevokedAt time.Time
+	// ExpiresAt is when the token stops working (zero: never).
+	ExpiresAt time.Time
+	// LastUsedAt is when it last authenticated a request, to the minute.
+	LastUsedAt time.Time
+	// ReplacedAt is when a rotation gave its name to a newer token.
+	ReplacedAt time.Time
+}
+
+// Expired reports whether the token no longer works at now.
+func (t Token) Expired(now time.Time) bool {
+	return !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt)
 }
 
 // Token scopes. They do not imply each other.

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
+	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
 )
 
@@ -17,25 +20,29 @@ func runCheckConfig(ctx context.Context, args []string, stdout, stderr io.Writer
 }
 
 func runCheckConfigWith(ctx context.Context, args []string, stdout, stderr io.Writer, types map[string]push.Factory) error {
-	c, err := newCommand("check-config", stderr, "")
-	if err != nil {
-		return err
+	// The environment's problems are collected with the rest rather than
+	// stopping the check, so that one run names every one of them.
+	e, envErr := loadEnv(os.Getenv)
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&e.ConfigFile, "config", e.ConfigFile, "YAML configuration file (CONFIG_FILE)")
+	if err := fs.Parse(args); err != nil {
+		return flagError(err)
 	}
-	c.configFlag()
-	if err := c.parse(args); err != nil {
-		return err
-	}
-	e := c.env
+	problems := []error{envErr}
 	cfg, err := loadConfiguration(e, typeNames(types))
-	if err != nil {
-		return err
-	}
-	// Opening a target checks its section: keys, URLs, secret variables.
-	// Factories send nothing while opening.
-	for _, tc := range cfg.targets {
-		if _, err := openTarget(ctx, cfg.file, tc, types, slog.New(slog.DiscardHandler), targetHooks{}); err != nil {
-			return err
+	problems = append(problems, err)
+	if err == nil {
+		problems = append(problems, checkPersonio(e, cfg.policy, stdout))
+		// Opening a target checks its section: keys, URLs, secret
+		// variables. Factories send nothing while opening.
+		for _, tc := range cfg.targets {
+			_, err := openTarget(ctx, cfg.file, tc, types, slog.New(slog.DiscardHandler), targetHooks{})
+			problems = append(problems, err)
 		}
+	}
+	if err := errors.Join(problems...); err != nil {
+		return fmt.Errorf("check-config found problems:\n%w", err)
 	}
 	fmt.Fprintln(stdout, "# environment")
 	for _, v := range envVars() {
@@ -58,6 +65,18 @@ func runCheckConfigWith(ctx context.Context, args []string, stdout, stderr io.Wr
 	fmt.Fprintf(stdout, "\n# configuration: %s\n%s", orDefault(e.ConfigFile), out)
 	printTargets(stdout, cfg.targets)
 	return nil
+}
+
+// checkPersonio builds the Personio client as serve would, which refuses
+// what it could never use (a base URL that is not https, a bad API
+// version), without sending anything.
+func checkPersonio(e env, policy *mirror.Policy, stdout io.Writer) error {
+	_, err := newPersonioClient(e, policy, nil)
+	if errors.Is(err, errNoPersonio) {
+		fmt.Fprintln(stdout, "# note: no Personio credentials; serve will serve what the store holds and not sync")
+		return nil
+	}
+	return err
 }
 
 // printTargets lists the targets as the service will run them. Type

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -33,6 +34,14 @@ func newCommand(name string, stderr io.Writer, usage string) (*command, error) {
 	return &command{env: e, flags: fs, stderr: stderr}, nil
 }
 
+// flagError tells a request for help (exit 0) from wrong wording (exit 2).
+func flagError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return errHelp
+	}
+	return errUsage
+}
+
 // configFlag adds --config, overriding CONFIG_FILE.
 func (c *command) configFlag() {
 	c.flags.StringVar(&c.env.ConfigFile, "config", c.env.ConfigFile, "YAML configuration file (CONFIG_FILE)")
@@ -47,7 +56,7 @@ func (c *command) listenFlag() {
 // caller's wording, answered with usage.
 func (c *command) parse(args []string) error {
 	if err := c.flags.Parse(args); err != nil {
-		return errUsage
+		return flagError(err)
 	}
 	c.logger = newLogger(c.stderr, c.env.LogFormat, c.env.LogLevel)
 	return nil

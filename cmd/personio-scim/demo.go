@@ -79,6 +79,10 @@ type demo struct {
 	scimToken  string
 	adminToken string
 	rng        *rand.Rand
+	// started is when the demo was ready: the audit example asks for what
+	// changed since, so that it shows the simulated company's news rather
+	// than the first import.
+	started time.Time
 }
 
 func startDemo(ctx context.Context, e env, employees int, seed int64, logger *slog.Logger, pushTo []string) (*demo, error) {
@@ -95,7 +99,7 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 	if d.adminToken, err = store.NewTokenSecret(); err != nil {
 		return nil, err
 	}
-	e.DatabaseURL = ""
+	e.DatabaseURL = memoryURL
 	e.PersonioBaseURL = "http://" + ln.Addr().String()
 	e.PersonioClientID, e.PersonioClientSecret = sim.ClientID(), sim.ClientSecret()
 	e.SCIMToken, e.AdminToken = d.scimToken, d.adminToken
@@ -112,6 +116,13 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 		d.close()
 		return nil, err
 	}
+	// The first import runs before the welcome, so that the service is
+	// ready when its URL is printed and the audit example starts after it.
+	if _, err := d.svc.scheduler.RunNow(ctx, mirror.RunOptions{Trigger: "demo"}, false); err != nil {
+		d.close()
+		return nil, fmt.Errorf("the demo's first sync: %w", err)
+	}
+	d.started = time.Now()
 	return d, nil
 }
 
@@ -137,8 +148,8 @@ personio-scim demo: %d simulated Personio employees, in-memory store.
 Try:
   curl -H 'Authorization: Bearer %s' '%s/scim/v2/Users?count=3'
   curl -H 'Authorization: Bearer %s' '%s/api/v1/status'
-  curl -H 'Authorization: Bearer %s' '%s/api/v1/audit?limit=5'
-`, len(d.sim.Records()), base, d.scimToken, d.adminToken, d.scimToken, base, d.adminToken, base, d.adminToken, base)
+  curl -H 'Authorization: Bearer %s' '%s/api/v1/audit?since=%s&limit=20'
+`, len(d.sim.Records()), base, d.scimToken, d.adminToken, d.scimToken, base, d.adminToken, base, d.adminToken, base, d.started.UTC().Format(time.RFC3339Nano))
 	d.printPushes(w, base)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -129,3 +130,54 @@ func TestKubernetesManifestsMatchTheBinary(t *testing.T) {
 		t.Fatalf("the ConfigMap's config.yaml: %v", err)
 	}
 }
+
+// The Helm chart is held to the binary through its text: every variable
+// its values and templates set is one personio-scim reads, the probes hit
+// real endpoints, and its configuration example compiles. .ci/run renders
+// it with helm itself.
+func TestHelmChartMatchesTheBinary(t *testing.T) {
+	const chart = "../../deploy/helm/personio-scim"
+	var docs []map[string]any
+	readYAML(t, chart+"/values.yaml", &docs)
+	values := docs[0]
+	var names []string
+	for name := range values["env"].(map[string]any) {
+		names = append(names, name)
+	}
+	for name := range values["secret"].(map[string]any)["values"].(map[string]any) {
+		names = append(names, name)
+	}
+	templates, err := filepath.Glob(chart + "/templates/*.yaml")
+	if err != nil || len(templates) < 6 {
+		t.Fatalf("templates: %v (%d)", err, len(templates))
+	}
+	var text strings.Builder
+	for _, f := range templates {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text.Write(b)
+	}
+	for _, m := range envNameInTemplate.FindAllStringSubmatch(text.String(), -1) {
+		names = append(names, m[1])
+	}
+	for _, required := range []string{"DATABASE_URL", "PUBLIC_URL", "LISTEN_ADDR", "CONFIG_FILE", "SCIM_TOKEN", "ADMIN_TOKEN"} {
+		if !slices.Contains(names, required) {
+			t.Errorf("the chart does not set %s", required)
+		}
+	}
+	for _, name := range names {
+		if !slices.Contains(knownEnv(), name) {
+			t.Errorf("the chart sets %s, which personio-scim does not read", name)
+		}
+	}
+	for _, want := range []string{"path: /readyz", "path: /healthz", "kind: PodDisruptionBudget", "kind: Ingress", "kind: ServiceMonitor", "podAntiAffinity", "existingSecret"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the templates lack %q", want)
+		}
+	}
+}
+
+// envNameInTemplate finds container variables the templates name literally.
+var envNameInTemplate = regexp.MustCompile(`- name: ([A-Z][A-Z0-9_]+)\b`)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -64,8 +65,8 @@ func envVars() []envVar {
 			e.ListenAddr = v
 			return nil
 		}},
-		{Name: "DATABASE_URL", Secret: true, Help: "Postgres URL (postgres://user:pass@host:5432/db); empty uses the in-memory store", set: func(e *env, v string) error {
-			if v != "" {
+		{Name: "DATABASE_URL", Secret: true, Help: "Postgres URL (postgres://user:pass@host:5432/db); memory: uses the in-memory store (serve requires one of them)", set: func(e *env, v string) error {
+			if v != "" && v != memoryURL {
 				u, err := url.Parse(v)
 				if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
 					return fmt.Errorf("want postgres://USER:PASSWORD@HOST:5432/DATABASE")
@@ -193,6 +194,8 @@ func envVars() []envVar {
 // reported as one line naming the variable.
 func loadEnv(getenv func(string) string) (env, error) {
 	var e env
+	var errs []error
+	failed := map[string]bool{}
 	for _, v := range envVars() {
 		val := getenv(v.Name)
 		if val == "" {
@@ -203,13 +206,15 @@ func loadEnv(getenv func(string) string) (env, error) {
 			if v.Secret {
 				shown = "…"
 			}
-			return env{}, fmt.Errorf("%s=%q: %v", v.Name, shown, err)
+			errs = append(errs, fmt.Errorf("%s=%q: %v", v.Name, shown, err))
+			failed[v.Name] = true
 		}
 	}
-	if !e.PersonioRateLimit && !isLoopbackURL(e.PersonioBaseURL) {
-		return env{}, fmt.Errorf("PERSONIO_RATE_LIMIT=\"off\": only allowed with a loopback PERSONIO_BASE_URL; Personio's limits must hold")
+	if !failed["PERSONIO_RATE_LIMIT"] && !failed["PERSONIO_BASE_URL"] && !e.PersonioRateLimit && !isLoopbackURL(e.PersonioBaseURL) {
+		errs = append(errs, fmt.Errorf("PERSONIO_RATE_LIMIT=\"off\": only allowed with a loopback PERSONIO_BASE_URL; Personio's limits must hold"))
 	}
-	return e, nil
+	// Every problem at once, and what could be read for check-config.
+	return e, errors.Join(errs...)
 }
 
 func isLoopbackURL(raw string) bool {

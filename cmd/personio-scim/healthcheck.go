@@ -16,17 +16,17 @@ func runHealthcheck(ctx context.Context, args []string, _, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	c.listenFlag()
 	if err := c.parse(args); err != nil {
 		return err
 	}
-	e := c.env
-	_, port, err := net.SplitHostPort(e.ListenAddr)
+	target, err := healthzURL(c.env.ListenAddr)
 	if err != nil {
-		return fmt.Errorf("LISTEN_ADDR=%q: %w", e.ListenAddr, err)
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
 	if err != nil {
 		return err
 	}
@@ -39,4 +39,21 @@ func runHealthcheck(ctx context.Context, args []string, _, stderr io.Writer) err
 		return fmt.Errorf("healthz answered %d", resp.StatusCode)
 	}
 	return nil
+}
+
+// healthzURL is where a server listening on addr answers locally: its own
+// host when it names one, else the loopback address of the family it binds.
+func healthzURL(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("LISTEN_ADDR=%q: %w", addr, err)
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case host == "" || (ip != nil && ip.Equal(net.IPv4zero)):
+		host = "127.0.0.1"
+	case ip != nil && ip.Equal(net.IPv6unspecified):
+		host = "::1"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/healthz", nil
 }

@@ -41,6 +41,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	e, logger := c.env, c.logger
+	if e.DatabaseURL == "" {
+		return errors.New("serve needs DATABASE_URL: a Postgres URL, or DATABASE_URL=" + memoryURL + " for the in-memory store, which loses every token, run and change on exit (the demo command needs neither)")
+	}
 	applySoftMemoryLimit(logger)
 	svc, err := newService(ctx, e, logger)
 	if err != nil {
@@ -118,6 +121,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 	svc := &service{store: st, dir: dir, logger: logger, trustedProxies: e.TrustedProxies}
 	svc.loops = append(svc.loops, dir.Run)
 	metrics := api.NewMetrics(dir, st)
+	metrics.SetBuild(buildInfo())
 	notifier, err := newNotifier(e, cfg.notifications, notifierOptions{Store: st, Logger: logger, Getenv: o.getenv, Targets: cfg.targetNames, Console: o.console})
 	if err != nil {
 		st.Close()

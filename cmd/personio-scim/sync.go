@@ -26,7 +26,7 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	showChanges := fs.Int("show", 50, "how many planned changes to list")
 	fs.StringVar(&e.ConfigFile, "config", e.ConfigFile, "YAML configuration file (CONFIG_FILE)")
 	if err := fs.Parse(args); err != nil {
-		return errUsage
+		return flagError(err)
 	}
 	logger := newLogger(stderr, e.LogFormat, e.LogLevel)
 	applySoftMemoryLimit(logger)
@@ -34,11 +34,16 @@ func runSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, e, e.MigrateOnStart, logger)
+	st, err := openStore(ctx, e, e.MigrateOnStart && !*dryRun, logger)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	if *dryRun {
+		if err := requireCurrentSchema(st, "sync --dry-run"); err != nil {
+			return err
+		}
+	}
 	dir, err := store.NewDirectory(ctx, st, store.DirectoryOptions{Logger: logger})
 	if err != nil {
 		return err

@@ -134,6 +134,7 @@ func TestCheckConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "bad.yaml:4") || !strings.Contains(err.Error(), "mapping.userName") || !strings.Contains(err.Error(), "emial") {
 		t.Fatalf("broken config: %v; want the file, line, key and the bad name", err)
 	}
+	t.Setenv("DATABASE_URL", memoryURL)
 	if err := run(context.Background(), []string{"serve", "--config", bad}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "bad.yaml:4") {
 		t.Fatalf("serve with a broken config: %v", err)
 	}

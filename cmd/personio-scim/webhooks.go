@@ -36,6 +36,10 @@ Personio sends back in Authorization. The URL defaults to PUBLIC_URL +
 `
 
 func runWebhooks(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if wantsHelp(args) {
+		fmt.Fprint(stdout, webhooksUsage)
+		return nil
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, webhooksUsage)
 		return errUsage

@@ -140,7 +140,10 @@ func ParseDocument(name string, data []byte, others []string) (Config, map[strin
 	cfg.name = name
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return Config{}, nil, fileError(name, err)
+		return Config{}, nil, fileError(name, err, data, nil)
+	}
+	if errs := fractionsForWholeNumbers(name, &root); len(errs) > 0 {
+		return Config{}, nil, errors.Join(errs...)
 	}
 	doc := document{Config: &cfg}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -149,7 +152,7 @@ func ParseDocument(name string, data []byte, others []string) (Config, map[strin
 	case errors.Is(err, io.EOF):
 		return cfg, nil, nil
 	case err != nil:
-		return Config{}, nil, fileError(name, err)
+		return Config{}, nil, fileError(name, err, data, &root)
 	}
 	if err := dec.Decode(new(yaml.Node)); !errors.Is(err, io.EOF) {
 		return Config{}, nil, fmt.Errorf("%s: want one YAML document, found more", name)
@@ -323,7 +326,7 @@ func positioned(line int, format string, args ...any) error {
 // fileError rewrites the YAML library's "yaml: line 3: ..." and "line 3:
 // field x not found in type mirror.T" into "name:3: ..." with words an
 // administrator understands.
-func fileError(name string, err error) error {
+func fileError(name string, err error, data []byte, root *yaml.Node) error {
 	var lines []string
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -339,8 +342,8 @@ func fileError(name string, err error) error {
 		}
 		if rest, ok := strings.CutPrefix(msg, "line "); ok {
 			if num, text, found := strings.Cut(rest, ": "); found {
-				if _, convErr := strconv.Atoi(num); convErr == nil {
-					errs = append(errs, fmt.Errorf("%s:%s: %s", name, num, text))
+				if line, convErr := strconv.Atoi(num); convErr == nil {
+					errs = append(errs, fmt.Errorf("%s:%s: %s", name, num, explainLine(data, root, line, text)))
 					continue
 				}
 			}

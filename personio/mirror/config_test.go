@@ -161,7 +161,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"expression is a list", "mapping:\n  title: [position]\n", []string{"c.yaml:2: mapping.title: want an expression"}},
 		{"mapping is a list", "mapping: [title]\n", []string{"c.yaml:1: mapping: want attribute: expression entries"}},
 		{"scope is a map", "scope: {a: b}\n", []string{"c.yaml:1: want a CEL expression as a string"}},
-		{"wrong type", "lifecycle:\n  prehire_days: soon\n", []string{"c.yaml:2: cannot unmarshal !!str `soon` into int"}},
+		{"wrong type", "lifecycle:\n  prehire_days: soon\n", []string{`c.yaml:2: lifecycle.prehire_days: want a whole number (for example 30), got "soon"`}},
 		{"negative prehire", "lifecycle:\n  prehire_days: -1\n", []string{"c.yaml:2: lifecycle.prehire_days: must be between 0 and 3650 days, got -1"}},
 		{"negative activate", "lifecycle:\n  activate_days: -2\n", []string{"c.yaml:2: lifecycle.activate_days: must be between 0"}},
 		{"negative retention", "lifecycle:\n  retention_days: -30\n", []string{"c.yaml:2: lifecycle.retention_days: must be between 0"}},
@@ -181,7 +181,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"writable active", "scim:\n  writable:\n    - active\n", []string{"c.yaml:3: scim.writable[0]: active cannot be writable"}},
 		{"writable twice", "scim:\n  writable: [title, title]\n", []string{"scim.writable[1]: title is listed twice"}},
 		{"negative full_every", "sync:\n  full_every: -1h\n", []string{"c.yaml:2: sync.full_every: must not be negative"}},
-		{"full_every not a duration", "sync:\n  full_every: daily\n", []string{"c.yaml:2: cannot unmarshal"}},
+		{"full_every not a duration", "sync:\n  full_every: daily\n", []string{`c.yaml:2: sync.full_every: want a duration such as 24h`}},
 		{"two documents", "scope: 'true'\n---\nscope: 'false'\n", []string{"c.yaml: want one YAML document"}},
 	}
 	for _, tt := range tests {

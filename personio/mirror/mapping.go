@@ -86,6 +86,11 @@ func (m *Mapping) UnmarshalYAML(n *yaml.Node) error {
 			delete(*m, attr)
 			continue
 		}
+		if attr == store.AttrActive && value.Kind == yaml.ScalarNode && value.ShortTag() == "!!bool" && value.Value != "true" {
+			return positioned(value.Line, "mapping: active: %s is the constant false for everyone and would make every identity inactive; "+
+				"give an expression (for example status != \"inactive\"), leave active to the lifecycle policy by removing it, "+
+				"or quote it (\"false\") if every identity really is to be inactive", value.Value)
+		}
 		rule, err := parseMappingRule(attr, value)
 		if err != nil {
 			return err

@@ -98,7 +98,7 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
 	for _, other := range s.db.tokens {
-		if other.ID == t.ID || (other.Name == t.Name && other.RevokedAt.IsZero()) {
+		if other.ID == t.ID || (other.Name == t.Name && other.RevokedAt.IsZero() && other.ReplacedAt.IsZero()) {
 			return fmt.Errorf("token %q: %w", t.Name, store.ErrDuplicate)
 		}
 	}
@@ -154,10 +154,59 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 	return nil
 }
 
+func (s *Store) RotateToken(ctx context.Context, next store.Token, oldExpiresAt, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if next.ID == "" || len(next.Hash) == 0 || next.Name == "" {
+		return fmt.Errorf("%w: token needs an id, a name and a hash", store.ErrInvalid)
+	}
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	var current []string
+	for id, t := range s.db.tokens {
+		if t.ID == next.ID || slices.Equal(t.Hash, next.Hash) {
+			return fmt.Errorf("token %q: %w", next.Name, store.ErrDuplicate)
+		}
+		if t.Name == next.Name && t.RevokedAt.IsZero() && t.ReplacedAt.IsZero() {
+			current = append(current, id)
+		}
+	}
+	if len(current) == 0 {
+		return fmt.Errorf("token %q: %w", next.Name, store.ErrNotFound)
+	}
+	for _, id := range current {
+		t := s.db.tokens[id]
+		t.ReplacedAt = at
+		if t.ExpiresAt.IsZero() || t.ExpiresAt.After(oldExpiresAt) {
+			t.ExpiresAt = oldExpiresAt
+		}
+		s.db.tokens[id] = cloneToken(t)
+	}
+	s.db.tokens[next.ID] = cloneToken(next)
+	return nil
+}
+
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.db.mu.Lock()
+	defer s.db.mu.Unlock()
+	if t, ok := s.db.tokens[id]; ok && t.LastUsedAt.Before(at) {
+		t.LastUsedAt = at
+		s.db.tokens[id] = cloneToken(t)
+	}
+	return nil
+}
+
 func cloneToken(t store.Token) store.Token {
 	t.Scopes = slices.Clone(t.Scopes)
 	t.Hash = slices.Clone(t.Hash)
 	t.CreatedAt = t.CreatedAt.UTC().Truncate(time.Microsecond)
 	t.RevokedAt = t.RevokedAt.UTC().Truncate(time.Microsecond)
+	t.ExpiresAt = t.ExpiresAt.UTC().Truncate(time.Microsecond)
+	t.LastUsedAt = t.LastUsedAt.UTC().Truncate(time.Microsecond)
+	t.ReplacedAt = t.ReplacedAt.UTC().Truncate(time.Microsecond)
 	return t
 }

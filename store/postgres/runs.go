@@ -127,25 +127,70 @@ func (s *Store) CreateToken(ctx context.Context, t store.Token) error {
 	if scopes == nil {
 		scopes = []string{}
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, scopes, hash, created_at) VALUES ($1,$2,$3,$4,$5)`,
-		t.ID, t.Name, scopes, t.Hash, t.CreatedAt.UTC())
+	_, err := s.pool.Exec(ctx, `INSERT INTO api_tokens (id, name, scopes, hash, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
+		t.ID, t.Name, scopes, t.Hash, t.CreatedAt.UTC(), nullTime(t.ExpiresAt))
 	if err != nil {
 		return mapCommitError(err)
 	}
 	return nil
 }
 
-const tokenSelect = `SELECT id, name, scopes, hash, created_at, revoked_at FROM api_tokens `
+func (s *Store) RotateToken(ctx context.Context, next store.Token, oldExpiresAt, at time.Time) error {
+	if next.ID == "" || len(next.Hash) == 0 || next.Name == "" {
+		return fmt.Errorf("%w: token needs an id, a name and a hash", store.ErrInvalid)
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("rotate token: %w", err)
+	}
+	defer tx.Rollback(ctx)
+	tag, err := tx.Exec(ctx, `UPDATE api_tokens SET replaced_at = $2,
+		expires_at = CASE WHEN expires_at IS NULL OR expires_at > $3 THEN $3 ELSE expires_at END
+		WHERE name = $1 AND revoked_at IS NULL AND replaced_at IS NULL`, next.Name, at.UTC(), oldExpiresAt.UTC())
+	if err != nil {
+		return fmt.Errorf("rotate token: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("token %q: %w", next.Name, store.ErrNotFound)
+	}
+	scopes := next.Scopes
+	if scopes == nil {
+		scopes = []string{}
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO api_tokens (id, name, scopes, hash, created_at, expires_at) VALUES ($1,$2,$3,$4,$5,$6)`,
+		next.ID, next.Name, scopes, next.Hash, next.CreatedAt.UTC(), nullTime(next.ExpiresAt)); err != nil {
+		return mapCommitError(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return mapCommitError(err)
+	}
+	return nil
+}
+
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	_, err := s.pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $2)`, id, at.UTC())
+	if err != nil {
+		return fmt.Errorf("record token use: %w", err)
+	}
+	return nil
+}
+
+const tokenSelect = `SELECT id, name, scopes, hash, created_at, revoked_at, expires_at, last_used_at, replaced_at FROM api_tokens `
 
 func scanToken(row pgx.Row) (store.Token, error) {
 	var t store.Token
-	var revoked *time.Time
-	if err := row.Scan(&t.ID, &t.Name, &t.Scopes, &t.Hash, &t.CreatedAt, &revoked); err != nil {
+	var revoked, expires, used, replaced *time.Time
+	if err := row.Scan(&t.ID, &t.Name, &t.Scopes, &t.Hash, &t.CreatedAt, &revoked, &expires, &used, &replaced); err != nil {
 		return t, err
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
-	if revoked != nil {
-		t.RevokedAt = revoked.UTC()
+	for _, f := range []struct {
+		from *time.Time
+		to   *time.Time
+	}{{revoked, &t.RevokedAt}, {expires, &t.ExpiresAt}, {used, &t.LastUsedAt}, {replaced, &t.ReplacedAt}} {
+		if f.from != nil {
+			*f.to = f.from.UTC()
+		}
 	}
 	if len(t.Scopes) == 0 {
 		t.Scopes = nil

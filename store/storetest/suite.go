@@ -61,6 +61,7 @@ func Run(t *testing.T, open Factory) {
 		{"ChangeLogCursorAndFilters", testChangeLog},
 		{"ConcurrentAppliers", testConcurrentAppliers},
 		{"Tokens", testTokens},
+		{"TokenRotationExpiryAndUse", testTokenRotation},
 		{"Runs", testRuns},
 		{"LeaderLockExcludesOtherInstance", testLeader},
 		{"WatchNudgesOtherInstance", testWatch},
@@ -505,6 +506,64 @@ func testTokens(t *testing.T, open Factory) {
 	// A revoked name can be reused.
 	if err := a.CreateToken(ctx, store.Token{ID: "tok-3", Name: "okta", Hash: store.HashToken("y"), CreatedAt: clock.Now()}); err != nil {
 		t.Fatalf("reuse of a revoked name: %v", err)
+	}
+}
+
+// testTokenRotation: a token rotated under its name keeps working until the
+// grace ends, the name stays unique among current tokens, expiry and last
+// use round-trip and last use never moves back.
+func testTokenRotation(t *testing.T, open Factory) {
+	clock := NewClock()
+	a, b := open(t, clock.Now)
+	ctx := context.Background()
+	now := clock.Now()
+	expires := now.Add(90 * 24 * time.Hour)
+	old := store.Token{ID: "tok-1", Name: "okta", Scopes: []string{store.ScopeSCIMRead}, Hash: store.HashToken("old"), CreatedAt: now, ExpiresAt: expires}
+	if err := a.CreateToken(ctx, old); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	next := store.Token{ID: "tok-2", Name: "okta", Scopes: []string{store.ScopeSCIMRead}, Hash: store.HashToken("new"), CreatedAt: now.Add(time.Minute)}
+	grace := now.Add(24 * time.Hour)
+	if err := b.RotateToken(ctx, next, grace, now.Add(time.Minute)); err != nil {
+		t.Fatalf("rotate: %v", err)
+	}
+	gotOld, err := a.TokenByHash(ctx, store.HashToken("old"))
+	if err != nil || !gotOld.ExpiresAt.Equal(grace) || gotOld.ReplacedAt.IsZero() || !gotOld.Expired(grace) || gotOld.Expired(grace.Add(-time.Second)) {
+		t.Fatalf("the rotated token = %+v, %v; want it valid until the grace ends", gotOld, err)
+	}
+	gotNew, err := a.TokenByHash(ctx, store.HashToken("new"))
+	if err != nil || gotNew.ID != "tok-2" || !gotNew.ExpiresAt.IsZero() || !gotNew.ReplacedAt.IsZero() {
+		t.Fatalf("the new token = %+v, %v", gotNew, err)
+	}
+	wantErr(t, a.CreateToken(ctx, store.Token{ID: "tok-3", Name: "okta", Hash: store.HashToken("third"), CreatedAt: now}), store.ErrDuplicate)
+	wantErr(t, a.RotateToken(ctx, store.Token{ID: "tok-4", Name: "nobody", Hash: store.HashToken("4"), CreatedAt: now}, grace, now), store.ErrNotFound)
+	// A rotation never stretches an expiry that comes sooner than the grace.
+	short := store.Token{ID: "tok-5", Name: "jumpcloud", Hash: store.HashToken("5"), CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	if err := a.CreateToken(ctx, short); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RotateToken(ctx, store.Token{ID: "tok-6", Name: "jumpcloud", Hash: store.HashToken("6"), CreatedAt: now}, grace, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.TokenByHash(ctx, store.HashToken("5")); err != nil || !got.ExpiresAt.Equal(now.Add(time.Hour)) {
+		t.Fatalf("the short-lived token after rotation = %+v, %v", got, err)
+	}
+
+	used := now.Add(2 * time.Hour)
+	if err := a.TouchToken(ctx, "tok-2", used); err != nil {
+		t.Fatalf("touch: %v", err)
+	}
+	if err := b.TouchToken(ctx, "tok-2", used.Add(-time.Hour)); err != nil {
+		t.Fatalf("touch: %v", err)
+	}
+	list, err := b.Tokens(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tok := range list {
+		if tok.ID == "tok-2" && !tok.LastUsedAt.Equal(used) {
+			t.Fatalf("last used = %v, want %v", tok.LastUsedAt, used)
+		}
 	}
 }
 
