@@ -28,14 +28,14 @@ type Client struct {
 // FetchStats describes one fetch. Duration is measured on the configured
 // clock, so with a fake clock it is the simulated time spent waiting.
 type FetchStats struct {
-	Calls            int // HTTP attempts, including authentication and retries
-	AuthCalls        int // attempts at the auth endpoint
-	Retries          int // attempts repeated after 429, 5xx, network errors or 401
-	RateLimited      int // 429 answers
-	Pages            int // list pages read
-	Restarts         int // listings restarted after the total changed
-	DroppedSensitive int // custom attribute values dropped as bank or pay data
-	Duration         time.Duration
+	Calls            int           `json:"calls"`             // HTTP attempts, including authentication and retries
+	AuthCalls        int           `json:"auth_calls"`        // attempts at the auth endpoint
+	Retries          int           `json:"retries"`           // attempts repeated after 429, 5xx, network errors or 401
+	RateLimited      int           `json:"rate_limited"`      // 429 answers
+	Pages            int           `json:"pages"`             // list pages read
+	Restarts         int           `json:"restarts"`          // listings restarted after the total changed
+	DroppedSensitive int           `json:"dropped_sensitive"` // custom attribute values dropped as bank or pay data
+	Duration         time.Duration `json:"duration_ns"`
 }
 
 // run carries the state of one fetch.
