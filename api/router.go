@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/personio-scim/personio-scim/api/console"
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/scim"
@@ -45,6 +46,8 @@ type Options struct {
 	// AuthFailureBurst is how many failed authentications one address may
 	// make before it is slowed down (default 10).
 	AuthFailureBurst int
+	// Console is the web console at /admin/; nil serves none.
+	Console *console.Console
 }
 
 type router struct {
@@ -99,6 +102,7 @@ func NewRouter(opts Options) (http.Handler, error) {
 		}))
 		rt.adminRoutes(r)
 	})
+	rt.mountConsole(r)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route; SCIM is at /scim/v2, the admin API at /api/v1")
 	})
