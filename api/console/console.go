@@ -398,11 +398,5 @@ func templateFuncs() template.FuncMap {
 		},
 		"dur":  func(d time.Duration) string { return d.Round(time.Second).String() },
 		"join": strings.Join,
-		"or": func(a, b string) string {
-			if a != "" {
-				return a
-			}
-			return b
-		},
 	}
 }
