@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/personio-scim/personio-scim/api/console"
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
 	"github.com/personio-scim/personio-scim/scim"
@@ -59,6 +60,8 @@ type Options struct {
 	Notifications http.Handler
 	// Webhooks, when set, receives Personio's webhooks at WebhookPath.
 	Webhooks *Webhooks
+	// Console is the web console at /admin/; nil serves none.
+	Console *console.Console
 }
 
 type router struct {
@@ -118,6 +121,7 @@ func NewRouter(opts Options) (http.Handler, error) {
 		}))
 		rt.adminRoutes(r)
 	})
+	rt.mountConsole(r)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusNotFound, "no such route; SCIM is at /scim/v2, the admin API at /api/v1")
 	})
