@@ -115,10 +115,12 @@ func NewRouter(opts Options) (http.Handler, error) {
 		r.Method(http.MethodPost, WebhookPath, opts.Webhooks)
 	}
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(Authenticate(opts.Store, AuthOptions{
+		// A console session opens the admin API too, so that approving in
+		// the browser and over the API are one path.
+		r.Use(rt.withConsoleSession(Authenticate(opts.Store, AuthOptions{
 			Bootstrap: bootstrap, RequiredScope: AdminScope, RenderError: writeProblem, Logger: opts.Logger,
 			FailureBurst: opts.AuthFailureBurst, ClientAddr: opts.TrustedProxies.ClientAddr,
-		}))
+		})))
 		rt.adminRoutes(r)
 	})
 	rt.mountConsole(r)

@@ -110,7 +110,14 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 		return nil, err
 	}
 	demoNotices := demoNotifications()
-	opts.notifications, opts.console = &demoNotices, os.Stdout
+	opts.notifications, opts.console, opts.localConsole = &demoNotices, os.Stdout, true
+	if e.PublicURL == "" {
+		// The console's cookies are Secure unless the public URL is
+		// plain http, which a browser accepts on localhost only.
+		if _, port, err := net.SplitHostPort(e.ListenAddr); err == nil && port != "0" {
+			e.PublicURL = "http://localhost:" + port
+		}
+	}
 	d.svc, err = newServiceWith(ctx, e, logger, opts)
 	if err != nil {
 		d.close()
@@ -151,6 +158,9 @@ Try:
   curl -H 'Authorization: Bearer %s' '%s/api/v1/audit?since=%s&limit=20'
 `, len(d.sim.Records()), base, d.scimToken, d.adminToken, d.scimToken, base, d.adminToken, base, d.adminToken, base, d.started.UTC().Format(time.RFC3339Nano))
 	d.printPushes(w, base)
+	if d.svc.console != nil {
+		fmt.Fprintf(w, "\nConsole (one sign-in, valid 15 minutes; no IdP needed):\n  %s\n", d.svc.console.LocalAdminLink(base))
+	}
 }
 
 // makeThingsHappen changes the simulated company on a timer and syncs at

@@ -38,6 +38,7 @@ type env struct {
 	PersonioPartnerID    string
 	PersonioAppID        string
 	PersonioWebhookToken string // the secret Personio sends with each webhook delivery
+	OIDCIssuer           string // the console's identity provider; empty: no sign-in but the demo's links
 	// PersonioRateLimit off lifts the client's limiter, for the simulator
 	// and benchmarks; only allowed against a loopback Personio.
 	PersonioRateLimit bool
@@ -165,6 +166,18 @@ func envVars() []envVar {
 			e.PersonioWebhookToken = v
 			return nil
 		}},
+		{Name: "OIDC_ISSUER", Help: "OpenID Connect issuer the console signs administrators in with (see docs/console.md); empty turns the console off", set: func(e *env, v string) error {
+			if v != "" {
+				u, err := url.Parse(v)
+				if err != nil || u.Scheme != "https" && !(u.Scheme == "http" && (u.Hostname() == "localhost" || u.Hostname() == "127.0.0.1")) || u.Host == "" {
+					return fmt.Errorf("want an https URL such as https://example.okta.com")
+				}
+			}
+			e.OIDCIssuer = strings.TrimRight(v, "/")
+			return nil
+		}},
+		{Name: "OIDC_CLIENT_ID", Help: "the console's client id at the OIDC issuer", set: func(e *env, v string) error { return nil }},
+		{Name: "OIDC_CLIENT_SECRET", Secret: true, Help: "the console's client secret at the OIDC issuer", set: func(e *env, v string) error { return nil }},
 		{Name: "PERSONIO_APP_ID", Default: "PERSONIO_SCIM", Help: "sent as X-Personio-App-ID (UPPER_SNAKE_CASE)", set: func(e *env, v string) error { e.PersonioAppID = v; return nil }},
 		{Name: "PERSONIO_RATE_LIMIT", Default: "on", Help: "off lifts the client-side rate limiter; allowed only for a loopback PERSONIO_BASE_URL (the simulator)", set: func(e *env, v string) error {
 			switch v {

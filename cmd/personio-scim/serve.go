@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/personio-scim/personio-scim/api"
+	"github.com/personio-scim/personio-scim/api/console"
 	"github.com/personio-scim/personio-scim/notify"
 	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
@@ -64,6 +66,7 @@ type service struct {
 	handler   http.Handler
 	logger    *slog.Logger
 	loops     []func(context.Context)
+	console   *console.Console // nil when the console is off
 	// trustedProxies are exempt from the per-address connection cap: every
 	// client behind a load balancer shares its address.
 	trustedProxies api.TrustedProxies
@@ -86,6 +89,9 @@ type serviceOptions struct {
 	targets []push.TargetConfig
 	// getenv reads the variables target sections name (default os.Getenv).
 	getenv func(string) string
+	// localConsole serves the web console without OIDC, signed in through
+	// printed one-time links (the demo).
+	localConsole bool
 	// notifications replace CONFIG_FILE's section (the demo's console).
 	notifications *notify.Config
 	// console receives the notifications of console channels (the demo's
@@ -200,12 +206,30 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 	if notifier != nil {
 		notifications = api.NotificationsHandler(notifier)
 	}
+	// The console signs people in through the company's IdP; without
+	// OIDC_ISSUER only the demo serves it, through one-time links it prints.
+	getenv := o.getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	if e.OIDCIssuer != "" || o.localConsole {
+		svc.console, err = newConsole(func(k string) string {
+			if k == "PUBLIC_URL" {
+				return e.PublicURL
+			}
+			return getenv(k)
+		}, logger)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	svc.handler, err = api.NewRouter(api.Options{
 		Store: st, Directory: dir, Scheduler: svc.scheduler, Engine: svc.engine, Targets: svc.targets,
 		Metrics: metrics, Version: version, Logger: logger,
 		SCIMToken: e.SCIMToken, AdminToken: e.AdminToken, Writable: policy.Writable(), PublicURL: e.PublicURL,
 		TrustedProxies: e.TrustedProxies, SCIMBasicUser: e.SCIMBasicUser, Notifications: notifications,
-		Webhooks: hooks,
+		Webhooks: hooks, Console: svc.console,
 	})
 	if err != nil {
 		st.Close()

@@ -255,6 +255,9 @@ func TestDemoPushesIntoTheSCIMSimulator(t *testing.T) {
 	if !strings.Contains(welcome.String(), "/api/v1/targets") {
 		t.Errorf("the welcome does not show the push target:\n%s", welcome.String())
 	}
+	if !strings.Contains(welcome.String(), "/admin/local?token=") {
+		t.Errorf("the welcome gives no console link:\n%s", welcome.String())
+	}
 }
 
 // TestConfigurationNotifications reads the notifications section from the
