@@ -10,8 +10,9 @@ import (
 // A v1 page of 100 employees is a quarter of a megabyte of nested objects,
 // and the client reads few of its values. encoding/json would re-validate
 // every nested value it is asked to decode; this scanner walks a document
-// that json.Valid has accepted once and hands out raw sub-slices, so that
-// only the selected values are ever converted. It never panics on input
+// that json.Valid has accepted once, or checks it as it walks (validValue),
+// and hands out raw sub-slices, so that only the selected values are ever
+// converted. It never panics on input
 // that was not validated either (the fuzz tests feed it such input); it
 // returns errSyntax instead.
 
@@ -287,7 +288,7 @@ func walkObject(data []byte, i int, member func(key []byte, start int) (int, err
 		if i >= len(data) || data[i] != '"' {
 			return 0, errSyntax
 		}
-		end, err := skipString(data, i)
+		end, err := validString(data, i)
 		if err != nil {
 			return 0, err
 		}
@@ -346,4 +347,165 @@ func walkArray(data []byte, i int, element func(start int) (int, error)) (int, e
 // keyIs compares a raw member key with a name, unquoting escaped keys.
 func keyIs(raw []byte, name string) bool {
 	return string(raw) == name || (hasEscape(raw) && unquoteKey(raw) == name)
+}
+
+// maxNesting bounds how deep validValue descends, as encoding/json does,
+// so that a hostile answer cannot exhaust the stack.
+const maxNesting = 10000
+
+// validValue returns the index after the JSON value starting at data[i],
+// checking it as strictly as json.Valid does: a page walked with it needs
+// no separate validating pass.
+func validValue(data []byte, i int) (int, error) {
+	return validNested(data, i, 0)
+}
+
+func validNested(data []byte, i, depth int) (int, error) {
+	if i >= len(data) {
+		return 0, errSyntax
+	}
+	switch c := data[i]; {
+	case c == '"':
+		return validString(data, i)
+	case c == '{' || c == '[':
+		if depth >= maxNesting {
+			return 0, errSyntax
+		}
+		return validContainer(data, i, depth+1)
+	case c == 't':
+		return validLiteral(data, i, "true")
+	case c == 'f':
+		return validLiteral(data, i, "false")
+	case c == 'n':
+		return validLiteral(data, i, "null")
+	default:
+		return validNumber(data, i)
+	}
+}
+
+func validContainer(data []byte, i, depth int) (int, error) {
+	closing, isObject := byte(']'), data[i] == '{'
+	if isObject {
+		closing = '}'
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == closing {
+		return i + 1, nil
+	}
+	for {
+		var err error
+		if isObject {
+			if i >= len(data) || data[i] != '"' {
+				return 0, errSyntax
+			}
+			if i, err = validString(data, i); err != nil {
+				return 0, err
+			}
+			if i = skipSpace(data, i); i >= len(data) || data[i] != ':' {
+				return 0, errSyntax
+			}
+			i = skipSpace(data, i+1)
+		}
+		if i, err = validNested(data, i, depth); err != nil {
+			return 0, err
+		}
+		if i = skipSpace(data, i); i >= len(data) {
+			return 0, errSyntax
+		}
+		switch data[i] {
+		case closing:
+			return i + 1, nil
+		case ',':
+			i = skipSpace(data, i+1)
+		default:
+			return 0, errSyntax
+		}
+	}
+}
+
+// validString checks the escapes and control characters of the string at
+// data[i] ('"'). Like json.Valid it does not check UTF-8.
+func validString(data []byte, i int) (int, error) {
+	for j := i + 1; j < len(data); j++ {
+		switch c := data[j]; {
+		case c == '"':
+			return j + 1, nil
+		case c < 0x20:
+			return 0, errSyntax
+		case c == '\\':
+			j++
+			if j >= len(data) {
+				return 0, errSyntax
+			}
+			switch data[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if j+4 >= len(data) || !isHex(data[j+1]) || !isHex(data[j+2]) || !isHex(data[j+3]) || !isHex(data[j+4]) {
+					return 0, errSyntax
+				}
+				j += 4
+			default:
+				return 0, errSyntax
+			}
+		}
+	}
+	return 0, errSyntax
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func validLiteral(data []byte, i int, lit string) (int, error) {
+	if !bytes.HasPrefix(data[i:], []byte(lit)) {
+		return 0, errSyntax
+	}
+	return i + len(lit), nil
+}
+
+// validNumber checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?.
+func validNumber(data []byte, i int) (int, error) {
+	if i < len(data) && data[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(data) && data[i] == '0':
+		i++
+	case i < len(data) && '1' <= data[i] && data[i] <= '9':
+		i = skipDigits(data, i)
+	default:
+		return 0, errSyntax
+	}
+	if i < len(data) && data[i] == '.' {
+		if j := skipDigits(data, i+1); j > i+1 {
+			i = j
+		} else {
+			return 0, errSyntax
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		j := skipDigits(data, i)
+		if j == i {
+			return 0, errSyntax
+		}
+		i = j
+	}
+	return i, nil
+}
+
+func skipDigits(data []byte, i int) int {
+	for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// validDocument reports whether data is one JSON value, as json.Valid does.
+func validDocument(data []byte) bool {
+	end, err := validValue(data, skipSpace(data, 0))
+	return err == nil && skipSpace(data, end) == len(data)
 }

@@ -36,17 +36,26 @@ func (a v1Attribute) text(key string) string {
 
 // decodeV1Page reads a list page; total is the announced total_elements.
 // It reads into data, its employees and their attributes while walking
-// them, so that a page is scanned about once rather than once per level.
+// them, and checks every value it passes over as json.Valid would, so
+// that a page is scanned about once rather than once per level and once
+// more to validate it.
 func decodeV1Page(body []byte) (items []v1Employee, total int, err error) {
-	if !json.Valid(body) {
+	items, total, err = walkV1Page(body)
+	if err != nil && !json.Valid(body) {
+		// A walk stops at the first problem; invalid JSON anywhere is
+		// what a broken page is reported as, as before any other check.
 		return nil, 0, malformed("employee list: not valid JSON")
 	}
+	return items, total, err
+}
+
+func walkV1Page(body []byte) (items []v1Employee, total int, err error) {
 	var top []member  // every member but data, which is read in place
 	var dataErr error // reported after the envelope's own checks, as those come first
 	seenData, dataNull := false, false
-	_, err = walkObject(body, 0, func(key []byte, start int) (int, error) {
+	end, err := walkObject(body, 0, func(key []byte, start int) (int, error) {
 		if seenData || !keyIs(key, "data") {
-			end, err := skipValue(body, start)
+			end, err := validValue(body, start)
 			if err == nil {
 				top = append(top, member{key: key, value: body[start:end]})
 			}
@@ -59,14 +68,14 @@ func decodeV1Page(body []byte) (items []v1Employee, total int, err error) {
 				return end, nil
 			}
 		}
-		end, err := skipValue(body, start)
+		end, err := validValue(body, start)
 		if err == nil && dataErr == nil && string(body[start:end]) != "null" {
 			dataErr = malformed("employee list: data is not a list")
 		}
 		dataNull = dataErr == nil
 		return end, err
 	})
-	if err != nil {
+	if err != nil || skipSpace(body, end) != len(body) {
 		return nil, 0, malformed("employee list: not a JSON object")
 	}
 	if success, _ := find(top, "success"); string(success) != "true" {
@@ -105,22 +114,25 @@ func v1ItemAt(body []byte, at int) (v1Employee, int, error) {
 	seen := false
 	end, err := walkObject(body, at, func(key []byte, start int) (int, error) {
 		if seen || !keyIs(key, "attributes") {
-			return skipValue(body, start)
+			return validValue(body, start)
 		}
 		seen = true
 		if start < len(body) && body[start] == '{' {
 			attrs := make([]member, 0, 32)
 			end, err := walkObject(body, start, func(key []byte, vstart int) (int, error) {
-				vend, err := skipValue(body, vstart)
+				vend, err := validValue(body, vstart)
+				if err != nil {
+					return 0, err
+				}
 				attrs = append(attrs, member{key: key, value: body[vstart:vend]})
-				return vend, err
+				return vend, nil
 			})
 			if len(attrs) > 0 {
 				emp = v1Employee{attrs: attrs, ok: true}
 			}
 			return end, err
 		}
-		end, err := skipValue(body, start)
+		end, err := validValue(body, start)
 		if err == nil && !isEmptyJSON(body[start:end]) {
 			err = malformed("employee attributes are not an object")
 		}
@@ -201,6 +213,74 @@ type v1Decoder struct {
 	attrs   attributeSet
 	zone    *time.Location
 	missing MissingPolicy
+	// index is computed once per listing by newV1Decoder; without it each
+	// employee computes its own.
+	index *v1Index
+}
+
+// v1Index numbers the attributes a decoder reads, so that an employee's
+// attributes are sorted into slots in one pass instead of searched once
+// per field.
+type v1Index struct {
+	standard []Field // selected standard fields but the id
+	custom   []string
+	slot     map[string]int // v1 attribute key → slot
+}
+
+func newV1Decoder(attrs attributeSet, zone *time.Location, missing MissingPolicy) v1Decoder {
+	d := v1Decoder{attrs: attrs, zone: zone, missing: missing}
+	d.index = d.buildIndex()
+	return d
+}
+
+func (d v1Decoder) buildIndex() *v1Index {
+	idx := &v1Index{slot: map[string]int{"id": 0}, custom: d.attrs.custom()}
+	add := func(key string) {
+		if _, ok := idx.slot[key]; !ok {
+			idx.slot[key] = len(idx.slot)
+		}
+	}
+	for _, field := range recordFields {
+		if field.Name != FieldID && d.attrs.has(field.Name) {
+			idx.standard = append(idx.standard, field)
+			add(field.V1Key)
+		}
+	}
+	for _, key := range idx.custom {
+		add(key)
+	}
+	return idx
+}
+
+// v1Slots holds one employee's selected attributes, raw, by slot; nil is
+// an absent attribute.
+type v1Slots struct {
+	index  *v1Index
+	values [][]byte
+}
+
+// slots sorts an employee's attributes into the index's slots. The first
+// of repeated keys counts, as a search from the front would find it.
+func (idx *v1Index) slots(emp v1Employee) v1Slots {
+	out := v1Slots{index: idx, values: make([][]byte, len(idx.slot))}
+	for _, m := range emp.attrs {
+		n, ok := idx.slot[string(m.key)]
+		if !ok && hasEscape(m.key) {
+			n, ok = idx.slot[unquoteKey(m.key)]
+		}
+		if ok && out.values[n] == nil {
+			out.values[n] = m.value
+		}
+	}
+	return out
+}
+
+func (s v1Slots) get(key string) ([]byte, bool) {
+	n, ok := s.index.slot[key]
+	if !ok || s.values[n] == nil {
+		return nil, false
+	}
+	return s.values[n], true
 }
 
 // decoded is one Record plus what decoding dropped on purpose.
@@ -209,24 +289,26 @@ type decoded struct {
 	droppedSensitive int
 }
 
-func (d v1Decoder) employee(emp v1Employee) (decoded, error) {
-	if !emp.ok {
+func (d v1Decoder) employee(item v1Employee) (decoded, error) {
+	if !item.ok {
 		return decoded{}, malformed("employee without attributes")
 	}
+	idx := d.index
+	if idx == nil {
+		idx = d.buildIndex()
+	}
+	emp := idx.slots(item)
 	id, err := d.id(emp)
 	if err != nil {
 		return decoded{}, err
 	}
 	out := decoded{record: Record{ID: id}}
-	for _, field := range recordFields {
-		if field.Name == FieldID || !d.attrs.has(field.Name) {
-			continue
-		}
+	for _, field := range idx.standard {
 		if err := d.standard(&out.record, field, emp); err != nil {
 			return decoded{}, fmt.Errorf("employee %s: %w", id, err)
 		}
 	}
-	for _, key := range d.attrs.custom() {
+	for _, key := range idx.custom {
 		dropped, err := d.custom(&out.record, key, emp)
 		if err != nil {
 			return decoded{}, fmt.Errorf("employee %s: %w", id, err)
@@ -238,7 +320,7 @@ func (d v1Decoder) employee(emp v1Employee) (decoded, error) {
 	return out, nil
 }
 
-func (d v1Decoder) id(emp v1Employee) (string, error) {
+func (d v1Decoder) id(emp v1Slots) (string, error) {
 	attr, ok, err := d.attribute(emp, "id", true)
 	if err != nil {
 		return "", err
@@ -255,8 +337,8 @@ func (d v1Decoder) id(emp v1Employee) (string, error) {
 
 // attribute finds a selected attribute; ok is false when it is absent and
 // the policy (or optional) lets that pass.
-func (d v1Decoder) attribute(emp v1Employee, key string, optional bool) (v1Attribute, bool, error) {
-	raw, ok := find(emp.attrs, key)
+func (d v1Decoder) attribute(emp v1Slots, key string, optional bool) (v1Attribute, bool, error) {
+	raw, ok := emp.get(key)
 	if !ok {
 		if d.missing == MissingError && !optional {
 			return v1Attribute{}, false, fmt.Errorf("%w: %s (is it readable by this credential?)", ErrMissingAttribute, key)
@@ -272,7 +354,7 @@ func (d v1Decoder) attribute(emp v1Employee, key string, optional bool) (v1Attri
 }
 
 // standard decodes one standard field into r.
-func (d v1Decoder) standard(r *Record, field Field, emp v1Employee) error {
+func (d v1Decoder) standard(r *Record, field Field, emp v1Slots) error {
 	attr, ok, err := d.attribute(emp, field.V1Key, field.Optional)
 	if errors.Is(err, ErrMissingAttribute) && field.V1Key != field.Name {
 		return fmt.Errorf("%w: %s (v1 attribute %s; is it readable by this credential?)", ErrMissingAttribute, field.Name, field.V1Key)
@@ -317,7 +399,7 @@ func (d v1Decoder) assign(r *Record, field Field, value []byte) error {
 
 // custom decodes one allowed custom attribute; dropped reports a value left
 // out because it looks like bank or pay data.
-func (d v1Decoder) custom(r *Record, key string, emp v1Employee) (dropped bool, err error) {
+func (d v1Decoder) custom(r *Record, key string, emp v1Slots) (dropped bool, err error) {
 	attr, ok, err := d.attribute(emp, key, false)
 	if err != nil || !ok {
 		return false, err

@@ -30,7 +30,7 @@ func (c *Client) fetchV1(ctx context.Context, r *run, since time.Time) ([]Record
 }
 
 func (c *Client) v1Decoder() v1Decoder {
-	return v1Decoder{attrs: c.attrs, zone: c.cfg.Location, missing: c.cfg.Missing}
+	return newV1Decoder(c.attrs, c.cfg.Location, c.cfg.Missing)
 }
 
 // listV1 pages through GET /v1/company/employees until Personio returns a

@@ -126,40 +126,45 @@ func BenchmarkSteadyFullSync(b *testing.B) {
 }
 
 // BenchmarkIncrementalSync measures a sync that finds 10 changed people
-// among 10,000.
+// among 10,000 and among 100,000: its cost should follow the changes, not
+// the company.
 //
 //	go test -run '^$' -bench BenchmarkIncrementalSync ./personio/mirror/
 func BenchmarkIncrementalSync(b *testing.B) {
-	for _, backend := range []string{"memory", "postgres"} {
-		b.Run(backend, func(b *testing.B) {
-			st := benchStore(b, backend)
-			e, sim := benchWorld(b, 10000, st)
-			if _, err := e.Run(context.Background(), RunOptions{Mode: ModeFull, Trigger: "bench"}); err != nil {
+	for _, n := range []int{10000, 100000} {
+		for _, backend := range []string{"memory", "postgres"} {
+			b.Run(fmt.Sprintf("%s/%d", backend, n), func(b *testing.B) { benchIncremental(b, backend, n) })
+		}
+	}
+}
+
+func benchIncremental(b *testing.B, backend string, employees int) {
+	st := benchStore(b, backend)
+	e, sim := benchWorld(b, employees, st)
+	if _, err := e.Run(context.Background(), RunOptions{Mode: ModeFull, Trigger: "bench"}); err != nil {
+		b.Fatal(err)
+	}
+	people := sim.Records()
+	var rep Report
+	round := 0
+	for b.Loop() {
+		b.StopTimer()
+		since := sim.Now()
+		sim.Advance(time.Minute)
+		for i := range 10 {
+			p := people[(round*10+i)%len(people)]
+			if err := sim.Update(p.ID, personiotest.Attrs{"position": fmt.Sprintf("Role %d", round)}); err != nil {
 				b.Fatal(err)
 			}
-			people := sim.Records()
-			var rep Report
-			round := 0
-			for b.Loop() {
-				b.StopTimer()
-				since := sim.Now()
-				sim.Advance(time.Minute)
-				for i := range 10 {
-					p := people[(round*10+i)%len(people)]
-					if err := sim.Update(p.ID, personiotest.Attrs{"position": fmt.Sprintf("Role %d", round)}); err != nil {
-						b.Fatal(err)
-					}
-				}
-				round++
-				b.StartTimer()
-				var err error
-				if rep, err = e.Run(context.Background(), RunOptions{Mode: ModeIncremental, Since: since, Trigger: "bench"}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportRun(b, rep)
-		})
+		}
+		round++
+		b.StartTimer()
+		var err error
+		if rep, err = e.Run(context.Background(), RunOptions{Mode: ModeIncremental, Since: since, Trigger: "bench"}); err != nil {
+			b.Fatal(err)
+		}
 	}
+	reportRun(b, rep)
 }
 
 func benchStore(b *testing.B, backend string) store.Store {

@@ -56,8 +56,8 @@ func (pl *planner) diffIdentities(plan *SyncPlan) {
 		plan.ChangeSet.Identities = append(plan.ChangeSet.Identities, store.IdentityChange{Op: store.OpUpdate, Identity: *next, IfVersion: prev.Version, Reason: reason})
 		plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpUpdate, Kind: store.KindIdentity, ID: id, Name: next.UserName, Reason: reason, Changed: changed})
 	}
-	for _, prev := range pl.in.view.Identities() {
-		if _, stays := pl.desired[prev.ID]; stays {
+	for _, prev := range pl.candidates() {
+		if _, stays := pl.stays(prev.ID); stays {
 			continue
 		}
 		plan.Counts.Removed++
@@ -101,6 +101,12 @@ func changedFields(prev, next *store.Identity) []string {
 // display name: when two groups would share one, the group whose key sorts
 // first keeps it and the others get their kind appended.
 func (pl *planner) desiredGroups() (map[string]*desiredGroup, []string) {
+	if pl.partial {
+		if groups, ok := pl.changedGroups(); ok {
+			return groups, nil
+		}
+		pl.keepUntouched()
+	}
 	groups := map[string]*desiredGroup{}
 	for _, id := range slices.Sorted(maps.Keys(pl.memberOf)) {
 		if _, ok := pl.desired[id]; !ok {
@@ -135,6 +141,68 @@ func (pl *planner) desiredGroups() (map[string]*desiredGroup, []string) {
 	return groups, conflicts
 }
 
+// changedGroups computes, for a partial plan, only the groups the touched
+// identities leave or join: their stored members without the touched ones,
+// plus the touched ones the plan puts in. It declines (false) when the set
+// of groups would change or a touched member names a group differently
+// from how it is stored, since display names are settled across all
+// groups; the caller then plans every group.
+func (pl *planner) changedGroups() (map[string]*desiredGroup, bool) {
+	groups := map[string]*desiredGroup{}
+	ids := slices.Sorted(maps.Keys(pl.touched))
+	affected := func(grp *store.Group) {
+		if _, ok := groups[grp.Key]; !ok {
+			groups[grp.Key] = &desiredGroup{ref: groupRef{Key: grp.Key, Kind: grp.Kind, DisplayName: grp.DisplayName},
+				members: withoutSorted(grp.Members, ids)}
+		}
+	}
+	for _, id := range ids {
+		for _, grp := range pl.in.view.GroupsOf(id) {
+			affected(grp)
+		}
+	}
+	for _, id := range ids {
+		if _, ok := pl.desired[id]; !ok {
+			continue
+		}
+		for _, ref := range pl.memberOf[id] {
+			stored, ok := pl.in.view.Group(pl.ns.GroupID(ref.Key))
+			if !ok || stored.Key != ref.Key || stored.Kind != ref.Kind || stored.DisplayName != ref.DisplayName {
+				return nil, false
+			}
+			affected(stored)
+			g := groups[ref.Key]
+			if i, found := slices.BinarySearch(g.members, id); !found {
+				g.members = slices.Insert(g.members, i, id)
+			}
+		}
+	}
+	for _, g := range groups {
+		if len(g.members) == 0 {
+			return nil, false
+		}
+	}
+	return groups, true
+}
+
+// withoutSorted returns a sorted copy of members without the ids (sorted),
+// copying the runs between them whole: a department can hold a large part
+// of the company while a run changes a handful of people.
+func withoutSorted(members, ids []string) []string {
+	if !slices.IsSorted(members) {
+		members = slices.Sorted(slices.Values(members))
+	}
+	out := make([]string, 0, len(members))
+	from := 0
+	for _, id := range ids {
+		if i, found := slices.BinarySearch(members[from:], id); found {
+			out = append(out, members[from:from+i]...)
+			from += i + 1
+		}
+	}
+	return append(out, members[from:]...)
+}
+
 func (pl *planner) diffGroups(plan *SyncPlan) {
 	groups, conflicts := pl.desiredGroups()
 	plan.Conflicts = append(plan.Conflicts, conflicts...)
@@ -142,7 +210,9 @@ func (pl *planner) diffGroups(plan *SyncPlan) {
 	for _, key := range slices.Sorted(maps.Keys(groups)) {
 		dg := groups[key]
 		next := store.Group{ID: pl.ns.GroupID(key), Key: key, Kind: dg.ref.Kind, DisplayName: dg.ref.DisplayName, Members: dg.members}
-		slices.Sort(next.Members)
+		if !slices.IsSorted(next.Members) {
+			slices.Sort(next.Members)
+		}
 		wanted[next.ID] = true
 		prev, exists := pl.in.view.Group(next.ID)
 		switch {
@@ -159,6 +229,9 @@ func (pl *planner) diffGroups(plan *SyncPlan) {
 			plan.ChangeSet.Groups = append(plan.ChangeSet.Groups, store.GroupChange{Op: store.OpUpdate, Group: next, IfVersion: prev.Version, Reason: reason})
 			plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpUpdate, Kind: store.KindGroup, ID: next.ID, Name: next.DisplayName, Reason: reason})
 		}
+	}
+	if pl.partial {
+		return // only changed groups were planned, and none of them empties
 	}
 	for _, prev := range pl.in.view.Groups() {
 		if wanted[prev.ID] {

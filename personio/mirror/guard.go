@@ -196,7 +196,7 @@ func limitKey(change string) string {
 func (pl *planner) pendingDeprovisioning() ([]pendingChange, int) {
 	var pending []pendingChange
 	retention := 0
-	for _, prev := range pl.in.view.Identities() {
+	for _, prev := range pl.candidates() {
 		next, stays := pl.desired[prev.ID]
 		change := ""
 		switch {
@@ -249,7 +249,7 @@ func (pl *planner) pendingActivations() []pendingChange {
 // identities that keep their access.
 func (pl *planner) pendingMembershipLosses() []pendingChange {
 	var pending []pendingChange
-	for _, prev := range pl.in.view.Identities() {
+	for _, prev := range pl.candidates() {
 		next, stays := pl.desired[prev.ID]
 		if !stays || pl.shared[prev.ID] || (prev.Active && !next.Active) {
 			continue // removed, kept as stored, or a leaver

@@ -91,7 +91,13 @@ type planner struct {
 	// stored: the planner must copy one before it changes anything in it.
 	shared   map[string]bool
 	memberOf map[string][]groupRef // SCIM id → groups
-	reasons  map[string]string     // SCIM id → lifecycle rule behind its change
+	// partial says only the touched identities are in desired and
+	// memberOf: every other identity of the view stays exactly as stored,
+	// with its memberships. Incremental runs plan this way, so that their
+	// cost follows the changes rather than the company.
+	partial  bool
+	touched  map[string]bool   // SCIM ids the run decided on, when partial
+	reasons  map[string]string // SCIM id → lifecycle rule behind its change
 	skipped  []Skip
 	conflict []string
 }
@@ -109,7 +115,51 @@ func (p *Policy) newPlanner(ns store.Namespace, in planInput) *planner {
 		memberOf: make(map[string][]groupRef, len(in.records)),
 		reasons:  map[string]string{},
 		shared:   map[string]bool{},
+		partial:  !in.complete,
+		touched:  map[string]bool{},
 	}
+}
+
+// stays reports the identity an id will have after the plan, and whether
+// it keeps one: a desired identity, or, in a partial plan, an untouched
+// one of the view.
+func (pl *planner) stays(id string) (*store.Identity, bool) {
+	if ident, ok := pl.desired[id]; ok {
+		return ident, true
+	}
+	if pl.partial && !pl.touched[id] {
+		return pl.in.view.Identity(id)
+	}
+	return nil, false
+}
+
+// candidates lists, sorted by id, the stored identities the plan may
+// change: all of them, or, in a partial plan, the touched ones.
+func (pl *planner) candidates() []*store.Identity {
+	if !pl.partial {
+		return pl.in.view.Identities()
+	}
+	var out []*store.Identity
+	for _, id := range slices.Sorted(maps.Keys(pl.touched)) {
+		if prev, ok := pl.in.view.Identity(id); ok {
+			out = append(out, prev)
+		}
+	}
+	return out
+}
+
+// keepUntouched turns a partial plan into a complete one by keeping every
+// untouched identity as stored, for the steps that need the whole company.
+func (pl *planner) keepUntouched() {
+	if !pl.partial {
+		return
+	}
+	for _, prev := range pl.in.view.Identities() {
+		if !pl.touched[prev.ID] {
+			pl.keep(prev)
+		}
+	}
+	pl.partial = false
 }
 
 // evaluateAll decides every person's desired identity. Evaluating is pure
@@ -139,18 +189,17 @@ func (pl *planner) evaluateAll() {
 		wg.Wait()
 		for n := range batch {
 			seen[batch[n].id] = true
+			pl.touched[batch[n].id] = true
 			pl.record(&recs[n], &batch[n])
 			batch[n] = evaluation{}
 		}
 	}
+	if pl.partial {
+		return // everyone not evaluated stays as stored
+	}
 	for _, prev := range pl.in.view.Identities() {
-		if seen[prev.ID] {
-			continue
-		}
-		if pl.in.complete {
+		if !seen[prev.ID] {
 			pl.departed(prev, pl.policy.vanished(*prev, pl.in.today))
-		} else {
-			pl.keep(prev)
 		}
 	}
 }
@@ -271,6 +320,9 @@ func (pl *planner) departed(prev *store.Identity, out outcome) {
 // keep leaves an identity exactly as stored, with its memberships. It is
 // shared with the view, not copied: most runs keep nearly everyone.
 func (pl *planner) keep(prev *store.Identity) {
+	if pl.partial {
+		pl.touched[prev.ID] = true
+	}
 	pl.desired[prev.ID] = prev
 	pl.shared[prev.ID] = true
 	pl.memberOf[prev.ID] = currentGroups(pl.in.view, prev.ID)
@@ -288,14 +340,41 @@ func currentGroups(v *store.View, id string) []groupRef {
 // resolveManagers drops a manager who has no identity, so that no identity
 // points at a missing one.
 func (pl *planner) resolveManagers() {
+	pl.keepManagedOfRemoved()
 	for id, ident := range pl.desired {
-		if ident.Manager != "" && pl.desired[ident.Manager] == nil {
+		if _, ok := pl.stays(ident.Manager); ident.Manager != "" && !ok {
 			if pl.shared[id] {
 				copied := ident.Clone()
 				ident = &copied
 				pl.desired[id], pl.shared[id] = ident, false
 			}
 			ident.Manager = ""
+		}
+	}
+}
+
+// keepManagedOfRemoved brings into a partial plan the untouched identities
+// whose manager it removes, so that resolveManagers sees them; a plan that
+// removes nobody needs no scan of the company.
+func (pl *planner) keepManagedOfRemoved() {
+	if !pl.partial {
+		return
+	}
+	removed := map[string]bool{}
+	for id := range pl.touched {
+		if _, ok := pl.desired[id]; !ok {
+			if _, stored := pl.in.view.Identity(id); stored {
+				removed[id] = true
+			}
+		}
+	}
+	if len(removed) == 0 {
+		return
+	}
+	for _, prev := range pl.in.view.Identities() {
+		if removed[prev.Manager] && !pl.touched[prev.ID] {
+			pl.touched[prev.ID] = true
+			pl.keep(prev)
 		}
 	}
 }
@@ -310,6 +389,15 @@ func (pl *planner) resolveUserNames() {
 		for _, ident := range pl.desired {
 			key := strings.ToLower(ident.UserName)
 			byName[key] = append(byName[key], ident)
+		}
+		if pl.partial {
+			// Untouched identities keep their names: the view's holder of
+			// each claimed name is the only one that can collide.
+			for key, claimants := range byName {
+				if holder, ok := pl.in.view.IdentityByUserName(key); ok && !pl.touched[holder.ID] {
+					byName[key] = append(claimants, holder)
+				}
+			}
 		}
 		collided := false
 		for _, key := range slices.Sorted(maps.Keys(byName)) {
