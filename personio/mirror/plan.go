@@ -188,6 +188,7 @@ func (pl *planner) evaluate(rec *personio.Record) evaluation {
 
 // finish applies the guard, settles references and conflicts, and diffs.
 func (pl *planner) finish() SyncPlan {
+	pl.resolveUnique()
 	guard := pl.applyGuard()
 	pl.resolveManagers()
 	pl.resolveUserNames()
