@@ -262,4 +262,3 @@ func (pl *planner) dropUnmappable(id, personID string, err error) {
 	delete(pl.memberOf, id)
 	delete(pl.reasons, id)
 }
-
