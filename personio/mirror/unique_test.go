@@ -60,8 +60,14 @@ func TestUniqueLoginsForNamesakesAndNonLatinNames(t *testing.T) {
 				t.Errorf("person %s: email %q, userName %q", pid, ident.Email, ident.UserName)
 			}
 		}
-		if got := w.mustIdentity(chinese).UserName; got != "person"+chinese+"@alpenwerk.example" {
-			t.Errorf("Chinese name: userName %q, want the id fallback", got)
+		for pid, login := range map[string]string{
+			cyrillic: "iurii.gagarin@alpenwerk.example",
+			arabic:   "person" + arabic + "@alpenwerk.example",
+			chinese:  "person" + chinese + "@alpenwerk.example",
+		} {
+			if got := w.mustIdentity(pid).UserName; got != login {
+				t.Errorf("person %s: userName %q, want %q", pid, got, login)
+			}
 		}
 
 		// Stable across syncs, and a namesake hired later takes the next
