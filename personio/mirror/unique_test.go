@@ -132,3 +132,17 @@ mapping:
 		}
 	})
 }
+
+func TestCustomAttributeByLabelReachesTheIdentity(t *testing.T) {
+	bothBackends(t, func(t *testing.T, open storeOpener) {
+		w := newWorld(t, open, `
+mapping:
+  nickName: 'custom[?"GitHub-Benutzername"].orValue("")'
+`)
+		id := w.hire(person("Anna", "Schmidt", personiotest.Attrs{"email": "anna.schmidt@alpenwerk.example", "dynamic_1002": "aschmidt"}))
+		w.sync()
+		if got := w.mustIdentity(id).NickName; got != "aschmidt" {
+			t.Errorf("nickName %q, want the custom attribute named by label", got)
+		}
+	})
+}
