@@ -153,6 +153,7 @@ func (pl *planner) evaluateAll() {
 			pl.keep(prev)
 		}
 	}
+	pl.resolveUnique() // needs everyone decided; previews show its result too
 }
 
 func (pl *planner) cancelled() bool { return pl.in.ctx != nil && pl.in.ctx.Err() != nil }
@@ -188,7 +189,6 @@ func (pl *planner) evaluate(rec *personio.Record) evaluation {
 
 // finish applies the guard, settles references and conflicts, and diffs.
 func (pl *planner) finish() SyncPlan {
-	pl.resolveUnique()
 	guard := pl.applyGuard()
 	pl.resolveManagers()
 	pl.resolveUserNames()
