@@ -64,6 +64,8 @@ func pickCandidate(list, attempt ref.Val) ref.Val {
 	}
 	k := int(attempt.(types.Int))
 	switch {
+	case k < 0: // only an expression calling the rewritten form by hand gets here
+		return types.NewErrFromString(errUniqueExhausted)
 	case k < len(candidates):
 		return types.String(candidates[k])
 	case k-len(candidates)+2 <= maxUniqueNumber:

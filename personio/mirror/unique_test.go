@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"cel.dev/cel-go/common/types"
+
 	"github.com/personio-scim/personio-scim/personio/personiotest"
 )
 
@@ -145,4 +147,29 @@ mapping:
 			t.Errorf("nickName %q, want the custom attribute named by label", got)
 		}
 	})
+}
+
+func TestPickCandidate(t *testing.T) {
+	list := types.NewStringList(types.DefaultTypeAdapter, []string{"", "juergen.gross", " ", "j.gross"})
+	for _, tt := range []struct {
+		attempt int
+		want    string
+	}{
+		{0, "juergen.gross"}, {1, "j.gross"}, {2, "juergen.gross2"}, {99, "juergen.gross99"}, {100, errUniqueExhausted}, {-1, errUniqueExhausted},
+	} {
+		got := pickCandidate(list, types.Int(tt.attempt))
+		if e, ok := got.(*types.Err); ok {
+			if e.String() != tt.want {
+				t.Errorf("attempt %d: error %v, want %q", tt.attempt, e, tt.want)
+			}
+			continue
+		}
+		if string(got.(types.String)) != tt.want {
+			t.Errorf("attempt %d: %v, want %q", tt.attempt, got, tt.want)
+		}
+	}
+	empty := types.NewStringList(types.DefaultTypeAdapter, []string{"", " "})
+	if e, ok := pickCandidate(empty, types.Int(0)).(*types.Err); !ok || e.String() != errUniqueEmpty {
+		t.Errorf("all empty: %v, want %q", pickCandidate(empty, types.Int(0)), errUniqueEmpty)
+	}
 }
