@@ -12,6 +12,10 @@ import (
 // carries is dropped while decoding.
 type attributeSet struct {
 	fields map[string]bool // standard field names and allowed dynamic_N keys
+	// labels and allCustom select v2 custom attributes by label, or all of
+	// them (v1 resolves both to keys in fields).
+	labels    map[string]bool
+	allCustom bool
 }
 
 // resolveAttributes checks the configured attribute names; nil means every

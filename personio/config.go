@@ -113,6 +113,11 @@ type Config struct {
 	// standard field and no custom attribute: custom attributes are an allow
 	// list. Bank and pay data is dropped even when named here.
 	Attributes []string
+	// CustomLabels names custom attributes by their label, resolved to keys
+	// when a fetch starts (v1 through the attribute listing; an unknown
+	// label fails the fetch). AllCustom keeps every custom attribute.
+	CustomLabels []string
+	AllCustom    bool
 
 	// Location is the company's time zone, used for dates sent as UTC
 	// instants. Default Europe/Berlin. (updated_since does not depend on

@@ -29,8 +29,8 @@ func (c *Client) fetchV1(ctx context.Context, r *run, since time.Time) ([]Record
 	}
 }
 
-func (c *Client) v1Decoder() v1Decoder {
-	return newV1Decoder(c.attrs, c.cfg.Location, c.cfg.Missing)
+func (c *Client) v1Decoder(attrs attributeSet) v1Decoder {
+	return newV1Decoder(attrs, c.cfg.Location, c.cfg.Missing)
 }
 
 // listV1 pages through GET /v1/company/employees until Personio returns a
@@ -41,7 +41,11 @@ func (c *Client) v1Decoder() v1Decoder {
 // Pages are de-duplicated by id; a page of nothing new or a total that
 // moves between pages ends the listing with an error.
 func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record, error) {
-	dec := c.v1Decoder()
+	attrs, err := c.withLabels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	dec := c.v1Decoder(attrs)
 	limit := c.cfg.V1PageSize
 	var (
 		records []Record
@@ -50,7 +54,7 @@ func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record,
 		offset  = 0 // records received so far
 	)
 	for page := 1; ; page++ {
-		items, pageTotal, err := c.v1Page(ctx, r, page, offset, since)
+		items, pageTotal, err := c.v1Page(ctx, r, attrs, page, offset, since)
 		if err != nil {
 			return nil, fmt.Errorf("fetch employees page %d: %w", page, err)
 		}
@@ -99,14 +103,14 @@ func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record,
 }
 
 // v1Page fetches one page; offset counts records received so far.
-func (c *Client) v1Page(ctx context.Context, r *run, page, offset int, since time.Time) ([]v1Employee, int, error) {
+func (c *Client) v1Page(ctx context.Context, r *run, attrs attributeSet, page, offset int, since time.Time) ([]v1Employee, int, error) {
 	if c.cfg.V1OffsetMode == OffsetPages {
 		offset = page - 1
 	}
 	q := url.Values{}
 	q.Set("limit", strconv.Itoa(c.cfg.V1PageSize))
 	q.Set("offset", strconv.Itoa(offset))
-	for _, a := range c.attrs.v1Projection() {
+	for _, a := range attrs.v1Projection() {
 		q.Add("attributes[]", a)
 	}
 	if !since.IsZero() {
@@ -148,7 +152,11 @@ func (c *Client) fetchOneV1(ctx context.Context, r *run, id string) (Record, err
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
 	}
-	d, err := c.v1Decoder().employee(emp)
+	attrs, err := c.withLabels(ctx)
+	if err != nil {
+		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
+	}
+	d, err := c.v1Decoder(attrs).employee(emp)
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
 	}

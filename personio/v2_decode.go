@@ -473,7 +473,7 @@ func refID(ref *v2Ref) string {
 // taken as unset and kept empty, as v1 sends unset attributes.
 func (d v2Decoder) customFields(r *Record, p v2Person) (dropped int, err error) {
 	keys := d.attrs.custom()
-	if len(keys) == 0 {
+	if !d.attrs.hasCustom() {
 		return 0, nil
 	}
 	if p.CustomAttributes == nil {
@@ -488,7 +488,7 @@ func (d v2Decoder) customFields(r *Record, p v2Person) (dropped int, err error) 
 	}
 	found := map[string]bool{}
 	for _, c := range list {
-		if !slices.Contains(keys, c.ID) || found[c.ID] {
+		if !d.attrs.keepsCustom(c.ID, c.Label) || found[c.ID] {
 			continue
 		}
 		found[c.ID] = true

@@ -231,7 +231,11 @@ func (c *Client) v2Decoder(ctx context.Context, r *run) (v2Decoder, error) {
 		}
 		*w.target = names
 	}
-	return v2Decoder{attrs: c.attrs, zone: c.cfg.Location, missing: c.cfg.Missing, lookups: lookups}, nil
+	attrs, err := c.withLabels(ctx)
+	if err != nil {
+		return v2Decoder{}, err
+	}
+	return v2Decoder{attrs: attrs, zone: c.cfg.Location, missing: c.cfg.Missing, lookups: lookups}, nil
 }
 
 // lookup reads an id→name list. These endpoints are beta-gated for some

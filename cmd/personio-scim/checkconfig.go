@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/push"
@@ -44,6 +46,7 @@ func runCheckConfigWith(ctx context.Context, args []string, stdout, stderr io.Wr
 	if err := errors.Join(problems...); err != nil {
 		return fmt.Errorf("check-config found problems:\n%w", err)
 	}
+	warnLabels(stderr, cfg.policy)
 	fmt.Fprintln(stdout, "# environment")
 	for _, v := range envVars() {
 		val := os.Getenv(v.Name)
@@ -77,6 +80,28 @@ func checkPersonio(e env, policy *mirror.Policy, stdout io.Writer) error {
 		return nil
 	}
 	return err
+}
+
+// warnLabels says which custom attributes check-config cannot check: a
+// label becomes a key only through Personio's attribute listing, which is
+// read when a sync fetches.
+func warnLabels(w io.Writer, policy *mirror.Policy) {
+	labels, all := policy.CustomLabels()
+	if len(labels) > 0 {
+		fmt.Fprintf(w, "warning: custom attributes named by label cannot be checked offline (%s); "+
+			"a sync resolves them through Personio's attribute listing and fails on a label Personio does not have\n", quoteAll(labels))
+	}
+	if all {
+		fmt.Fprintln(w, "warning: an expression reads custom attributes without naming one, so every custom attribute is fetched and kept")
+	}
+}
+
+func quoteAll(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
 }
 
 // printTargets lists the targets as the service will run them. Type

@@ -115,11 +115,12 @@ func newPersonioClient(e env, policy *mirror.Policy, tweak func(*personio.Config
 	if e.PersonioClientID == "" || e.PersonioClientSecret == "" {
 		return nil, errNoPersonio
 	}
-	if labels, all := policy.CustomLabels(); len(labels) > 0 || all {
-		return nil, fmt.Errorf("CONFIG_FILE: custom attributes must be named by key, such as custom[\"dynamic_123\"]; "+
-			"naming them by label (%v) or reading all of them is not supported yet", labels)
-	}
+	// Labels are resolved to keys by the client when it fetches: start-up
+	// must not wait on Personio.
+	labels, allCustom := policy.CustomLabels()
 	cfg := personio.Config{
+		CustomLabels: labels,
+		AllCustom:    allCustom,
 		BaseURL:      e.PersonioBaseURL,
 		ClientID:     e.PersonioClientID,
 		ClientSecret: e.PersonioClientSecret,

@@ -58,6 +58,7 @@ func newEnv() (*cel.Env, error) {
 	}
 	opts = append(opts, ext.Strings(), cel.OptionalTypes())
 	opts = append(opts, helperFunctions()...)
+	opts = append(opts, uniqueOptions()...)
 	env, err := cel.NewEnv(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("build CEL environment: %w", err)
@@ -132,6 +133,9 @@ func stringsOf(list ref.Val) ([]string, error) {
 type recordActivation struct {
 	rec    *personio.Record
 	custom ref.Val // built on first use: most configurations never read it
+	// attempt is which candidate unique() yields: 0 in the first
+	// evaluation, more when the planner looks for a free one.
+	attempt int
 }
 
 func newRecordActivation(rec *personio.Record) *recordActivation {
@@ -140,6 +144,9 @@ func newRecordActivation(rec *personio.Record) *recordActivation {
 
 func (a *recordActivation) ResolveName(name string) (any, bool) {
 	r := a.rec
+	if name == uniqueAttempt {
+		return types.Int(a.attempt), true
+	}
 	if name == fieldCustom {
 		if a.custom == nil {
 			a.custom = types.NewStringStringMap(types.DefaultTypeAdapter, customByKeyAndLabel(r.Custom))
@@ -278,7 +285,7 @@ func evalErrorKind(err error) string {
 	}
 	msg := err.Error()
 	switch msg {
-	case errFormatDate, errWantStringList, errFirstWantsList:
+	case errFormatDate, errWantStringList, errFirstWantsList, errUniqueEmpty, errUniqueExhausted:
 		return msg
 	}
 	kinds := []struct{ match, kind string }{

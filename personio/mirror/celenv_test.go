@@ -25,8 +25,12 @@ func TestTranslit(t *testing.T) {
 		{"Þór Ðórðarson", "Thor Dordarson"},
 		{"Œuvre Ĳssel", "Oeuvre IJssel"},
 		{"Ștefan Țiriac", "Stefan Tiriac"},
-		{"Dmitri Дмитрий", "Dmitri Дмитрий"}, // other scripts are left alone
-		{"山田 太郎", "山田 太郎"},
+		{"Dmitri Дмитрий", "Dmitri Dmitrii"},
+		{"Юрий Гагарин", "Iurii Gagarin"},
+		{"Щукин Ольга Їжак", "Shchukin Olga Izhak"},
+		{"Подъём", "Podieem"}, // ъ is ie, ё is e,
+		{"山田 太郎", "山田 太郎"},    // other scripts are left alone
+		{"محمد علي", "محمد علي"},
 		{"Ju\u0308rgen", "Juergen"}, // decomposed ü, as macOS input sends it
 		{"Jose\u0301", "Jose"},      // decomposed é
 		{"O'Brien-Smith", "O'Brien-Smith"},
@@ -48,8 +52,9 @@ func TestLogin(t *testing.T) {
 		{"O'Brien", "obrien"},
 		{" .Jean-  Pierre. ", "jean-pierre"},
 		{"van der Berg", "van.der.berg"},
-		{"Дмитрий Ivanov", "ivanov"}, // other scripts are dropped
-		{"山田", ""},
+		{"Дмитрий Ivanov", "dmitrii.ivanov"},
+		{"山田", ""}, // other scripts are dropped
+		{"محمد علي", ""},
 		{"ann_marie.2", "ann_marie.2"},
 		{"A..B--C", "a.b-c"},
 	}

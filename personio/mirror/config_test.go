@@ -21,7 +21,7 @@ func TestParseConfigExample(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"userName expr", cfg.Mapping[store.AttrUserName].Expr.Text, `login(default(preferred_name, first_name) + " " + last_name) + "@example.com"`},
+		{"userName expr", cfg.Mapping[store.AttrUserName].Expr.Text, `unique([default(login(first_name + " " + last_name), "person" + id), login(first_name.substring(0, 1) + " " + last_name)]) + "@example.com"`},
 		{"userName on_create_only", cfg.Mapping[store.AttrUserName].OnCreateOnly, true},
 		{"displayName", cfg.Mapping[store.AttrDisplayName].Expr.Text, `default(preferred_name, first_name) + " " + last_name`},
 		{"title unmapped", hasKey(cfg.Mapping, store.AttrTitle), false},

@@ -167,8 +167,9 @@ func (m Mapping) MarshalYAML() (any, error) {
 
 // attributeProgram is one compiled mapping entry.
 type attributeProgram struct {
-	attr string
-	prg  program
+	attr   string
+	prg    program
+	unique bool // calls unique(): the planner settles the value
 }
 
 // compiledMapping evaluates every mapped attribute for one person.
@@ -206,7 +207,7 @@ func compileMapping(env *cel.Env, cfgName string, m Mapping, refs *fieldRefs) (c
 			cm.active = &prg
 			continue
 		}
-		cm.attrs = append(cm.attrs, attributeProgram{attr: attr, prg: prg})
+		cm.attrs = append(cm.attrs, attributeProgram{attr: attr, prg: prg, unique: usesUnique(checked)})
 	}
 	return cm, errs
 }
@@ -226,6 +227,9 @@ func (cm *compiledMapping) evaluate(ctx context.Context, act *recordActivation, 
 	}
 	if a.UserName == "" {
 		return store.Attributes{}, &personError{PersonID: act.rec.ID, Attribute: store.AttrUserName, Err: errEmptyUserName}
+	}
+	if strings.HasPrefix(a.UserName, "@") {
+		return store.Attributes{}, &personError{PersonID: act.rec.ID, Attribute: store.AttrUserName, Err: errEmptyLogin}
 	}
 	a.Active = lifecycleActive
 	if lifecycleActive && cm.active != nil {

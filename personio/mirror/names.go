@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/personio-scim/personio-scim/personio"
 )
@@ -39,8 +40,11 @@ func formatDate(date, layout string) (string, error) {
 // HR expects: ä→ae, ö→oe, ü→ue, ß→ss; other Latin letters lose their accents
 // (é→e, ø→o, ł→l, ç→c) and ligatures are spelled out (æ→ae, œ→oe). Combining
 // accents (decomposed input) are dropped, a combining diaeresis after a, o or
-// u becomes e as for the composed letter. Letters of other scripts are left
-// as they are.
+// u becomes e as for the composed letter. Cyrillic is spelled as in machine
+// readable passports (Юрий → Iurii). Letters of other scripts (Arabic,
+// Chinese, ...) are left as they are: a spelling without their vowels or
+// tones would be a wrong name, so logins for them need a Latin spelling
+// from Personio or a fallback.
 func translit(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + 4)
@@ -55,9 +59,15 @@ func translit(s string) string {
 			last = 'e'
 		case 0x0300 <= r && r <= 0x036f: // combining accents
 		default:
-			if plain, ok := latinPlain(r); ok {
+			plain, ok := latinPlain(r)
+			if !ok {
+				plain, ok = cyrillicPlain(r)
+			}
+			if ok {
 				b.WriteString(plain)
-				last = rune(plain[len(plain)-1])
+				if plain != "" { // the soft sign has no spelling
+					last = rune(plain[len(plain)-1])
+				}
 				continue
 			}
 			b.WriteRune(r)
@@ -211,4 +221,24 @@ func latinPlain(r rune) (string, bool) {
 		return "Z", true
 	}
 	return "", false
+}
+
+// cyrillicLower spells the Russian, Ukrainian and Belarusian letters the way
+// machine readable passports do (ICAO 9303); the soft sign has no spelling.
+var cyrillicLower = map[rune]string{
+	'а': "a", 'б': "b", 'в': "v", 'г': "g", 'д': "d", 'е': "e", 'ё': "e", 'ж': "zh",
+	'з': "z", 'и': "i", 'й': "i", 'к': "k", 'л': "l", 'м': "m", 'н': "n", 'о': "o",
+	'п': "p", 'р': "r", 'с': "s", 'т': "t", 'у': "u", 'ф': "f", 'х': "kh", 'ц': "ts",
+	'ч': "ch", 'ш': "sh", 'щ': "shch", 'ъ': "ie", 'ы': "y", 'ь': "", 'э': "e", 'ю': "iu",
+	'я': "ia", 'і': "i", 'ї': "i", 'є': "ie", 'ґ': "g", 'ў': "u",
+}
+
+// cyrillicPlain returns the Latin spelling of a Cyrillic letter, capitalized
+// when the letter is.
+func cyrillicPlain(r rune) (string, bool) {
+	plain, ok := cyrillicLower[unicode.ToLower(r)]
+	if !ok || plain == "" || !unicode.IsUpper(r) {
+		return plain, ok
+	}
+	return strings.ToUpper(plain[:1]) + plain[1:], true
 }

@@ -202,6 +202,7 @@ func (pl *planner) evaluateAll() {
 			pl.departed(prev, pl.policy.vanished(*prev, pl.in.today))
 		}
 	}
+	pl.resolveUnique() // needs everyone decided; previews show its result too
 }
 
 func (pl *planner) cancelled() bool { return pl.in.ctx != nil && pl.in.ctx.Err() != nil }

@@ -72,6 +72,10 @@ func (e *personError) Unwrap() error { return e.Err }
 // typically because Personio has no work email for them.
 var errEmptyUserName = errors.New("userName is empty (is the work email missing in Personio?)")
 
+// errEmptyLogin is the cause when a userName has nothing before its @,
+// typically a login built from a name without Latin letters.
+var errEmptyLogin = errors.New("userName has nothing before the @ (a name without Latin letters? give unique() a fallback candidate)")
+
 // Compile checks a configuration and compiles every expression once. The
 // error lists every problem, each with its file, YAML line, configuration
 // path and position within the expression.

@@ -85,9 +85,10 @@ func (w *world) replica(st store.Store, cfgYAML string) (*store.Directory, *Engi
 	if err != nil {
 		w.t.Fatal(err)
 	}
+	labels, allCustom := policy.CustomLabels()
 	client, err := personio.NewClient(personio.Config{
 		BaseURL: w.sim.URL(), ClientID: w.sim.ClientID(), ClientSecret: w.sim.ClientSecret(),
-		Attributes: policy.SourceFields(), Location: policy.Location(), APIVersion: w.version,
+		Attributes: policy.SourceFields(), CustomLabels: labels, AllCustom: allCustom, Location: policy.Location(), APIVersion: w.version,
 		Now: w.clock.Now, Sleep: w.clock.Sleep, NoRateLimit: true,
 	})
 	if err != nil {
