@@ -42,7 +42,7 @@ func parseAuditConfig(file string, n *yaml.Node) (auditConfig, error) {
 		}
 		days, err := strconv.Atoi(value.Value)
 		if value.Kind != yaml.ScalarNode || value.Tag != "!!int" || err != nil || days < 0 {
-			return cfg, fmt.Errorf("%s:%d: audit.retention_days: want a whole number of days, 0 to keep forever, like retention_days: 400", file, value.Line)
+			return cfg, fmt.Errorf("%s:%d: audit.retention_days: want a whole number of days, 0 to keep forever (for example 400), got %q", file, value.Line, value.Value)
 		}
 		cfg.RetentionDays = days
 	}
