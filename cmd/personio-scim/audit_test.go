@@ -15,6 +15,20 @@ import (
 	"github.com/personio-scim/personio-scim/store/storetest"
 )
 
+func TestCheckConfigPrintsTheRetention(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(file, []byte("audit:\n  retention_days: 90\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := run(context.Background(), []string{"check-config", "--config", file}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "\naudit:\n  retention_days: 90\n") {
+		t.Fatalf("check-config output lacks the audit section:\n%s", out.String())
+	}
+}
+
 func TestAuditSection(t *testing.T) {
 	tests := []struct {
 		name    string
