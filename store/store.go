@@ -55,6 +55,8 @@ type Store interface {
 	PushLedger
 	// Outbox is the notifications waiting for delivery and their feeds' cursors.
 	Outbox
+	// Audit prunes and erases personal data in the change log and run reports.
+	Audit
 
 	// TryLead tries to become the single leader for name without waiting.
 	// It returns nil and no error when another holder has it.

@@ -66,6 +66,7 @@ func runCheckConfigWith(ctx context.Context, args []string, stdout, stderr io.Wr
 		return err
 	}
 	fmt.Fprintf(stdout, "\n# configuration: %s\n%s", orDefault(e.ConfigFile), out)
+	fmt.Fprintf(stdout, "audit:\n  retention_days: %d\n", cfg.audit.RetentionDays)
 	printTargets(stdout, cfg.targets)
 	return nil
 }

@@ -24,6 +24,7 @@ Commands:
   sync           run one sync now (--dry-run prints the plan)
   migrate        up | down | status | force VERSION: manage the Postgres schema
   token          create | list | rotate | revoke: manage API tokens
+  erase          --personio-id N: erase a person's data from the change log and reports
   push           push to one target now: --target NAME [--dry-run] [--person ID]
   webhooks       register | list | delete: manage Personio's webhook subscription
   check-config   validate the configuration and print it, secrets redacted
@@ -87,6 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"healthcheck":  runHealthcheck,
 		"migrate":      runMigrate,
 		"token":        runToken,
+		"erase":        runErase,
 		"sync":         runSync,
 		"demo":         runDemo,
 		"simulate":     runSimulate,

@@ -37,7 +37,7 @@ func TestServeRefusesAnImplicitMemoryStore(t *testing.T) {
 // touches a database (the one set here refuses connections).
 func TestHelpForEveryCommand(t *testing.T) {
 	t.Setenv("DATABASE_URL", "postgres://user:pw@127.0.0.1:1/db?connect_timeout=1")
-	commands := []string{"serve", "demo", "simulate", "sync", "migrate", "token", "push", "webhooks", "check-config", "healthcheck", "version", "help"}
+	commands := []string{"serve", "demo", "simulate", "sync", "migrate", "token", "erase", "push", "webhooks", "check-config", "healthcheck", "version", "help"}
 	var list bytes.Buffer
 	if err := run(context.Background(), []string{"help"}, &list, io.Discard); err != nil {
 		t.Fatal(err)

@@ -126,6 +126,9 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 	}
 	svc := &service{store: st, dir: dir, logger: logger, trustedProxies: e.TrustedProxies}
 	svc.loops = append(svc.loops, dir.Run)
+	if cfg.audit.RetentionDays > 0 {
+		svc.loops = append(svc.loops, newAuditPruner(st, cfg.audit, logger).Run)
+	}
 	metrics := api.NewMetrics(dir, st)
 	metrics.SetBuild(buildInfo())
 	notifier, err := newNotifier(e, cfg.notifications, notifierOptions{Store: st, Logger: logger, Getenv: o.getenv, Targets: cfg.targetNames, Console: o.console})

@@ -25,19 +25,20 @@ type configuration struct {
 	rules         []*push.Rules // compiled scope and mapping, per target
 	notifications notify.Config
 	writeback     mirror.WritebackConfig
+	audit         auditConfig
 }
 
 // loadConfiguration reads CONFIG_FILE (or the defaults) and compiles every
 // section; a broken file stops the process with the file, the key and the
 // position. types are the target types the binary knows.
 func loadConfiguration(e env, types []string) (configuration, error) {
-	c := configuration{file: orDefault(e.ConfigFile), mirror: mirror.DefaultConfig(), notifications: notify.DefaultConfig()}
+	c := configuration{file: orDefault(e.ConfigFile), mirror: mirror.DefaultConfig(), notifications: notify.DefaultConfig(), audit: defaultAuditConfig()}
 	if e.ConfigFile != "" {
 		data, err := os.ReadFile(e.ConfigFile)
 		if err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: read configuration: %w", err)
 		}
-		cfg, sections, err := mirror.ParseDocument(e.ConfigFile, data, []string{"targets", "notifications", "writeback"})
+		cfg, sections, err := mirror.ParseDocument(e.ConfigFile, data, []string{"targets", "notifications", "writeback", "audit"})
 		if err != nil {
 			return c, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
@@ -52,6 +53,9 @@ func loadConfiguration(e env, types []string) (configuration, error) {
 			if c.writeback, err = mirror.ParseWritebackConfig(e.ConfigFile, n); err != nil {
 				return c, fmt.Errorf("CONFIG_FILE: %w", err)
 			}
+		}
+		if c.audit, err = parseAuditConfig(e.ConfigFile, sections["audit"]); err != nil {
+			return c, fmt.Errorf("CONFIG_FILE: %w", err)
 		}
 	}
 	policy, err := mirror.Compile(c.mirror)

@@ -34,6 +34,7 @@ type Shared struct {
 	userNames  map[string]string // lower-cased userName → identity id
 	groupNames map[string]string // lower-cased displayName → group id
 	changes    []store.Change
+	pruned     int64 // change-log rows pruned from the front: changes[0] has Seq pruned+1
 	runs       map[string]store.Run
 	tokens     map[string]store.Token
 	ledger     ledgerState
@@ -251,7 +252,7 @@ func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 		res.Groups = append(res.Groups, stored.Clone())
 	}
 	for _, c := range p.Changes {
-		c.Seq = int64(len(s.db.changes)) + 1
+		c.Seq = s.db.lastSeq() + 1
 		s.db.changes = append(s.db.changes, c)
 		if res.FirstSeq == 0 {
 			res.FirstSeq = c.Seq
@@ -273,7 +274,7 @@ func (s *Store) State(ctx context.Context) (store.State, error) {
 	st := store.State{
 		Identities: make([]store.Identity, 0, len(s.db.identities)),
 		Groups:     make([]store.Group, 0, len(s.db.groups)),
-		Seq:        int64(len(s.db.changes)),
+		Seq:        s.db.lastSeq(),
 	}
 	for _, i := range s.db.identities {
 		st.Identities = append(st.Identities, i.Clone())
@@ -324,7 +325,7 @@ func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) ([]store.Chang
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	start := max(q.AfterSeq, 0)
+	start := max(q.AfterSeq-s.db.pruned, 0)
 	var out []store.Change
 	for _, c := range s.db.changes[min(start, int64(len(s.db.changes))):] {
 		if len(out) == limit {
@@ -365,7 +366,7 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	return int64(len(s.db.changes)), nil
+	return s.db.lastSeq(), nil
 }
 
 // Watch returns a channel nudged after every apply through any handle that

@@ -71,7 +71,7 @@ func Run(t *testing.T, open Factory) {
 		{"DirectoryAbsorbsItsOwnWrites", testAbsorb},
 		{"InvalidChangeSets", testInvalid},
 	}
-	for _, tt := range slices.Concat(tests, pushTests, outboxTests) {
+	for _, tt := range slices.Concat(tests, pushTests, outboxTests, auditTests) {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open) })
 	}
 }
