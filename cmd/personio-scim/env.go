@@ -19,6 +19,7 @@ import (
 // Flags may override single values.
 type env struct {
 	ListenAddr           string
+	AdminListenAddr      string // empty: the admin API, console and metrics share ListenAddr
 	DatabaseURL          string // empty: the in-memory store
 	PersonioBaseURL      string
 	PersonioClientID     string
@@ -64,6 +65,15 @@ func envVars() []envVar {
 				return fmt.Errorf("want host:port such as :8080")
 			}
 			e.ListenAddr = v
+			return nil
+		}},
+		{Name: "ADMIN_LISTEN_ADDR", Help: "a separate address for the admin API, the console and /metrics (e.g. :9090); empty serves them on LISTEN_ADDR", set: func(e *env, v string) error {
+			if v != "" {
+				if _, _, err := net.SplitHostPort(v); err != nil {
+					return fmt.Errorf("want host:port such as :9090")
+				}
+			}
+			e.AdminListenAddr = v
 			return nil
 		}},
 		{Name: "DATABASE_URL", Secret: true, Help: "Postgres URL (postgres://user:pass@host:5432/db); memory: uses the in-memory store (serve requires one of them)", set: func(e *env, v string) error {

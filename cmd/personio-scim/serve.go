@@ -67,6 +67,9 @@ type service struct {
 	logger    *slog.Logger
 	loops     []func(context.Context)
 	console   *console.Console // nil when the console is off
+	// adminAddr, when set and not the main address, serves the admin API,
+	// the console and the metrics apart from SCIM and the webhooks.
+	adminAddr string
 	// trustedProxies are exempt from the per-address connection cap: every
 	// client behind a load balancer shares its address.
 	trustedProxies api.TrustedProxies
@@ -124,7 +127,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		st.Close()
 		return nil, err
 	}
-	svc := &service{store: st, dir: dir, logger: logger, trustedProxies: e.TrustedProxies}
+	svc := &service{store: st, dir: dir, logger: logger, trustedProxies: e.TrustedProxies, adminAddr: e.AdminListenAddr}
 	svc.loops = append(svc.loops, dir.Run)
 	if cfg.audit.RetentionDays > 0 {
 		svc.loops = append(svc.loops, newAuditPruner(st, cfg.audit, logger).Run)
@@ -246,19 +249,32 @@ func (s *service) close() { s.store.Close() }
 // run serves HTTP on addr until ctx ends, then shuts down gracefully. When
 // listening is non-nil it receives the bound address (tests listen on :0).
 func (s *service) run(ctx context.Context, addr string, listening chan<- net.Addr) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("LISTEN_ADDR=%q: %w", addr, err)
-	}
-	ln = api.LimitConnections(ln, api.ConnLimits{Trusted: s.trustedProxies})
-	srv := &http.Server{
-		Handler:           s.handler,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	var servers []*http.Server
+	serveErr := make(chan error, 2)
+	for n, l := range s.listeners(addr) {
+		ln, err := net.Listen("tcp", l.addr)
+		if err != nil {
+			for _, srv := range servers {
+				srv.Close()
+			}
+			return fmt.Errorf("%s=%q: %w", l.name, l.addr, err)
+		}
+		ln = api.LimitConnections(ln, api.ConnLimits{Trusted: s.trustedProxies})
+		srv := &http.Server{
+			Handler:           l.handler,
+			ReadHeaderTimeout: readHeaderTimeout,
+			ReadTimeout:       readTimeout,
+			WriteTimeout:      writeTimeout,
+			IdleTimeout:       idleTimeout,
+			MaxHeaderBytes:    maxHeaderBytes,
+			ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+		}
+		servers = append(servers, srv)
+		go func() { serveErr <- srv.Serve(ln) }()
+		s.logger.Info("listening", "addr", ln.Addr().String(), "serves", l.name, "store", s.store.Backend())
+		if n == 0 && listening != nil {
+			listening <- ln.Addr()
+		}
 	}
 	loopCtx, stopLoops := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -267,22 +283,22 @@ func (s *service) run(ctx context.Context, addr string, listening chan<- net.Add
 	}
 	defer func() { stopLoops(); wg.Wait() }()
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	s.logger.Info("listening", "addr", ln.Addr().String(), "store", s.store.Backend())
-	if listening != nil {
-		listening <- ln.Addr()
-	}
 	select {
 	case err := <-serveErr:
+		for _, srv := range servers {
+			srv.Close()
+		}
 		return fmt.Errorf("serve HTTP: %w", err)
 	case <-ctx.Done():
 	}
 	s.logger.Info("shutting down", "grace", shutdownGrace)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shut down HTTP server: %w", err)
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("shut down HTTP server: %w", err))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
