@@ -135,7 +135,10 @@ func TestQuotaStormThroughTheWorker(t *testing.T) {
 				unsynced++
 			}
 		}
-		if refused := e.Sim.(suiteSim).Refused(); refused < 10 {
+		// How many requests meet the quota depends on how the target's
+		// concurrent requests interleave; that some do is what makes it a
+		// storm.
+		if refused := e.Sim.(suiteSim).Refused(); refused == 0 {
 			t.Errorf("the quota refused %d requests: no storm", refused)
 		} else {
 			t.Logf("%d requests refused for quota", refused)
