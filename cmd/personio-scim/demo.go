@@ -114,8 +114,13 @@ func startDemo(ctx context.Context, e env, employees int, seed int64, logger *sl
 	if e.PublicURL == "" {
 		// The console's cookies are Secure unless the public URL is
 		// plain http, which a browser accepts on localhost only.
-		if _, port, err := net.SplitHostPort(e.ListenAddr); err == nil && port != "0" {
-			e.PublicURL = "http://localhost:" + port
+		// The host is the one the welcome prints, so that the console's
+		// same-origin check accepts the link the demo gives.
+		if host, port, err := net.SplitHostPort(e.ListenAddr); err == nil && port != "0" {
+			if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+				host = "localhost"
+			}
+			e.PublicURL = "http://" + net.JoinHostPort(host, port)
 		}
 	}
 	d.svc, err = newServiceWith(ctx, e, logger, opts)
