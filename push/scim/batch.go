@@ -230,6 +230,20 @@ func (r resource) memberIDs() []string {
 // server is wrong, and no item's outcome can be trusted.
 var errGarbage = errors.New("the server answered something that is not SCIM")
 
+// parseCreated reads the answer to a create, which must name the new
+// resource's id: without it the resource could never be addressed again.
+// A dry run's answer is the request itself and has none.
+func parseCreated(resp response, what string) (resource, string, error) {
+	r, etag, err := parseResource(resp)
+	if err != nil {
+		return resource{}, "", fmt.Errorf("%s: %w", what, err)
+	}
+	if r.ID == "" && !resp.dry {
+		return resource{}, "", fmt.Errorf("%s: %w (no id in the answer)", what, errGarbage)
+	}
+	return r, etag, nil
+}
+
 // parseResource reads a resource answer. A 204 or an empty body gives the
 // id from Location, when there is one.
 func parseResource(resp response) (resource, string, error) {

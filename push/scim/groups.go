@@ -156,12 +156,9 @@ func (ir *itemRun) createGroup(ctx context.Context) (push.Result, error) {
 	}
 	switch {
 	case resp.ok():
-		r, etag, err := parseResource(resp)
+		r, etag, err := parseCreated(resp, "creating a group")
 		if err != nil {
-			return push.Result{}, fmt.Errorf("creating a group: %w", err)
-		}
-		if r.ID == "" && !resp.dry {
-			return push.Result{}, fmt.Errorf("creating a group: %w (no id in the answer)", errGarbage)
+			return push.Result{}, err
 		}
 		held := members
 		if ir.b.t.cfg.Dialect.MembersByPatch {

@@ -286,12 +286,9 @@ func (ir *itemRun) createUser(ctx context.Context, attrs []attr) (push.Result, e
 	}
 	switch {
 	case resp.ok():
-		r, etag, err := parseResource(resp)
+		r, etag, err := parseCreated(resp, "creating a user")
 		if err != nil {
-			return push.Result{}, fmt.Errorf("creating a user: %w", err)
-		}
-		if r.ID == "" && !resp.dry {
-			return push.Result{}, fmt.Errorf("creating a user: %w (no id in the answer)", errGarbage)
+			return push.Result{}, err
 		}
 		return ir.doneUser(r.ID, userState{ETag: etag, Set: paths(attrs)}), nil
 	case resp.status == http.StatusConflict:
