@@ -39,6 +39,22 @@ func newStack(t *testing.T, employees int, config string) *stack {
 	t.Helper()
 	clock := personiotest.NewClock(time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC))
 	sim := personiotest.Start(t, personiotest.Options{Employees: employees, Seed: 7, Now: clock.Now})
+	policy, st, dir, engine := newEngineOn(t, sim, clock, config)
+	h, err := api.NewRouter(api.Options{Store: st, Directory: dir, Engine: engine, Scheduler: mirror.NewScheduler(engine, 15*time.Minute),
+		SCIMToken: scimToken, AdminToken: adminToken, Version: "test", Now: clock.Now, Writable: policy.Writable(),
+		AuthFailureBurst: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &stack{t: t, url: srv.URL, sim: sim, clock: clock, store: st}
+}
+
+// newEngineOn is the mirror as the service wires it: the configuration,
+// a memory store with its directory, and an engine reading the simulator.
+func newEngineOn(t *testing.T, sim *personiotest.Server, clock *personiotest.Clock, config string) (*mirror.Policy, store.Store, *store.Directory, *mirror.Engine) {
+	t.Helper()
 	cfg, err := mirror.ParseConfig("test", []byte(config))
 	if err != nil {
 		t.Fatal(err)
@@ -61,15 +77,7 @@ func newStack(t *testing.T, employees int, config string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := api.NewRouter(api.Options{Store: st, Directory: dir, Engine: engine, Scheduler: mirror.NewScheduler(engine, 15*time.Minute),
-		SCIMToken: scimToken, AdminToken: adminToken, Version: "test", Now: clock.Now, Writable: policy.Writable(),
-		AuthFailureBurst: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	return &stack{t: t, url: srv.URL, sim: sim, clock: clock, store: st}
+	return policy, st, dir, engine
 }
 
 type answer struct {

@@ -18,7 +18,6 @@ import (
 	"github.com/personio-scim/personio-scim/api"
 	"github.com/personio-scim/personio-scim/api/console"
 	"github.com/personio-scim/personio-scim/api/console/oidctest"
-	"github.com/personio-scim/personio-scim/personio"
 	"github.com/personio-scim/personio-scim/personio/mirror"
 	"github.com/personio-scim/personio-scim/personio/personiotest"
 	"github.com/personio-scim/personio-scim/store"
@@ -51,28 +50,7 @@ func newConsoleStack(t *testing.T) *consoleStack {
 	t.Helper()
 	clock := personiotest.NewClock(time.Date(2026, 3, 30, 8, 0, 0, 0, time.UTC))
 	sim := personiotest.Start(t, personiotest.Options{Employees: -1, Seed: 7, Now: clock.Now})
-	cfg, err := mirror.ParseConfig("test", []byte(""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy, err := mirror.Compile(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := memory.New(memory.Options{Now: clock.Now})
-	dir, err := store.NewDirectory(context.Background(), st, store.DirectoryOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := personio.NewClient(personio.Config{BaseURL: sim.URL(), ClientID: sim.ClientID(), ClientSecret: sim.ClientSecret(),
-		Attributes: policy.SourceFields(), NoRateLimit: true, Now: clock.Now, Sleep: clock.Sleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := mirror.NewEngine(mirror.EngineOptions{Policy: policy, Store: st, Directory: dir, Source: client, Namespace: store.DefaultNamespace, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	policy, st, dir, engine := newEngineOn(t, sim, clock, "")
 	idp := oidctest.Start(t, oidctest.Options{ClientID: "console-test", ClientSecret: "console-test-secret", Now: clock.Now,
 		Users: map[string]oidctest.User{
 			adminEmail:  {Password: password, Name: "Alice Admin", Groups: []string{"it-admins"}},
