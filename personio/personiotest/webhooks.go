@@ -525,6 +525,20 @@ func (s *Server) v2ListWebhooks(w http.ResponseWriter, r *http.Request, _ *Crede
 	writeJSON(w, http.StatusOK, map[string]any{"_data": data, "_meta": map[string]any{"links": map[string]any{}}})
 }
 
+// onSub runs fn on the webhook the path names while holding the hub's lock;
+// an unknown id gets Personio's 404.
+func (s *Server) onSub(w http.ResponseWriter, r *http.Request, fn func(hub *webhookHub, i int)) {
+	hub := s.webhooks()
+	hub.mu.Lock()
+	defer hub.mu.Unlock()
+	i, ok := hub.subByPath(r)
+	if !ok {
+		writeProblem(w, http.StatusNotFound, "Resource not found", "There is no resource for the specified id.")
+		return
+	}
+	fn(hub, i)
+}
+
 // subByPath finds the webhook of the path; the caller holds hub.mu.
 func (h *webhookHub) subByPath(r *http.Request) (int, bool) {
 	i := slices.IndexFunc(h.subs, func(sub *webhookSub) bool { return sub.ID == r.PathValue("id") })
@@ -532,15 +546,7 @@ func (h *webhookHub) subByPath(r *http.Request) (int, bool) {
 }
 
 func (s *Server) v2GetWebhook(w http.ResponseWriter, r *http.Request, _ *Credential) {
-	hub := s.webhooks()
-	hub.mu.Lock()
-	defer hub.mu.Unlock()
-	i, ok := hub.subByPath(r)
-	if !ok {
-		writeProblem(w, http.StatusNotFound, "Resource not found", "There is no resource for the specified id.")
-		return
-	}
-	writeJSON(w, http.StatusOK, hub.subs[i])
+	s.onSub(w, r, func(hub *webhookHub, i int) { writeJSON(w, http.StatusOK, hub.subs[i]) })
 }
 
 func (s *Server) v2PatchWebhook(w http.ResponseWriter, r *http.Request, _ *Credential) {
@@ -548,51 +554,33 @@ func (s *Server) v2PatchWebhook(w http.ResponseWriter, r *http.Request, _ *Crede
 	if !ok {
 		return
 	}
-	hub := s.webhooks()
-	hub.mu.Lock()
-	defer hub.mu.Unlock()
-	i, ok := hub.subByPath(r)
-	if !ok {
-		writeProblem(w, http.StatusNotFound, "Resource not found", "There is no resource for the specified id.")
-		return
-	}
-	next := *hub.subs[i]
-	if err := applyWebhook(&next, body, false); err != nil {
-		writeProblem(w, http.StatusUnprocessableEntity, "Unprocessable entity", err.Error())
-		return
-	}
-	*hub.subs[i] = next
-	writeJSON(w, http.StatusOK, next)
+	s.onSub(w, r, func(hub *webhookHub, i int) {
+		next := *hub.subs[i]
+		if err := applyWebhook(&next, body, false); err != nil {
+			writeProblem(w, http.StatusUnprocessableEntity, "Unprocessable entity", err.Error())
+			return
+		}
+		*hub.subs[i] = next
+		writeJSON(w, http.StatusOK, next)
+	})
 }
 
 func (s *Server) v2DeleteWebhook(w http.ResponseWriter, r *http.Request, _ *Credential) {
-	hub := s.webhooks()
-	hub.mu.Lock()
-	defer hub.mu.Unlock()
-	i, ok := hub.subByPath(r)
-	if !ok {
-		writeProblem(w, http.StatusNotFound, "Resource not found", "There is no resource for the specified id.")
-		return
-	}
-	hub.subs = slices.Delete(hub.subs, i, i+1)
-	w.WriteHeader(http.StatusNoContent)
+	s.onSub(w, r, func(hub *webhookHub, i int) {
+		hub.subs = slices.Delete(hub.subs, i, i+1)
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // v2PingWebhook delivers a ping event, enabled or not, as Personio's
 // reachability test does.
 func (s *Server) v2PingWebhook(w http.ResponseWriter, r *http.Request, _ *Credential) {
-	hub := s.webhooks()
-	hub.mu.Lock()
-	defer hub.mu.Unlock()
-	i, ok := hub.subByPath(r)
-	if !ok {
-		writeProblem(w, http.StatusNotFound, "Resource not found", "There is no resource for the specified id.")
-		return
-	}
-	body, _ := json.Marshal(envelope{CompanyID: hub.opts.CompanyID, EventName: personio.EventPing,
-		OccurredAt: s.now().UTC().Format(time.RFC3339), Payload: map[string]string{}, Meta: map[string]any{}})
-	hub.startLocked(*hub.subs[i], personio.EventPing, "", body)
-	w.WriteHeader(http.StatusNoContent)
+	s.onSub(w, r, func(hub *webhookHub, i int) {
+		body, _ := json.Marshal(envelope{CompanyID: hub.opts.CompanyID, EventName: personio.EventPing,
+			OccurredAt: s.now().UTC().Format(time.RFC3339), Payload: map[string]string{}, Meta: map[string]any{}})
+		hub.startLocked(*hub.subs[i], personio.EventPing, "", body)
+		w.WriteHeader(http.StatusNoContent)
+	})
 }
 
 // String describes a delivery for test failures.
