@@ -149,12 +149,6 @@ func (b consoleBackend) Approve(ctx context.Context, id, digest, by string) (con
 	return console.Run{ID: rep.RunID, Status: string(rep.Status), Error: rep.Error}, nil
 }
 
-// Discard has no engine behind it yet: a held run stays held until a newer
-// run supersedes it.
-func (b consoleBackend) Discard(context.Context, string, string) error {
-	return fmt.Errorf("discarding a held run: %w", console.ErrUnsupported)
-}
-
 func consolePerson(i *store.Identity) console.Person {
 	return console.Person{ID: i.ID, PersonioID: i.PersonioID, UserName: i.UserName, DisplayName: i.DisplayName, Email: i.Email,
 		Department: i.Department, State: string(i.Lifecycle.State), Active: i.Active}

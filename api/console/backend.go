@@ -16,8 +16,6 @@ type Backend interface {
 	// Approve applies a held run; digest is the plan digest the approver
 	// saw, so that a plan that changed since is not approved blindly.
 	Approve(ctx context.Context, id, digest, by string) (Run, error)
-	// Discard drops a held run; ErrUnsupported when the service cannot.
-	Discard(ctx context.Context, id, by string) error
 	People(ctx context.Context, query string, limit int) ([]Person, int, error)
 	Person(ctx context.Context, id string) (PersonDetail, error)
 	Groups(ctx context.Context, query string, limit int) ([]Group, int, error)
@@ -36,7 +34,7 @@ var (
 	// ErrNotFound is what a Backend returns for an unknown id.
 	ErrNotFound = errors.New("not found")
 	// ErrUnsupported says the running service cannot do this (no Personio
-	// credentials, no targets, no discard).
+	// credentials, no targets).
 	ErrUnsupported = errors.New("not available in this deployment")
 )
 

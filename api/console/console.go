@@ -159,7 +159,6 @@ func (c *Console) Handler(b Backend) http.Handler {
 		r.Get("/runs", h.runs)
 		r.Get("/runs/{id}", h.run)
 		r.Post("/runs/{id}/approve", h.approve)
-		r.Post("/runs/{id}/discard", h.discard)
 		r.Get("/people", h.people)
 		r.Get("/people/{id}", h.person)
 		r.Post("/people/{id}/push", h.pushNow)

@@ -83,19 +83,6 @@ func (h *pages) approve(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, Path+"/runs/"+url.PathEscape(id)+"?done=approved", http.StatusSeeOther)
 }
 
-func (h *pages) discard(w http.ResponseWriter, r *http.Request) {
-	u, ok := h.admin(w, r)
-	if !ok {
-		return
-	}
-	id := chi.URLParam(r, "id")
-	if err := h.b.Discard(r.Context(), id, u.Email); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	http.Redirect(w, r, Path+"/runs/"+url.PathEscape(id)+"?done=discarded", http.StatusSeeOther)
-}
-
 func (h *pages) people(w http.ResponseWriter, r *http.Request) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	people, total, err := h.b.People(r.Context(), truncate(q, 200), 200)
