@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math"
 	"net"
@@ -178,6 +181,7 @@ type authenticator struct {
 	bootstrap []bootstrapEntry
 	basicUser []byte // hash of BasicUser, compared in constant time
 	cache     *tokenCache
+	hashes    *hashMemo
 	failures  *failureLimiter // per client address
 	secrets   *failureLimiter // per presented secret (its hash)
 	uses      *tokenUses
@@ -221,6 +225,7 @@ func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
 		src:      src,
 		opts:     opts,
 		cache:    &tokenCache{ttl: opts.CacheTTL, max: opts.CacheSize, entries: map[string]cachedToken{}},
+		hashes:   &hashMemo{seed: maphash.MakeSeed(), ttl: opts.CacheTTL, max: opts.CacheSize, entries: map[uint64]memoEntry{}},
 		uses:     newTokenUses(src),
 		failures: &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
 		secrets:  &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
@@ -281,12 +286,22 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 		return Principal{}, a.failed(r, addr, nil, now)
 	}
 	// One hash serves the bootstrap comparison, the cache, the store and
-	// the per-secret bucket.
-	hash := store.HashToken(secret)
+	// the per-secret bucket. A secret that authenticated recently has it
+	// remembered (see hashMemo for why that is safe).
+	hash, memoized := a.hashes.get(secret, now)
+	if !memoized {
+		hash = store.HashToken(secret)
+	}
 	if p, found := a.matchBootstrap(hash); found {
+		if !memoized {
+			a.hashes.put(secret, hash, now)
+		}
 		return p, nil
 	}
 	if p, found := a.cache.get(hash, now); found {
+		if !memoized {
+			a.hashes.put(secret, hash, now)
+		}
 		a.uses.record(r.Context(), p.TokenID, now)
 		return p, nil
 	}
@@ -301,6 +316,7 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 	case err == nil:
 		p := Principal{Name: tok.Name, Scopes: append([]string(nil), tok.Scopes...), TokenID: tok.ID}
 		a.cache.put(hash, p, now)
+		a.hashes.put(secret, hash, now)
 		a.uses.record(r.Context(), tok.ID, now)
 		return p, nil
 	case !errors.Is(err, store.ErrNotFound):
@@ -367,7 +383,13 @@ func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, ref *refu
 // credentials extracts the presented secret. Bearer is always accepted,
 // Basic only when configured (the password is the token).
 func (a *authenticator) credentials(r *http.Request) (string, bool) {
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	// The header's name is already canonical: indexing the map directly is
+	// Header.Get without canonicalising the key on every request.
+	var authorization string
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		authorization = v[0]
+	}
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(authorization), " ")
 	rest = strings.TrimSpace(rest)
 	switch {
 	case strings.EqualFold(scheme, "Bearer") && rest != "":
@@ -395,11 +417,25 @@ func (a *authenticator) matchBootstrap(hash []byte) (Principal, bool) {
 	var found Principal
 	ok := false
 	for _, b := range a.bootstrap {
-		if subtle.ConstantTimeCompare(hash, b.hash) == 1 {
+		if hashesEqual(hash, b.hash) {
 			found, ok = b.principal, true
 		}
 	}
 	return found, ok
+}
+
+// hashesEqual compares two hashes in constant time, a word at a time for
+// SHA-256 sums: the XORs of all words are ORed together and only the result
+// is tested, so the time does not depend on where they differ.
+func hashesEqual(a, b []byte) bool {
+	if len(a) != sha256.Size || len(b) != sha256.Size {
+		return subtle.ConstantTimeCompare(a, b) == 1
+	}
+	var diff uint64
+	for i := 0; i < sha256.Size; i += 8 {
+		diff |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+	}
+	return subtle.ConstantTimeEq(int32(uint32(diff>>32)|uint32(diff)), 0) == 1
 }
 
 // remoteHost is the client's address without the port.
@@ -455,6 +491,84 @@ func (c *tokenCache) put(hash []byte, p Principal, now time.Time) {
 		delete(c.entries, k)
 	}
 	c.entries[string(hash)] = cachedToken{principal: p, expires: now.Add(c.ttl)}
+}
+
+// hashMemo remembers the hash of secrets that authenticated recently, so
+// that a client sending the same token on every request does not cost a
+// SHA-256 each time. It is safe because:
+//
+//   - It maps a secret to HashToken(secret), a pure function, and nothing
+//     else: whether the request is admitted is decided from the hash exactly
+//     as before (bootstrap comparison, token cache and its lifetime, store,
+//     expiry), so revocation and scopes behave as they did.
+//   - Only secrets that authenticated are remembered, for at most the token
+//     cache's lifetime and at most its size: a wrong guess is never kept,
+//     cannot fill the memo, and takes the full path with its rate limiting.
+//   - The secrets are held in process memory only, as the bootstrap secrets
+//     of the configuration already are; the store and the logs still never
+//     see them.
+//   - The slot is found by a keyed hash with a random per-process seed, so a
+//     client cannot aim at another token's slot, and the secret found there
+//     is compared with the presented one in constant time before its hash
+//     is used: a different secret never gets another's hash.
+type hashMemo struct {
+	seed    maphash.Seed
+	ttl     time.Duration
+	max     int
+	mu      sync.RWMutex
+	entries map[uint64]memoEntry
+}
+
+type memoEntry struct {
+	secret  string
+	hash    []byte
+	expires time.Time
+}
+
+func (m *hashMemo) get(secret string, now time.Time) ([]byte, bool) {
+	key := maphash.String(m.seed, secret)
+	m.mu.RLock()
+	e, ok := m.entries[key]
+	m.mu.RUnlock()
+	if !ok || !now.Before(e.expires) || !secretsEqual(secret, e.secret) {
+		return nil, false
+	}
+	return e.hash, true
+}
+
+func (m *hashMemo) put(secret string, hash []byte, now time.Time) {
+	key := maphash.String(m.seed, secret)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.entries) >= m.max {
+		for k, e := range m.entries {
+			if !now.Before(e.expires) {
+				delete(m.entries, k)
+			}
+		}
+	}
+	for k := range m.entries {
+		if len(m.entries) < m.max {
+			break
+		}
+		delete(m.entries, k)
+	}
+	// The secret is copied so that the memo does not keep a request's
+	// header alive.
+	m.entries[key] = memoEntry{secret: strings.Clone(secret), hash: hash, expires: now.Add(m.ttl)}
+}
+
+// secretsEqual compares two secrets in constant time for equal lengths, as
+// subtle.ConstantTimeCompare does, without converting them to byte slices.
+func secretsEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var diff byte
+	for i := 0; i < len(a); i++ {
+		diff |= a[i] ^ b[i]
+	}
+	return subtle.ConstantTimeByteEq(diff, 0) == 1
 }
 
 // failureLimiter counts failed authentications per client address with a
