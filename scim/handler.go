@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	scimlib "github.com/elimity-com/scim"
@@ -85,6 +86,10 @@ type Options struct {
 	// Logger receives failures; request data and personal data are never
 	// logged. Default: discard.
 	Logger *slog.Logger
+	// RenderCacheBytes bounds the memory kept for Users rendered once per
+	// directory view and served again from there (default 32 MiB; negative
+	// turns the cache off).
+	RenderCacheBytes int64
 }
 
 const (
@@ -122,6 +127,9 @@ type handler struct {
 	// mutability errors.
 	writableNames string
 	buffers       sync.Pool
+	// rendered holds the Users of the newest view already rendered, see
+	// render_cache.go.
+	rendered atomic.Pointer[renderCache]
 }
 
 // NewHandler serves SCIM 2.0 for the directory, with paths relative to its
@@ -137,6 +145,14 @@ type handler struct {
 // library's evaluator panics on some filters and cannot see the enterprise
 // extension and core attributes together; see docs/scim.md).
 func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handler, error) {
+	h, err := newHandler(dir, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	return recoverPanics(h.log, h), nil
+}
+
+func newHandler(dir *store.Directory, st store.Store, opts Options) (*handler, error) {
 	Init()
 	if dir == nil || st == nil {
 		return nil, errors.New("scim handler needs a directory and a store")
@@ -178,7 +194,7 @@ func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handle
 	if err != nil {
 		return nil, fmt.Errorf("build scim server: %w", err)
 	}
-	return recoverPanics(h.log, h), nil
+	return h, nil
 }
 
 func withDefaults(opts Options) (Options, error) {
@@ -219,6 +235,9 @@ func withDefaults(opts Options) (Options, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.RenderCacheBytes == 0 {
+		opts.RenderCacheBytes = defaultRenderCacheBytes
 	}
 	if opts.CanRead == nil {
 		opts.CanRead = func(*http.Request) bool { return true }

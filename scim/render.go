@@ -15,6 +15,26 @@ type renderer struct {
 	base   string
 	view   *store.View
 	fields projection
+	// holes, when not nil, collects the offsets where the base URL belongs
+	// instead of writing it, for a rendering kept for other requests
+	// (see render_cache.go).
+	holes *[]int32
+}
+
+// link writes the JSON string base+endpoint+PathEscape(id), each part
+// escaped on its own as strConcat does.
+func (r *renderer) link(w *jsonWriter, endpoint, id string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	if r.holes != nil {
+		*r.holes = append(*r.holes, int32(len(w.b)))
+	} else {
+		w.b = appendJSONStringBody(w.b, r.base)
+	}
+	w.b = appendJSONStringBody(w.b, endpoint)
+	w.b = appendJSONStringBody(w.b, url.PathEscape(id))
+	w.b = append(w.b, '"')
+	w.comma = true
 }
 
 func (r *renderer) user(w *jsonWriter, u *store.Identity) {
@@ -71,7 +91,7 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 			}
 			if f.has(uGroupRef) {
 				w.key("$ref")
-				w.strConcat(r.base, "/Groups/", url.PathEscape(g.ID))
+				r.link(w, "/Groups/", g.ID)
 			}
 			if f.has(uGroupDisplay) {
 				w.fieldIf("display", g.DisplayName)
@@ -180,7 +200,7 @@ func (r *renderer) enterprise(w *jsonWriter, u *store.Identity) {
 		}
 		if f.has(uManagerRef) {
 			w.key("$ref")
-			w.strConcat(r.base, "/Users/", url.PathEscape(u.Manager))
+			r.link(w, "/Users/", u.Manager)
 		}
 		if f.has(uManagerDisplayName) {
 			w.fieldIf("displayName", managerName(r.view, u))
@@ -213,7 +233,7 @@ func (r *renderer) group(w *jsonWriter, g *store.Group) {
 			}
 			if f.has(gMemberRef) {
 				w.key("$ref")
-				w.strConcat(r.base, "/Users/", url.PathEscape(id))
+				r.link(w, "/Users/", id)
 			}
 			if f.has(gMemberDisplay) {
 				w.fieldIf("display", memberDisplay(r.view, id))
@@ -266,7 +286,7 @@ func (r *renderer) meta(w *jsonWriter, show projection, m resourceMeta) {
 	}
 	if show.has(3) {
 		w.key("location")
-		w.strConcat(r.base, m.endpoint, url.PathEscape(m.id))
+		r.link(w, m.endpoint, m.id)
 	}
 	if show.has(4) {
 		w.key("version")

@@ -1,0 +1,121 @@
+package scim
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/personio-scim/personio-scim/store"
+)
+
+// Rendering a User was most of the cost of a lookup, and most of that was
+// escaping strings that are the same on every request: a view never
+// changes, and a new view is a new value. So the full representation of a
+// User (no attributes or excludedAttributes narrowing it) is rendered once
+// per view and identity and kept, with the places where the request's base
+// URL goes left open. Everything else a User shows of the view (its groups,
+// its manager's name, the hash in its version) is fixed with the view, so
+// the kept bytes are exactly what the renderer would write again.
+//
+// Only the newest view a request was answered from has a cache: pages of
+// older views pinned for paging render as before. The cache is bounded in
+// bytes so that a very large directory does not double its memory.
+
+// defaultRenderCacheBytes bounds the kept renderings (see
+// Options.RenderCacheBytes): about 25,000 Users of the size the fixture's
+// are.
+const defaultRenderCacheBytes = 32 << 20
+
+// fullUser is the projection of a request without attributes or
+// excludedAttributes.
+const fullUser = projection(1)<<userLeafCount - 1
+
+// renderedUser is a User rendered without its base URL: holes are the
+// offsets in b where the escaped base URL is inserted.
+type renderedUser struct {
+	b     []byte
+	holes []int32
+}
+
+// renderCache holds the renderings of one view.
+type renderCache struct {
+	view    *store.View
+	entries sync.Map // *store.Identity → *renderedUser
+	size    atomic.Int64
+}
+
+// renderedBytes is what an entry costs against the bound, with an
+// allowance for the map's own bookkeeping.
+func (e *renderedUser) renderedBytes() int64 {
+	return int64(cap(e.b)) + 4*int64(cap(e.holes)) + 128
+}
+
+// renderCacheFor returns the cache of view, starting one when view is newer
+// than the one cached; nil when caching is off or view is an older one.
+func (h *handler) renderCacheFor(view *store.View) *renderCache {
+	if h.opts.RenderCacheBytes <= 0 {
+		return nil
+	}
+	for {
+		cur := h.rendered.Load()
+		if cur != nil && cur.view == view {
+			return cur
+		}
+		if cur != nil && view.Seq() <= cur.view.Seq() {
+			return nil
+		}
+		next := &renderCache{view: view}
+		if h.rendered.CompareAndSwap(cur, next) {
+			return next
+		}
+	}
+}
+
+// userJSON writes u as rd would, from the cache when rd shows the full
+// representation.
+func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *renderCache) {
+	if c == nil || rd.fields != fullUser || rd.holes != nil {
+		rd.user(w, u)
+		return
+	}
+	e, ok := c.entries.Load(u)
+	if !ok {
+		e = h.renderUser(c, rd, u)
+	}
+	e.(*renderedUser).appendTo(w, rd.base)
+}
+
+// renderUser renders u for the cache and keeps it while the cache has room.
+func (h *handler) renderUser(c *renderCache, rd *renderer, u *store.Identity) *renderedUser {
+	e := &renderedUser{}
+	kept := renderer{view: rd.view, fields: rd.fields, holes: &e.holes}
+	jw := jsonWriter{b: make([]byte, 0, 2048)}
+	kept.user(&jw, u)
+	e.b = jw.b
+	if c.size.Add(e.renderedBytes()) > h.opts.RenderCacheBytes {
+		c.size.Add(-e.renderedBytes())
+		return e
+	}
+	if prev, loaded := c.entries.LoadOrStore(u, e); loaded {
+		c.size.Add(-e.renderedBytes())
+		return prev.(*renderedUser)
+	}
+	return e
+}
+
+// appendTo writes the rendering as the next value of w with base filled in.
+func (e *renderedUser) appendTo(w *jsonWriter, base string) {
+	w.sep()
+	safe := jsonSafe(base)
+	from := 0
+	for _, at := range e.holes {
+		w.b = append(w.b, e.b[from:at]...)
+		if safe {
+			w.b = append(w.b, base...)
+		} else {
+			w.b = appendJSONStringBody(w.b, base)
+		}
+		from = int(at)
+	}
+	w.b = append(w.b, e.b[from:]...)
+	w.comma = true
+}
