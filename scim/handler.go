@@ -130,6 +130,7 @@ type handler struct {
 	// rendered holds the Users of the newest view already rendered, see
 	// render_cache.go.
 	rendered atomic.Pointer[renderCache]
+	lastBase atomic.Pointer[builtBase]
 }
 
 // NewHandler serves SCIM 2.0 for the directory, with paths relative to its
@@ -387,8 +388,18 @@ func (h *handler) baseURL(r *http.Request) string {
 	if !validHost(host) {
 		host = "localhost"
 	}
-	return scheme + "://" + host + h.opts.BasePath
+	// Clients keep coming back through the same host name: the last URL
+	// built is kept rather than concatenated again on every request.
+	if last := h.lastBase.Load(); last != nil && last.scheme == scheme && last.host == host {
+		return last.url
+	}
+	u := scheme + "://" + host + h.opts.BasePath
+	h.lastBase.Store(&builtBase{scheme: scheme, host: host, url: u})
+	return u
 }
+
+// builtBase is a base URL and what it was built from.
+type builtBase struct{ scheme, host, url string }
 
 // firstValue is the first entry of a comma-separated header, as proxies
 // append theirs.
