@@ -261,3 +261,29 @@ func FuzzParseListQuery(f *testing.F) {
 		}
 	})
 }
+
+// FuzzQueryUnescape holds queryUnescape to url.QueryUnescape.
+func FuzzQueryUnescape(f *testing.F) {
+	for _, s := range []string{"", "plain", "userName+eq+%22user00010%40example.de%22", "%", "%4", "%4g", "%41%", "a%2B+b", "%e2%84%AA", "%00%ff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := queryUnescape(s)
+		want, err := url.QueryUnescape(s)
+		if ok != (err == nil) || ok && got != want {
+			t.Fatalf("%q: %q %v, url.QueryUnescape %q %v", s, got, ok, want, err)
+		}
+	})
+}
+
+// FuzzPathEscape holds pathEscape to url.PathEscape.
+func FuzzPathEscape(f *testing.F) {
+	for _, s := range []string{"", "01353dfb-368e-57c6-8a91-b7c6cb9394f6", "a b", "R&D; Platform", "x/y", "~._-", "ü", "%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := pathEscape(s), url.PathEscape(s); got != want {
+			t.Fatalf("%q: %q, url.PathEscape %q", s, got, want)
+		}
+	})
+}

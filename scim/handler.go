@@ -358,7 +358,7 @@ func (h *handler) methodNotAllowed(w http.ResponseWriter, methods ...string) {
 // Mount leaves it in place) and the "/v2" the library tolerates.
 func (h *handler) relativePath(p string) string {
 	for _, prefix := range []string{h.opts.BasePath, "/v2"} {
-		if prefix != "" && (p == prefix || strings.HasPrefix(p, prefix+"/")) {
+		if prefix != "" && strings.HasPrefix(p, prefix) && (len(p) == len(prefix) || p[len(prefix)] == '/') {
 			p = p[len(prefix):]
 		}
 	}

@@ -2,6 +2,7 @@ package scim
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -96,13 +97,13 @@ func parseListQuery(raw string) (listQuery, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(pair, "=")
-		key, err := url.QueryUnescape(k)
-		if err != nil {
-			return listQuery{}, err
+		key, ok := queryUnescape(k)
+		if !ok {
+			return listQuery{}, errBadQuery
 		}
-		value, err := url.QueryUnescape(v)
-		if err != nil {
-			return listQuery{}, err
+		value, ok := queryUnescape(v)
+		if !ok {
+			return listQuery{}, errBadQuery
 		}
 		for i, name := range listParams {
 			if !q.seen[i] && lowerEquals(key, name) {
@@ -112,6 +113,59 @@ func parseListQuery(raw string) (listQuery, error) {
 		}
 	}
 	return q, nil
+}
+
+var errBadQuery = errors.New("the query string is not properly URL-encoded")
+
+// queryUnescape is url.QueryUnescape, reporting only whether it succeeds
+// (which is all a list request needs to know), and copying runs between
+// escapes instead of one byte at a time. FuzzQueryUnescape holds the two
+// equal.
+func queryUnescape(s string) (string, bool) {
+	escapes, plus := 0, false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1:i+3]) {
+				return "", false
+			}
+			escapes++
+			i += 2
+		case '+':
+			plus = true
+		}
+	}
+	if escapes == 0 && !plus {
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(len(s) - 2*escapes)
+	from := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			b.WriteString(s[from:i])
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			from = i + 1
+		case '+':
+			b.WriteString(s[from:i])
+			b.WriteByte(' ')
+			from = i + 1
+		}
+	}
+	b.WriteString(s[from:])
+	return b.String(), true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // lowerEquals reports whether strings.ToLower(key) == lower, without
@@ -281,16 +335,17 @@ func (h *handler) answerList(w http.ResponseWriter, r *http.Request, kind resour
 // listing continues on (see snapshots.go).
 type paging struct {
 	h      *handler
+	r      *http.Request
 	view   *store.View
-	key    listingKey
-	cursor string // the snapshot id of a cursor listing; "" for index paging
+	key    listingKey // its client is filled in only when the view is kept
+	cursor string     // the snapshot id of a cursor listing; "" for index paging
 }
 
 // listing picks the view a list request is answered from: the one its
 // listing started on when that is kept, else the current one.
 func (h *handler) listing(r *http.Request, kind resourceKind, req *listRequest) (*store.View, paging, error) {
-	client := h.snaps.client(r)
 	if req.cursor != nil {
+		client := h.snaps.client(r)
 		if *req.cursor == "" {
 			view := h.dir.View()
 			req.startIndex = 1
@@ -307,14 +362,17 @@ func (h *handler) listing(r *http.Request, kind resourceKind, req *listRequest) 
 		req.startIndex = offset + 1
 		return view, paging{h: h, view: view, cursor: id}, nil
 	}
-	key := listingKey{client: client, kind: kind, filter: req.filter, sortBy: req.sortBy, descending: req.descending, count: req.count}
+	// Who lists is only needed to find or keep a view for later pages, so
+	// a first page that is also the last (a lookup) does not name it.
+	key := listingKey{kind: kind, filter: req.filter, sortBy: req.sortBy, descending: req.descending, count: req.count}
 	if req.startIndex > 1 {
+		key.client = h.snaps.client(r)
 		if view, ok := h.snaps.indexed(key); ok {
-			return view, paging{h: h, view: view, key: key}, nil
+			return view, paging{h: h, r: r, view: view, key: key}, nil
 		}
 	}
 	view := h.dir.View()
-	return view, paging{h: h, view: view, key: key}, nil
+	return view, paging{h: h, r: r, view: view, key: key}, nil
 }
 
 // settle is called with the number of matches before a page is written: it
@@ -329,7 +387,9 @@ func (pg paging) settle(req listRequest, total, onPage int) listMeta {
 		return meta
 	}
 	if onPage > 0 && req.startIndex-1+onPage < total {
-		pg.h.snaps.pinIndexed(pg.key, pg.view)
+		key := pg.key
+		key.client = pg.h.snaps.client(pg.r)
+		pg.h.snaps.pinIndexed(key, pg.view)
 	}
 	return listMeta{startIndex: req.startIndex}
 }
@@ -613,6 +673,11 @@ func (h *handler) send(w http.ResponseWriter, status int, jw *jsonWriter) {
 	hdr["Content-Length"] = values[1:2:2]
 	w.WriteHeader(status)
 	_, _ = w.Write(jw.b)
+	h.release(jw)
+}
+
+// release gives a writer back to the pool.
+func (h *handler) release(jw *jsonWriter) {
 	if cap(jw.b) <= maxPooledBuffer {
 		jw.b, jw.comma = jw.b[:0], false
 		h.buffers.Put(jw)

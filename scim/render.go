@@ -32,15 +32,34 @@ func (r *renderer) link(w *jsonWriter, endpoint, id string) {
 		w.b = appendJSONStringBody(w.b, r.base)
 	}
 	w.b = appendJSONStringBody(w.b, endpoint)
-	w.b = appendJSONStringBody(w.b, url.PathEscape(id))
+	w.b = appendJSONStringBody(w.b, pathEscape(id))
 	w.b = append(w.b, '"')
 	w.comma = true
+}
+
+// pathEscape is url.PathEscape, returning ids made only of characters it
+// never escapes (every UUID) without scanning them byte by byte through
+// its general rules.
+func pathEscape(id string) string {
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return url.PathEscape(id)
+		}
+	}
+	return id
 }
 
 func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 	f := r.fields
 	groups := r.view.GroupsOf(u.ID)
 	enterprise := f.anyOf(uEnterprise) && hasEnterpriseData(u, f)
+	// The manager's name is shown and hashed into the version; it is
+	// looked up once for both.
+	var manager string
+	if f.has(uManagerDisplayName) || f.has(uMetaVersion) {
+		manager = managerName(r.view, u)
+	}
 
 	w.beginObject()
 	w.key("schemas")
@@ -104,12 +123,12 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 		w.endArray()
 	}
 	if enterprise {
-		r.enterprise(w, u)
+		r.enterprise(w, u, manager)
 	}
 	if f.anyOf(uMeta) {
 		var hash uint64
 		if f.has(uMetaVersion) {
-			hash = userDerivedHash(r.view, u)
+			hash = derivedHashOf(manager, groups)
 		}
 		r.meta(w, f>>uMetaResourceType, resourceMeta{kind: "User", endpoint: "/Users/", id: u.ID,
 			created: u.Created, modified: u.Modified, version: u.Version, hash: hash})
@@ -173,7 +192,7 @@ func hasEnterpriseData(u *store.Identity, f projection) bool {
 		f.anyOf(uManager) && u.Manager != ""
 }
 
-func (r *renderer) enterprise(w *jsonWriter, u *store.Identity) {
+func (r *renderer) enterprise(w *jsonWriter, u *store.Identity, manager string) {
 	f := r.fields
 	w.key(enterpriseURN)
 	w.beginObject()
@@ -203,7 +222,7 @@ func (r *renderer) enterprise(w *jsonWriter, u *store.Identity) {
 			r.link(w, "/Users/", u.Manager)
 		}
 		if f.has(uManagerDisplayName) {
-			w.fieldIf("displayName", managerName(r.view, u))
+			w.fieldIf("displayName", manager)
 		}
 		w.endObject()
 	}

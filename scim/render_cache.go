@@ -79,18 +79,24 @@ func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *re
 	}
 	e, ok := c.entries.Load(u)
 	if !ok {
+		if c.size.Load() >= h.opts.RenderCacheBytes {
+			rd.user(w, u)
+			return
+		}
 		e = h.renderUser(c, rd, u)
 	}
 	e.(*renderedUser).appendTo(w, rd.base)
 }
 
 // renderUser renders u for the cache and keeps it while the cache has room.
+// It renders into a pooled buffer and keeps an exact copy.
 func (h *handler) renderUser(c *renderCache, rd *renderer, u *store.Identity) *renderedUser {
 	e := &renderedUser{}
 	kept := renderer{view: rd.view, fields: rd.fields, holes: &e.holes}
-	jw := jsonWriter{b: make([]byte, 0, 2048)}
-	kept.user(&jw, u)
-	e.b = jw.b
+	scratch := h.newWriter()
+	kept.user(scratch, u)
+	e.b = append([]byte(nil), scratch.b...)
+	h.release(scratch)
 	if c.size.Add(e.renderedBytes()) > h.opts.RenderCacheBytes {
 		c.size.Add(-e.renderedBytes())
 		return e
