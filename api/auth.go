@@ -172,6 +172,7 @@ func Authenticate(src TokenSource, opts AuthOptions) func(http.Handler) http.Han
 
 type bootstrapEntry struct {
 	principal Principal
+	boxed     any // principal as the request context carries it, see withPrincipal
 	hash      []byte
 }
 
@@ -237,10 +238,8 @@ func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
 		if strings.TrimSpace(b.Secret) == "" {
 			continue
 		}
-		a.bootstrap = append(a.bootstrap, bootstrapEntry{
-			principal: Principal{Name: b.Name, Scopes: append([]string(nil), b.Scopes...)},
-			hash:      store.HashToken(b.Secret),
-		})
+		p := Principal{Name: b.Name, Scopes: append([]string(nil), b.Scopes...)}
+		a.bootstrap = append(a.bootstrap, bootstrapEntry{principal: p, boxed: p, hash: store.HashToken(b.Secret)})
 	}
 	return a
 }
@@ -255,7 +254,7 @@ type refusal struct {
 
 func (a *authenticator) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ref := a.authenticate(r)
+		p, boxed, ref := a.authenticate(r)
 		if ref != nil {
 			a.refuse(w, r, ref)
 			return
@@ -266,8 +265,18 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 			a.opts.RenderError(w, r, http.StatusForbidden, "The token does not have the "+scope+" scope this request needs.")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p, boxed)))
 	})
+}
+
+// withPrincipal is WithPrincipal with the principal already converted to
+// an interface value when boxed is not nil: bootstrap and cached tokens
+// keep theirs, so that admitting a request does not allocate it again.
+func withPrincipal(ctx context.Context, p Principal, boxed any) context.Context {
+	if boxed == nil {
+		return WithPrincipal(ctx, p)
+	}
+	return context.WithValue(ctx, principalKey{}, boxed)
 }
 
 // authenticate admits a request with a valid token whatever other
@@ -278,12 +287,13 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 // refused without asking the store. A valid token is checked even from an
 // address over its limit: behind one load balancer every identity
 // provider may share that address.
-func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
+func (a *authenticator) authenticate(r *http.Request) (Principal, any, *refusal) {
 	now := a.opts.Now()
-	addr := a.opts.ClientAddr(r)
+	// The client's address only matters to failures: it is worked out
+	// there, not for every admitted request.
 	secret, ok := a.credentials(r)
 	if !ok {
-		return Principal{}, a.failed(r, addr, nil, now)
+		return Principal{}, nil, a.failed(r, a.opts.ClientAddr(r), nil, now)
 	}
 	// One hash serves the bootstrap comparison, the cache, the store and
 	// the per-secret bucket. A secret that authenticated recently has it
@@ -292,21 +302,21 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 	if !memoized {
 		hash = store.HashToken(secret)
 	}
-	if p, found := a.matchBootstrap(hash); found {
+	if b, found := a.matchBootstrap(hash); found {
 		if !memoized {
 			a.hashes.put(secret, hash, now)
 		}
-		return p, nil
+		return b.principal, b.boxed, nil
 	}
-	if p, found := a.cache.get(hash, now); found {
+	if e, found := a.cache.get(hash, now); found {
 		if !memoized {
 			a.hashes.put(secret, hash, now)
 		}
-		a.uses.record(r.Context(), p.TokenID, now)
-		return p, nil
+		a.uses.record(r.Context(), e.principal.TokenID, now)
+		return e.principal, e.boxed, nil
 	}
 	if wait, blocked := a.secrets.blocked(string(hash), now); blocked {
-		return Principal{}, a.limited(r, addr, wait)
+		return Principal{}, nil, a.limited(r, a.opts.ClientAddr(r), wait)
 	}
 	tok, err := a.src.TokenByHash(r.Context(), hash)
 	switch {
@@ -318,13 +328,13 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 		a.cache.put(hash, p, now)
 		a.hashes.put(secret, hash, now)
 		a.uses.record(r.Context(), tok.ID, now)
-		return p, nil
+		return p, nil, nil
 	case !errors.Is(err, store.ErrNotFound):
 		a.opts.Logger.ErrorContext(r.Context(), "token lookup failed", "error", err)
-		return Principal{}, &refusal{status: http.StatusServiceUnavailable,
+		return Principal{}, nil, &refusal{status: http.StatusServiceUnavailable,
 			detail: "Credentials cannot be checked right now; try again shortly.", retryAfter: time.Second}
 	}
-	return Principal{}, a.failed(r, addr, hash, now)
+	return Principal{}, nil, a.failed(r, a.opts.ClientAddr(r), hash, now)
 }
 
 // failed records a failed authentication against the client's address and,
@@ -413,12 +423,12 @@ func (a *authenticator) credentials(r *http.Request) (string, bool) {
 
 // matchBootstrap compares the secret with every bootstrap token in
 // constant time, without stopping at the first match.
-func (a *authenticator) matchBootstrap(hash []byte) (Principal, bool) {
-	var found Principal
+func (a *authenticator) matchBootstrap(hash []byte) (bootstrapEntry, bool) {
+	var found bootstrapEntry
 	ok := false
 	for _, b := range a.bootstrap {
 		if hashesEqual(hash, b.hash) {
-			found, ok = b.principal, true
+			found, ok = b, true
 		}
 	}
 	return found, ok
@@ -459,17 +469,18 @@ type tokenCache struct {
 
 type cachedToken struct {
 	principal Principal
+	boxed     any // principal as the request context carries it
 	expires   time.Time
 }
 
-func (c *tokenCache) get(hash []byte, now time.Time) (Principal, bool) {
+func (c *tokenCache) get(hash []byte, now time.Time) (cachedToken, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[string(hash)]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
-		return Principal{}, false
+		return cachedToken{}, false
 	}
-	return e.principal, true
+	return e, true
 }
 
 func (c *tokenCache) put(hash []byte, p Principal, now time.Time) {
@@ -490,7 +501,7 @@ func (c *tokenCache) put(hash []byte, p Principal, now time.Time) {
 		}
 		delete(c.entries, k)
 	}
-	c.entries[string(hash)] = cachedToken{principal: p, expires: now.Add(c.ttl)}
+	c.entries[string(hash)] = cachedToken{principal: p, boxed: p, expires: now.Add(c.ttl)}
 }
 
 // hashMemo remembers the hash of secrets that authenticated recently, so

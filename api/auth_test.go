@@ -322,7 +322,7 @@ func TestHashMemo(t *testing.T) {
 	for _, secret := range []string{wrong, "pst_unknown"} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		req.Header.Set("Authorization", "Bearer "+secret)
-		if _, ref := a.authenticate(req); ref == nil {
+		if _, _, ref := a.authenticate(req); ref == nil {
 			t.Fatalf("%q authenticated", secret)
 		}
 	}
@@ -331,7 +331,7 @@ func TestHashMemo(t *testing.T) {
 	}
 	req := httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Authorization", "Bearer "+scimSecret)
-	if p, ref := a.authenticate(req); ref != nil || p.Name != "b" {
+	if p, _, ref := a.authenticate(req); ref != nil || p.Name != "b" {
 		t.Fatalf("bootstrap secret: %+v, %+v", p, ref)
 	}
 	if got, ok := a.hashes.get(scimSecret, f.now); !ok || !bytes.Equal(got, store.HashToken(scimSecret)) {
@@ -342,7 +342,7 @@ func TestHashMemo(t *testing.T) {
 	}
 	req = httptest.NewRequest(http.MethodGet, "/", nil)
 	req.Header.Set("Authorization", "Bearer "+wrong)
-	if _, ref := a.authenticate(req); ref == nil || ref.status != http.StatusUnauthorized {
+	if _, _, ref := a.authenticate(req); ref == nil || ref.status != http.StatusUnauthorized {
 		t.Fatalf("wrong secret after the right one: %+v, want 401", ref)
 	}
 	if _, ok := a.hashes.get(scimSecret, f.now.Add(a.opts.CacheTTL)); ok {
