@@ -287,3 +287,27 @@ func FuzzPathEscape(f *testing.F) {
 		}
 	})
 }
+
+func TestByteClass(t *testing.T) {
+	for c := range 256 {
+		s := string([]byte{byte(c)})
+		json := string(appendJSONStringBodyPlain(nil, s)) == s && c < utf8.RuneSelf
+		path := url.PathEscape(s) == s && c < utf8.RuneSelf
+		if got := byteClass[c]&classJSON != 0; got != json {
+			t.Errorf("byte %#x: JSON-safe %v, want %v", c, got, json)
+		}
+		if got := byteClass[c]&classPath != 0; got != path {
+			t.Errorf("byte %#x: path-safe %v, want %v", c, got, path)
+		}
+	}
+}
+
+// TestLiteralsNeedNoEscaping lists the constants written with lit, which
+// skips escaping.
+func TestLiteralsNeedNoEscaping(t *testing.T) {
+	for _, s := range []string{userURN, enterpriseURN, groupURN, listURN, workType, "direct", "User", "Group", "/Users/", "/Groups/"} {
+		if got := string(appendJSONStringBodyPlain(nil, s)); got != s {
+			t.Errorf("%q is escaped as %q", s, got)
+		}
+	}
+}

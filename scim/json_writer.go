@@ -99,8 +99,23 @@ func (w *jsonWriter) raw(v []byte) {
 }
 
 func (w *jsonWriter) field(k, v string) {
-	w.key(k)
-	w.str(v)
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':', '"')
+	w.b = appendJSONStringBody(w.b, v)
+	w.b = append(w.b, '"')
+	w.comma = true
+}
+
+// lit writes a string constant of this package that needs no escaping
+// (URNs, "work", "User"); TestLiteralsNeedNoEscaping lists them.
+func (w *jsonWriter) lit(s string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, s...)
+	w.b = append(w.b, '"')
+	w.comma = true
 }
 
 // fieldIf writes a string member only when it has a value: SCIM leaves
@@ -170,6 +185,24 @@ func appendJSONStringBody(b []byte, s string) []byte {
 	return append(b, s[start:]...)
 }
 
+// byteClass holds, per byte value, classJSON when the byte is written as
+// it is inside a JSON string (printable ASCII but '"' and '\\') and classPath
+// when url.PathEscape leaves it as it is (letters, digits, "-._~$&+:=@").
+// TestByteClass checks it against both rules.
+const byteClass = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x01\x01\x00\x01\x03\x01\x03\x01\x01\x01\x01\x03\x01\x03\x03\x01\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x01\x01\x03\x01\x01" +
+	"\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x01\x00\x01\x01\x03" +
+	"\x01\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x01\x01\x01\x03\x01" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+const (
+	classJSON = 1
+	classPath = 2
+)
+
 // jsonSafe reports whether s is written unchanged inside a JSON string.
 func jsonSafe(s string) bool { return safePrefix(s) == len(s) }
 
@@ -195,10 +228,8 @@ func safePrefix(s string) int {
 			break
 		}
 	}
-	for ; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' {
-			break
-		}
+	for i < len(s) && byteClass[s[i]]&classJSON != 0 {
+		i++
 	}
 	return i
 }

@@ -628,7 +628,7 @@ func writeList[T any](h *handler, w http.ResponseWriter, page []T, total int, me
 	jw.beginObject()
 	jw.key("schemas")
 	jw.beginArray()
-	jw.str(listURN)
+	jw.lit(listURN)
 	jw.endArray()
 	jw.key("totalResults")
 	jw.integer(int64(total))

@@ -26,12 +26,15 @@ type renderer struct {
 func (r *renderer) link(w *jsonWriter, endpoint, id string) {
 	w.sep()
 	w.b = append(w.b, '"')
-	if r.holes != nil {
+	switch {
+	case r.holes != nil:
 		*r.holes = append(*r.holes, int32(len(w.b)))
-	} else {
+	case jsonSafe(r.base):
+		w.b = append(w.b, r.base...)
+	default:
 		w.b = appendJSONStringBody(w.b, r.base)
 	}
-	w.b = appendJSONStringBody(w.b, endpoint)
+	w.b = append(w.b, endpoint...) // "/Users/" or "/Groups/"
 	w.b = appendJSONStringBody(w.b, pathEscape(id))
 	w.b = append(w.b, '"')
 	w.comma = true
@@ -42,8 +45,7 @@ func (r *renderer) link(w *jsonWriter, endpoint, id string) {
 // its general rules.
 func pathEscape(id string) string {
 	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+		if byteClass[id[i]]&classPath == 0 {
 			return url.PathEscape(id)
 		}
 	}
@@ -64,9 +66,9 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 	w.beginObject()
 	w.key("schemas")
 	w.beginArray()
-	w.str(userURN)
+	w.lit(userURN)
 	if enterprise {
-		w.str(enterpriseURN)
+		w.lit(enterpriseURN)
 	}
 	w.endArray()
 	w.field("id", u.ID)
@@ -116,7 +118,8 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 				w.fieldIf("display", g.DisplayName)
 			}
 			if f.has(uGroupType) {
-				w.field("type", "direct")
+				w.key("type")
+				w.lit("direct")
 			}
 			w.endObject()
 		}
@@ -173,7 +176,8 @@ func workEntry(w *jsonWriter, f projection, name, value string, first uint) {
 		w.field("value", value)
 	}
 	if f.has(first + 1) {
-		w.field("type", workType)
+		w.key("type")
+		w.lit(workType)
 	}
 	if f.has(first + 2) {
 		w.key("primary")
@@ -234,7 +238,7 @@ func (r *renderer) group(w *jsonWriter, g *store.Group) {
 	w.beginObject()
 	w.key("schemas")
 	w.beginArray()
-	w.str(groupURN)
+	w.lit(groupURN)
 	w.endArray()
 	w.field("id", g.ID)
 	if f.has(gDisplayName) {
@@ -258,7 +262,8 @@ func (r *renderer) group(w *jsonWriter, g *store.Group) {
 				w.fieldIf("display", memberDisplay(r.view, id))
 			}
 			if f.has(gMemberType) {
-				w.field("type", "User")
+				w.key("type")
+				w.lit("User")
 			}
 			w.endObject()
 		}
@@ -293,7 +298,8 @@ func (r *renderer) meta(w *jsonWriter, show projection, m resourceMeta) {
 	w.key("meta")
 	w.beginObject()
 	if show.has(0) {
-		w.field("resourceType", m.kind)
+		w.key("resourceType")
+		w.lit(m.kind)
 	}
 	if show.has(1) && !m.created.IsZero() {
 		w.key("created")
