@@ -122,20 +122,19 @@ var errBadQuery = errors.New("the query string is not properly URL-encoded")
 // escapes instead of one byte at a time. FuzzQueryUnescape holds the two
 // equal.
 func queryUnescape(s string) (string, bool) {
-	escapes, plus := 0, false
-	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case '%':
-			if i+2 >= len(s) || !isHex(s[i+1:i+3]) {
-				return "", false
-			}
-			escapes++
-			i += 2
-		case '+':
-			plus = true
+	escapes := 0
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		if i+2 >= len(s) || !isHex(s[i+1:i+3]) {
+			return "", false
 		}
+		escapes++
+		next := strings.IndexByte(s[i+3:], '%')
+		if next < 0 {
+			break
+		}
+		i += 3 + next
 	}
-	if escapes == 0 && !plus {
+	if escapes == 0 && strings.IndexByte(s, '+') < 0 {
 		return s, true
 	}
 	var b strings.Builder
@@ -420,7 +419,7 @@ func selectUsers(view *store.View, req listRequest, one *[1]*store.Identity) ([]
 		return selectUsersGeneral(view, req)
 	}
 	page, total := one[:0], 0
-	if u, ok := view.IdentityByUserName(name); ok && strings.EqualFold(u.UserName, name) {
+	if u, ok := view.IdentityByUserName(name); ok && (u.UserName == name || strings.EqualFold(u.UserName, name)) {
 		total = 1
 		if req.startIndex <= 1 && req.count > 0 {
 			page = append(page, u)

@@ -34,6 +34,9 @@ const fullUser = projection(1)<<userLeafCount - 1
 type renderedUser struct {
 	b     []byte
 	holes []int32
+	// inline holds the holes of a User in a few groups (one per group, the
+	// manager and meta.location) without a second allocation.
+	inline [8]int32
 }
 
 // renderCache holds the renderings of one view.
@@ -46,7 +49,11 @@ type renderCache struct {
 // renderedBytes is what an entry costs against the bound, with an
 // allowance for the map's own bookkeeping.
 func (e *renderedUser) renderedBytes() int64 {
-	return int64(cap(e.b)) + 4*int64(cap(e.holes)) + 128
+	size := int64(cap(e.b)) + 128
+	if cap(e.holes) > len(e.inline) {
+		size += 4 * int64(cap(e.holes))
+	}
+	return size
 }
 
 // renderCacheFor returns the cache of view, starting one when view is newer
@@ -92,6 +99,7 @@ func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *re
 // It renders into a pooled buffer and keeps an exact copy.
 func (h *handler) renderUser(c *renderCache, rd *renderer, u *store.Identity) *renderedUser {
 	e := &renderedUser{}
+	e.holes = e.inline[:0]
 	kept := renderer{view: rd.view, fields: rd.fields, holes: &e.holes}
 	scratch := h.newWriter()
 	kept.user(scratch, u)
