@@ -115,7 +115,7 @@ func TestRenderCacheSameBytes(t *testing.T) {
 		newProjection(h.userLeaves, userURN, nil, []string{"groups", "meta.version"}),
 	}
 	for _, base := range []string{"http://scim.example.com/scim/v2", "https://h:8443", "", `http://x/a"b\c` + "\u2028"} {
-		cache := &renderCache{view: view}
+		cache := &renderCache{view: view, limit: defaultRenderCacheBytes}
 		for round := range 2 {
 			for _, p := range projections {
 				for _, u := range view.Identities() {

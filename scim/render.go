@@ -19,13 +19,13 @@ type renderer struct {
 	// instead of writing it, for a rendering kept for other requests
 	// (see render_cache.go).
 	holes *[]int32
+	// frags, when not nil, keeps the group entries and manager objects of
+	// the view, which many Users share; only set with holes.
+	frags *renderCache
 }
 
-// link writes the JSON string base+endpoint+PathEscape(id), each part
-// escaped on its own as strConcat does.
-func (r *renderer) link(w *jsonWriter, endpoint, id string) {
-	w.sep()
-	w.b = append(w.b, '"')
+// baseURL writes the base URL inside a JSON string, or leaves a hole for it.
+func (r *renderer) baseURL(w *jsonWriter) {
 	switch {
 	case r.holes != nil:
 		*r.holes = append(*r.holes, int32(len(w.b)))
@@ -34,6 +34,43 @@ func (r *renderer) link(w *jsonWriter, endpoint, id string) {
 	default:
 		w.b = appendJSONStringBody(w.b, r.base)
 	}
+}
+
+// shared writes the fragment kept under key, rendering it with write first
+// when the view has none yet. Without frags it just writes.
+func (r *renderer) shared(w *jsonWriter, key any, write func(*renderer, *jsonWriter)) {
+	if r.frags == nil {
+		write(r, w)
+		return
+	}
+	e, ok := r.frags.frags.Load(key)
+	if !ok {
+		frag := &renderedUser{}
+		frag.holes = frag.inline[:0]
+		fr := renderer{view: r.view, fields: r.fields, holes: &frag.holes}
+		var fw jsonWriter
+		write(&fr, &fw)
+		frag.b = fw.b
+		e = r.frags.keep(&r.frags.frags, key, frag)
+	}
+	frag := e.(*renderedUser)
+	w.sep()
+	from := 0
+	for _, at := range frag.holes {
+		w.b = append(w.b, frag.b[from:at]...)
+		r.baseURL(w)
+		from = int(at)
+	}
+	w.b = append(w.b, frag.b[from:]...)
+	w.comma = true
+}
+
+// link writes the JSON string base+endpoint+PathEscape(id), each part
+// escaped on its own as strConcat does.
+func (r *renderer) link(w *jsonWriter, endpoint, id string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	r.baseURL(w)
 	w.b = append(w.b, endpoint...) // "/Users/" or "/Groups/"
 	w.b = appendJSONStringBody(w.b, pathEscape(id))
 	w.b = append(w.b, '"')
@@ -59,8 +96,12 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 	// The manager's name is shown and hashed into the version; it is
 	// looked up once for both.
 	var manager string
-	if f.has(uManagerDisplayName) || f.has(uMetaVersion) {
-		manager = managerName(r.view, u)
+	var boss *store.Identity
+	if u.Manager != "" && (f.has(uManagerDisplayName) || f.has(uMetaVersion)) {
+		// managerName, keeping who it is for the kept manager objects.
+		if m, ok := r.view.Identity(u.Manager); ok {
+			manager, boss = m.DisplayName, m
+		}
 	}
 
 	w.beginObject()
@@ -106,27 +147,12 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 		w.key("groups")
 		w.beginArray()
 		for _, g := range groups {
-			w.beginObject()
-			if f.has(uGroupValue) {
-				w.field("value", g.ID)
-			}
-			if f.has(uGroupRef) {
-				w.key("$ref")
-				r.link(w, "/Groups/", g.ID)
-			}
-			if f.has(uGroupDisplay) {
-				w.fieldIf("display", g.DisplayName)
-			}
-			if f.has(uGroupType) {
-				w.key("type")
-				w.lit("direct")
-			}
-			w.endObject()
+			r.shared(w, g, func(r *renderer, w *jsonWriter) { r.groupEntry(w, g) })
 		}
 		w.endArray()
 	}
 	if enterprise {
-		r.enterprise(w, u, manager)
+		r.enterprise(w, u, manager, boss)
 	}
 	if f.anyOf(uMeta) {
 		var hash uint64
@@ -196,7 +222,30 @@ func hasEnterpriseData(u *store.Identity, f projection) bool {
 		f.anyOf(uManager) && u.Manager != ""
 }
 
-func (r *renderer) enterprise(w *jsonWriter, u *store.Identity, manager string) {
+// groupEntry writes one element of a User's groups.
+func (r *renderer) groupEntry(w *jsonWriter, g *store.Group) {
+	f := r.fields
+	w.beginObject()
+	if f.has(uGroupValue) {
+		w.field("value", g.ID)
+	}
+	if f.has(uGroupRef) {
+		w.key("$ref")
+		r.link(w, "/Groups/", g.ID)
+	}
+	if f.has(uGroupDisplay) {
+		w.fieldIf("display", g.DisplayName)
+	}
+	if f.has(uGroupType) {
+		w.key("type")
+		w.lit("direct")
+	}
+	w.endObject()
+}
+
+// enterprise writes the extension; boss is the manager's identity when it
+// is in the view and was looked up, manager its displayName.
+func (r *renderer) enterprise(w *jsonWriter, u *store.Identity, manager string, boss *store.Identity) {
 	f := r.fields
 	w.key(enterpriseURN)
 	w.beginObject()
@@ -217,18 +266,30 @@ func (r *renderer) enterprise(w *jsonWriter, u *store.Identity, manager string) 
 	}
 	if u.Manager != "" && f.anyOf(uManager) {
 		w.key("manager")
-		w.beginObject()
-		if f.has(uManagerValue) {
-			w.field("value", u.Manager)
+		write := func(r *renderer, w *jsonWriter) { r.managerObject(w, u.Manager, manager) }
+		if boss != nil {
+			// The object depends only on the manager (its id and name), so
+			// the Users reporting to them share it.
+			r.shared(w, boss, write)
+		} else {
+			write(r, w)
 		}
-		if f.has(uManagerRef) {
-			w.key("$ref")
-			r.link(w, "/Users/", u.Manager)
-		}
-		if f.has(uManagerDisplayName) {
-			w.fieldIf("displayName", manager)
-		}
-		w.endObject()
+	}
+	w.endObject()
+}
+
+func (r *renderer) managerObject(w *jsonWriter, id, name string) {
+	f := r.fields
+	w.beginObject()
+	if f.has(uManagerValue) {
+		w.field("value", id)
+	}
+	if f.has(uManagerRef) {
+		w.key("$ref")
+		r.link(w, "/Users/", id)
+	}
+	if f.has(uManagerDisplayName) {
+		w.fieldIf("displayName", name)
 	}
 	w.endObject()
 }

@@ -43,7 +43,27 @@ type renderedUser struct {
 type renderCache struct {
 	view    *store.View
 	entries sync.Map // *store.Identity → *renderedUser
-	size    atomic.Int64
+	// frags holds what many Users share, rendered once: *store.Group → its
+	// entry in groups, *store.Identity → the manager object of whoever
+	// reports to that identity.
+	frags sync.Map
+	size  atomic.Int64
+	limit int64 // bound of size, Options.RenderCacheBytes
+}
+
+// keep stores e under key in m while the cache has room, and returns what
+// is kept there (another request's rendering if it came first), or e.
+func (c *renderCache) keep(m *sync.Map, key any, e *renderedUser) *renderedUser {
+	n := e.renderedBytes()
+	if c.size.Add(n) > c.limit {
+		c.size.Add(-n)
+		return e
+	}
+	if prev, loaded := m.LoadOrStore(key, e); loaded {
+		c.size.Add(-n)
+		return prev.(*renderedUser)
+	}
+	return e
 }
 
 // renderedBytes is what an entry costs against the bound, with an
@@ -70,7 +90,7 @@ func (h *handler) renderCacheFor(view *store.View) *renderCache {
 		if cur != nil && view.Seq() <= cur.view.Seq() {
 			return nil
 		}
-		next := &renderCache{view: view}
+		next := &renderCache{view: view, limit: h.opts.RenderCacheBytes}
 		if h.rendered.CompareAndSwap(cur, next) {
 			return next
 		}
@@ -86,7 +106,7 @@ func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *re
 	}
 	e, ok := c.entries.Load(u)
 	if !ok {
-		if c.size.Load() >= h.opts.RenderCacheBytes {
+		if c.size.Load() >= c.limit {
 			rd.user(w, u)
 			return
 		}
@@ -100,20 +120,12 @@ func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *re
 func (h *handler) renderUser(c *renderCache, rd *renderer, u *store.Identity) *renderedUser {
 	e := &renderedUser{}
 	e.holes = e.inline[:0]
-	kept := renderer{view: rd.view, fields: rd.fields, holes: &e.holes}
+	kept := renderer{view: rd.view, fields: rd.fields, holes: &e.holes, frags: c}
 	scratch := h.newWriter()
 	kept.user(scratch, u)
 	e.b = append([]byte(nil), scratch.b...)
 	h.release(scratch)
-	if c.size.Add(e.renderedBytes()) > h.opts.RenderCacheBytes {
-		c.size.Add(-e.renderedBytes())
-		return e
-	}
-	if prev, loaded := c.entries.LoadOrStore(u, e); loaded {
-		c.size.Add(-e.renderedBytes())
-		return prev.(*renderedUser)
-	}
-	return e
+	return c.keep(&c.entries, u, e)
 }
 
 // appendTo writes the rendering as the next value of w with base filled in.
