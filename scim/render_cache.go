@@ -17,12 +17,13 @@ import (
 // the kept bytes are exactly what the renderer would write again.
 //
 // Only the newest view a request was answered from has a cache: pages of
-// older views pinned for paging render as before. The cache is bounded in
+// older views pinned for paging render as before. The cache keeps its view
+// alive until a request on a newer one replaces it, and is bounded in
 // bytes so that a very large directory does not double its memory.
 
 // defaultRenderCacheBytes bounds the kept renderings (see
-// Options.RenderCacheBytes): about 25,000 Users of the size the fixture's
-// are.
+// Options.RenderCacheBytes): about 20,000 Users of the size the
+// fixture's are (1.5 kB each with their bookkeeping).
 const defaultRenderCacheBytes = 32 << 20
 
 // fullUser is the projection of a request without attributes or
