@@ -2,10 +2,13 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"math"
 	"net"
@@ -169,6 +172,7 @@ func Authenticate(src TokenSource, opts AuthOptions) func(http.Handler) http.Han
 
 type bootstrapEntry struct {
 	principal Principal
+	boxed     any // principal as the request context carries it, see withPrincipal
 	hash      []byte
 }
 
@@ -178,6 +182,7 @@ type authenticator struct {
 	bootstrap []bootstrapEntry
 	basicUser []byte // hash of BasicUser, compared in constant time
 	cache     *tokenCache
+	hashes    *hashMemo
 	failures  *failureLimiter // per client address
 	secrets   *failureLimiter // per presented secret (its hash)
 	uses      *tokenUses
@@ -221,6 +226,7 @@ func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
 		src:      src,
 		opts:     opts,
 		cache:    &tokenCache{ttl: opts.CacheTTL, max: opts.CacheSize, entries: map[string]cachedToken{}},
+		hashes:   &hashMemo{seed: maphash.MakeSeed(), ttl: opts.CacheTTL, max: opts.CacheSize, entries: map[uint64]memoEntry{}},
 		uses:     newTokenUses(src),
 		failures: &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
 		secrets:  &failureLimiter{limit: opts.FailureRate, burst: opts.FailureBurst, max: opts.MaxClients, clients: map[string]*rate.Limiter{}},
@@ -232,10 +238,8 @@ func newAuthenticator(src TokenSource, opts AuthOptions) *authenticator {
 		if strings.TrimSpace(b.Secret) == "" {
 			continue
 		}
-		a.bootstrap = append(a.bootstrap, bootstrapEntry{
-			principal: Principal{Name: b.Name, Scopes: append([]string(nil), b.Scopes...)},
-			hash:      store.HashToken(b.Secret),
-		})
+		p := Principal{Name: b.Name, Scopes: append([]string(nil), b.Scopes...)}
+		a.bootstrap = append(a.bootstrap, bootstrapEntry{principal: p, boxed: p, hash: store.HashToken(b.Secret)})
 	}
 	return a
 }
@@ -250,7 +254,7 @@ type refusal struct {
 
 func (a *authenticator) middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ref := a.authenticate(r)
+		p, boxed, ref := a.authenticate(r)
 		if ref != nil {
 			a.refuse(w, r, ref)
 			return
@@ -261,8 +265,18 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 			a.opts.RenderError(w, r, http.StatusForbidden, "The token does not have the "+scope+" scope this request needs.")
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+		next.ServeHTTP(w, r.WithContext(withPrincipal(r.Context(), p, boxed)))
 	})
+}
+
+// withPrincipal is WithPrincipal with the principal already converted to
+// an interface value when boxed is not nil: bootstrap and cached tokens
+// keep theirs, so that admitting a request does not allocate it again.
+func withPrincipal(ctx context.Context, p Principal, boxed any) context.Context {
+	if boxed == nil {
+		return WithPrincipal(ctx, p)
+	}
+	return context.WithValue(ctx, principalKey{}, boxed)
 }
 
 // authenticate admits a request with a valid token whatever other
@@ -273,25 +287,36 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 // refused without asking the store. A valid token is checked even from an
 // address over its limit: behind one load balancer every identity
 // provider may share that address.
-func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
+func (a *authenticator) authenticate(r *http.Request) (Principal, any, *refusal) {
 	now := a.opts.Now()
-	addr := a.opts.ClientAddr(r)
+	// The client's address only matters to failures: it is worked out
+	// there, not for every admitted request.
 	secret, ok := a.credentials(r)
 	if !ok {
-		return Principal{}, a.failed(r, addr, nil, now)
+		return Principal{}, nil, a.failed(r, a.opts.ClientAddr(r), nil, now)
 	}
 	// One hash serves the bootstrap comparison, the cache, the store and
-	// the per-secret bucket.
-	hash := store.HashToken(secret)
-	if p, found := a.matchBootstrap(hash); found {
-		return p, nil
+	// the per-secret bucket. A secret that authenticated recently has it
+	// remembered (see hashMemo for why that is safe).
+	hash, memoized := a.hashes.get(secret, now)
+	if !memoized {
+		hash = store.HashToken(secret)
 	}
-	if p, found := a.cache.get(hash, now); found {
-		a.uses.record(r.Context(), p.TokenID, now)
-		return p, nil
+	if b, found := a.matchBootstrap(hash); found {
+		if !memoized {
+			a.hashes.put(secret, hash, now)
+		}
+		return b.principal, b.boxed, nil
+	}
+	if e, found := a.cache.get(hash, now); found {
+		if !memoized {
+			a.hashes.put(secret, hash, now)
+		}
+		a.uses.record(r.Context(), e.principal.TokenID, now)
+		return e.principal, e.boxed, nil
 	}
 	if wait, blocked := a.secrets.blocked(string(hash), now); blocked {
-		return Principal{}, a.limited(r, addr, wait)
+		return Principal{}, nil, a.limited(r, a.opts.ClientAddr(r), wait)
 	}
 	tok, err := a.src.TokenByHash(r.Context(), hash)
 	switch {
@@ -301,14 +326,15 @@ func (a *authenticator) authenticate(r *http.Request) (Principal, *refusal) {
 	case err == nil:
 		p := Principal{Name: tok.Name, Scopes: append([]string(nil), tok.Scopes...), TokenID: tok.ID}
 		a.cache.put(hash, p, now)
+		a.hashes.put(secret, hash, now)
 		a.uses.record(r.Context(), tok.ID, now)
-		return p, nil
+		return p, nil, nil
 	case !errors.Is(err, store.ErrNotFound):
 		a.opts.Logger.ErrorContext(r.Context(), "token lookup failed", "error", err)
-		return Principal{}, &refusal{status: http.StatusServiceUnavailable,
+		return Principal{}, nil, &refusal{status: http.StatusServiceUnavailable,
 			detail: "Credentials cannot be checked right now; try again shortly.", retryAfter: time.Second}
 	}
-	return Principal{}, a.failed(r, addr, hash, now)
+	return Principal{}, nil, a.failed(r, a.opts.ClientAddr(r), hash, now)
 }
 
 // failed records a failed authentication against the client's address and,
@@ -367,7 +393,13 @@ func (a *authenticator) refuse(w http.ResponseWriter, r *http.Request, ref *refu
 // credentials extracts the presented secret. Bearer is always accepted,
 // Basic only when configured (the password is the token).
 func (a *authenticator) credentials(r *http.Request) (string, bool) {
-	scheme, rest, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	// The header's name is already canonical: indexing the map directly is
+	// Header.Get without canonicalising the key on every request.
+	var authorization string
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		authorization = v[0]
+	}
+	scheme, rest, _ := strings.Cut(strings.TrimSpace(authorization), " ")
 	rest = strings.TrimSpace(rest)
 	switch {
 	case strings.EqualFold(scheme, "Bearer") && rest != "":
@@ -391,15 +423,29 @@ func (a *authenticator) credentials(r *http.Request) (string, bool) {
 
 // matchBootstrap compares the secret with every bootstrap token in
 // constant time, without stopping at the first match.
-func (a *authenticator) matchBootstrap(hash []byte) (Principal, bool) {
-	var found Principal
+func (a *authenticator) matchBootstrap(hash []byte) (bootstrapEntry, bool) {
+	var found bootstrapEntry
 	ok := false
 	for _, b := range a.bootstrap {
-		if subtle.ConstantTimeCompare(hash, b.hash) == 1 {
-			found, ok = b.principal, true
+		if hashesEqual(hash, b.hash) {
+			found, ok = b, true
 		}
 	}
 	return found, ok
+}
+
+// hashesEqual compares two hashes in constant time, a word at a time for
+// SHA-256 sums: the XORs of all words are ORed together and only the result
+// is tested, so the time does not depend on where they differ.
+func hashesEqual(a, b []byte) bool {
+	if len(a) != sha256.Size || len(b) != sha256.Size {
+		return subtle.ConstantTimeCompare(a, b) == 1
+	}
+	var diff uint64
+	for i := 0; i < sha256.Size; i += 8 {
+		diff |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+	}
+	return subtle.ConstantTimeEq(int32(uint32(diff>>32)|uint32(diff)), 0) == 1
 }
 
 // remoteHost is the client's address without the port.
@@ -423,17 +469,18 @@ type tokenCache struct {
 
 type cachedToken struct {
 	principal Principal
+	boxed     any // principal as the request context carries it
 	expires   time.Time
 }
 
-func (c *tokenCache) get(hash []byte, now time.Time) (Principal, bool) {
+func (c *tokenCache) get(hash []byte, now time.Time) (cachedToken, bool) {
 	c.mu.RLock()
 	e, ok := c.entries[string(hash)]
 	c.mu.RUnlock()
 	if !ok || !now.Before(e.expires) {
-		return Principal{}, false
+		return cachedToken{}, false
 	}
-	return e.principal, true
+	return e, true
 }
 
 func (c *tokenCache) put(hash []byte, p Principal, now time.Time) {
@@ -454,7 +501,85 @@ func (c *tokenCache) put(hash []byte, p Principal, now time.Time) {
 		}
 		delete(c.entries, k)
 	}
-	c.entries[string(hash)] = cachedToken{principal: p, expires: now.Add(c.ttl)}
+	c.entries[string(hash)] = cachedToken{principal: p, boxed: p, expires: now.Add(c.ttl)}
+}
+
+// hashMemo remembers the hash of secrets that authenticated recently, so
+// that a client sending the same token on every request does not cost a
+// SHA-256 each time. It is safe because:
+//
+//   - It maps a secret to HashToken(secret), a pure function, and nothing
+//     else: whether the request is admitted is decided from the hash exactly
+//     as before (bootstrap comparison, token cache and its lifetime, store,
+//     expiry), so revocation and scopes behave as they did.
+//   - Only secrets that authenticated are remembered, for at most the token
+//     cache's lifetime and at most its size: a wrong guess is never kept,
+//     cannot fill the memo, and takes the full path with its rate limiting.
+//   - The secrets are held in process memory only, as the bootstrap secrets
+//     of the configuration already are; the store and the logs still never
+//     see them.
+//   - The slot is found by a keyed hash with a random per-process seed, so a
+//     client cannot aim at another token's slot, and the secret found there
+//     is compared with the presented one in constant time before its hash
+//     is used: a different secret never gets another's hash.
+type hashMemo struct {
+	seed    maphash.Seed
+	ttl     time.Duration
+	max     int
+	mu      sync.RWMutex
+	entries map[uint64]memoEntry
+}
+
+type memoEntry struct {
+	secret  string
+	hash    []byte
+	expires time.Time
+}
+
+func (m *hashMemo) get(secret string, now time.Time) ([]byte, bool) {
+	key := maphash.String(m.seed, secret)
+	m.mu.RLock()
+	e, ok := m.entries[key]
+	m.mu.RUnlock()
+	if !ok || !now.Before(e.expires) || !secretsEqual(secret, e.secret) {
+		return nil, false
+	}
+	return e.hash, true
+}
+
+func (m *hashMemo) put(secret string, hash []byte, now time.Time) {
+	key := maphash.String(m.seed, secret)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.entries) >= m.max {
+		for k, e := range m.entries {
+			if !now.Before(e.expires) {
+				delete(m.entries, k)
+			}
+		}
+	}
+	for k := range m.entries {
+		if len(m.entries) < m.max {
+			break
+		}
+		delete(m.entries, k)
+	}
+	// The secret is copied so that the memo does not keep a request's
+	// header alive.
+	m.entries[key] = memoEntry{secret: strings.Clone(secret), hash: hash, expires: now.Add(m.ttl)}
+}
+
+// secretsEqual compares two secrets in constant time for equal lengths, as
+// subtle.ConstantTimeCompare does, without converting them to byte slices.
+func secretsEqual(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	var diff byte
+	for i := 0; i < len(a); i++ {
+		diff |= a[i] ^ b[i]
+	}
+	return subtle.ConstantTimeByteEq(diff, 0) == 1
 }
 
 // failureLimiter counts failed authentications per client address with a

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -307,5 +308,76 @@ func TestPrincipalAccessors(t *testing.T) {
 	p, ok := PrincipalFrom(r.Context())
 	if !ok || !p.HasScope(store.ScopeSCIMWrite) || p.HasScope(store.ScopeSCIMRead) {
 		t.Errorf("principal %+v", p)
+	}
+}
+
+// TestHashMemo checks what the memo of hashes may and may not do: it keeps
+// only secrets that authenticated, hands a hash only to the very secret it
+// was computed from, and changes nothing about revocation (covered by
+// TestStoredTokenCache, which runs through the memo).
+func TestHashMemo(t *testing.T) {
+	f := newAuthFixture(t, AuthOptions{})
+	a := newAuthenticator(f.src, AuthOptions{Bootstrap: []BootstrapToken{{Name: "b", Secret: scimSecret}}, Now: func() time.Time { return f.now }})
+	wrong := scimSecret[:len(scimSecret)-1] + "x" // same length, last byte differs
+	for _, secret := range []string{wrong, "pst_unknown"} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.Header.Set("Authorization", "Bearer "+secret)
+		if _, _, ref := a.authenticate(req); ref == nil {
+			t.Fatalf("%q authenticated", secret)
+		}
+	}
+	if n := len(a.hashes.entries); n != 0 {
+		t.Fatalf("%d secrets remembered after failures only, want 0", n)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+scimSecret)
+	if p, _, ref := a.authenticate(req); ref != nil || p.Name != "b" {
+		t.Fatalf("bootstrap secret: %+v, %+v", p, ref)
+	}
+	if got, ok := a.hashes.get(scimSecret, f.now); !ok || !bytes.Equal(got, store.HashToken(scimSecret)) {
+		t.Fatalf("memo of the valid secret: %x, %v; want its SHA-256", got, ok)
+	}
+	if _, ok := a.hashes.get(wrong, f.now); ok {
+		t.Fatal("a secret differing in one byte got a remembered hash")
+	}
+	req = httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+wrong)
+	if _, _, ref := a.authenticate(req); ref == nil || ref.status != http.StatusUnauthorized {
+		t.Fatalf("wrong secret after the right one: %+v, want 401", ref)
+	}
+	if _, ok := a.hashes.get(scimSecret, f.now.Add(a.opts.CacheTTL)); ok {
+		t.Error("a remembered hash outlived the cache's lifetime")
+	}
+}
+
+func TestHashMemoIsBounded(t *testing.T) {
+	m := &hashMemo{seed: maphash.MakeSeed(), ttl: time.Minute, max: 3, entries: map[uint64]memoEntry{}}
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 10 {
+		secret := fmt.Sprintf("secret-%d", i)
+		m.put(secret, store.HashToken(secret), now)
+		if len(m.entries) > 3 {
+			t.Fatalf("%d entries after %d puts", len(m.entries), i+1)
+		}
+	}
+	if _, ok := m.get("secret-9", now); !ok {
+		t.Error("the newest entry was evicted")
+	}
+}
+
+func TestHashesEqual(t *testing.T) {
+	x := store.HashToken("a")
+	for i := range len(x) {
+		y := bytes.Clone(x)
+		y[i] ^= 0x40
+		if hashesEqual(x, y) {
+			t.Errorf("hashes differing in byte %d compare equal", i)
+		}
+	}
+	if !hashesEqual(x, bytes.Clone(x)) {
+		t.Error("equal hashes compare unequal")
+	}
+	if hashesEqual(x, x[:31]) || hashesEqual([]byte("ab"), []byte("ac")) || !hashesEqual([]byte("ab"), []byte("ab")) {
+		t.Error("hashes of other lengths")
 	}
 }

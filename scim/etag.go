@@ -30,8 +30,14 @@ func fnvString(h uint64, s string) uint64 {
 }
 
 func userDerivedHash(view *store.View, u *store.Identity) uint64 {
-	h := fnvString(fnvOffset, managerName(view, u))
-	for _, g := range view.GroupsOf(u.ID) {
+	return derivedHashOf(managerName(view, u), view.GroupsOf(u.ID))
+}
+
+// derivedHashOf is userDerivedHash from the manager's name and the groups
+// of the user, for the renderer, which has them already.
+func derivedHashOf(manager string, groups []*store.Group) uint64 {
+	h := fnvString(fnvOffset, manager)
+	for _, g := range groups {
 		h = fnvString(h, g.ID)
 		h = fnvString(h, g.DisplayName)
 	}

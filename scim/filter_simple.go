@@ -108,3 +108,28 @@ func plainString(s string) (string, bool) {
 	}
 	return body, true
 }
+
+// userNameEquality recognises the filter of Okta's existence check,
+// userName eq "…", in the forms parseSimpleFilter accepts, and returns the
+// compared name. The handler answers it from the userName index directly;
+// FuzzUserNameEquality holds it to the general path.
+func userNameEquality(filter string) (string, bool) {
+	s := strings.TrimSpace(filter)
+	if len(s) > maxFilterLength {
+		return "", false
+	}
+	name, i, ok := scanAttrName(s, 0)
+	if !ok || !strings.EqualFold(name, "userName") {
+		return "", false
+	}
+	j := skipSpaces(s, i)
+	if j == i || j+2 > len(s) || !strings.EqualFold(s[j:j+2], string(fp.EQ)) {
+		return "", false
+	}
+	i = j + 2
+	j = skipSpaces(s, i)
+	if j == i {
+		return "", false
+	}
+	return plainString(s[j:])
+}

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	scimlib "github.com/elimity-com/scim"
@@ -85,6 +86,10 @@ type Options struct {
 	// Logger receives failures; request data and personal data are never
 	// logged. Default: discard.
 	Logger *slog.Logger
+	// RenderCacheBytes bounds the memory kept for Users rendered once per
+	// directory view and served again from there (default 32 MiB; negative
+	// turns the cache off).
+	RenderCacheBytes int64
 }
 
 const (
@@ -122,6 +127,10 @@ type handler struct {
 	// mutability errors.
 	writableNames string
 	buffers       sync.Pool
+	// rendered holds the Users of the newest view already rendered, see
+	// render_cache.go.
+	rendered atomic.Pointer[renderCache]
+	lastBase atomic.Pointer[builtBase]
 }
 
 // NewHandler serves SCIM 2.0 for the directory, with paths relative to its
@@ -137,6 +146,14 @@ type handler struct {
 // library's evaluator panics on some filters and cannot see the enterprise
 // extension and core attributes together; see docs/scim.md).
 func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handler, error) {
+	h, err := newHandler(dir, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	return recoverPanics(h.log, h), nil
+}
+
+func newHandler(dir *store.Directory, st store.Store, opts Options) (*handler, error) {
 	Init()
 	if dir == nil || st == nil {
 		return nil, errors.New("scim handler needs a directory and a store")
@@ -178,7 +195,7 @@ func NewHandler(dir *store.Directory, st store.Store, opts Options) (http.Handle
 	if err != nil {
 		return nil, fmt.Errorf("build scim server: %w", err)
 	}
-	return recoverPanics(h.log, h), nil
+	return h, nil
 }
 
 func withDefaults(opts Options) (Options, error) {
@@ -219,6 +236,9 @@ func withDefaults(opts Options) (Options, error) {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.RenderCacheBytes == 0 {
+		opts.RenderCacheBytes = defaultRenderCacheBytes
 	}
 	if opts.CanRead == nil {
 		opts.CanRead = func(*http.Request) bool { return true }
@@ -338,7 +358,7 @@ func (h *handler) methodNotAllowed(w http.ResponseWriter, methods ...string) {
 // Mount leaves it in place) and the "/v2" the library tolerates.
 func (h *handler) relativePath(p string) string {
 	for _, prefix := range []string{h.opts.BasePath, "/v2"} {
-		if prefix != "" && (p == prefix || strings.HasPrefix(p, prefix+"/")) {
+		if prefix != "" && strings.HasPrefix(p, prefix) && (len(p) == len(prefix) || p[len(prefix)] == '/') {
 			p = p[len(prefix):]
 		}
 	}
@@ -368,8 +388,18 @@ func (h *handler) baseURL(r *http.Request) string {
 	if !validHost(host) {
 		host = "localhost"
 	}
-	return scheme + "://" + host + h.opts.BasePath
+	// Clients keep coming back through the same host name: the last URL
+	// built is kept rather than concatenated again on every request.
+	if last := h.lastBase.Load(); last != nil && last.scheme == scheme && last.host == host {
+		return last.url
+	}
+	u := scheme + "://" + host + h.opts.BasePath
+	h.lastBase.Store(&builtBase{scheme: scheme, host: host, url: u})
+	return u
 }
+
+// builtBase is a base URL and what it was built from.
+type builtBase struct{ scheme, host, url string }
 
 // firstValue is the first entry of a comma-separated header, as proxies
 // append theirs.

@@ -99,8 +99,23 @@ func (w *jsonWriter) raw(v []byte) {
 }
 
 func (w *jsonWriter) field(k, v string) {
-	w.key(k)
-	w.str(v)
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, k...)
+	w.b = append(w.b, '"', ':', '"')
+	w.b = appendJSONStringBody(w.b, v)
+	w.b = append(w.b, '"')
+	w.comma = true
+}
+
+// lit writes a string constant of this package that needs no escaping
+// (URNs, "work", "User"); TestLiteralsNeedNoEscaping lists them.
+func (w *jsonWriter) lit(s string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	w.b = append(w.b, s...)
+	w.b = append(w.b, '"')
+	w.comma = true
 }
 
 // fieldIf writes a string member only when it has a value: SCIM leaves
@@ -122,16 +137,17 @@ const hexDigits = "0123456789abcdef"
 // appendJSONStringBody escapes s for a JSON string the way encoding/json
 // does without HTML escaping: quotes, backslashes and control characters are
 // escaped, invalid UTF-8 becomes U+FFFD, and U+2028/U+2029 are escaped so
-// the output is also valid JavaScript.
+// the output is also valid JavaScript. Runs of printable ASCII, which is
+// nearly all of a directory, are skipped eight bytes at a time.
 func appendJSONStringBody(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		i += safePrefix(s[i:])
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -167,4 +183,53 @@ func appendJSONStringBody(b []byte, s string) []byte {
 		i += size
 	}
 	return append(b, s[start:]...)
+}
+
+// byteClass holds, per byte value, classJSON when the byte is written as
+// it is inside a JSON string (printable ASCII but '"' and '\\') and classPath
+// when url.PathEscape leaves it as it is (letters, digits, "-._~$&+:=@").
+// TestByteClass checks it against both rules.
+const byteClass = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x01\x01\x00\x01\x03\x01\x03\x01\x01\x01\x01\x03\x01\x03\x03\x01\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x01\x01\x03\x01\x01" +
+	"\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x01\x00\x01\x01\x03" +
+	"\x01\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x03\x01\x01\x01\x03\x01" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00" +
+	"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+const (
+	classJSON = 1
+	classPath = 2
+)
+
+// jsonSafe reports whether s is written unchanged inside a JSON string.
+func jsonSafe(s string) bool { return safePrefix(s) == len(s) }
+
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// safePrefix is the length of the longest prefix of s made of printable
+// ASCII other than '"' and '\\', the bytes a JSON string keeps as they are.
+func safePrefix(s string) int {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		v := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+			uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+		// A byte is flagged when its top bit is set, when it is below
+		// 0x20, or when it is '"' or '\\' (zero after the XOR); a flag
+		// sends the word to the byte loop below.
+		quote, backslash := v^(lowBits*'"'), v^(lowBits*'\\')
+		flags := v | (v - lowBits*0x20) | (quote-lowBits)&^quote | (backslash-lowBits)&^backslash
+		if flags&highBits != 0 {
+			break
+		}
+	}
+	for i < len(s) && byteClass[s[i]]&classJSON != 0 {
+		i++
+	}
+	return i
 }

@@ -2,12 +2,14 @@ package scim
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	scimerrors "github.com/elimity-com/scim/errors"
 	fp "github.com/scim2/filter-parser/v2"
@@ -62,46 +64,171 @@ func badQuery() scimerrors.ScimError {
 	return badRequest(scimerrors.ScimTypeInvalidValue, "The query string is not properly URL-encoded.")
 }
 
+// listParams names the query parameters of a list request, lower-cased,
+// in the order of listQuery's fields.
+var listParams = [...]string{"filter", "sortby", "sortorder", "attributes", "excludedattributes", "cursor", "startindex", "count"}
+
+const (
+	pFilter = iota
+	pSortBy
+	pSortOrder
+	pAttributes
+	pExcluded
+	pCursor
+	pStartIndex
+	pCount
+)
+
+// listQuery is what queryValues would return for the parameters of a list
+// request, without building the map: a lookup is answered from it on every
+// request. Other parameters are still unescaped, so that a query string
+// that is not properly encoded is refused the same way.
+type listQuery struct {
+	value [len(listParams)]string
+	seen  [len(listParams)]bool
+}
+
+func parseListQuery(raw string) (listQuery, error) {
+	var q listQuery
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		key, ok := queryUnescape(k)
+		if !ok {
+			return listQuery{}, errBadQuery
+		}
+		value, ok := queryUnescape(v)
+		if !ok {
+			return listQuery{}, errBadQuery
+		}
+		for i, name := range listParams {
+			if !q.seen[i] && lowerEquals(key, name) {
+				q.value[i], q.seen[i] = value, true
+				break
+			}
+		}
+	}
+	return q, nil
+}
+
+var errBadQuery = errors.New("the query string is not properly URL-encoded")
+
+// queryUnescape is url.QueryUnescape, reporting only whether it succeeds
+// (which is all a list request needs to know), and copying runs between
+// escapes instead of one byte at a time. FuzzQueryUnescape holds the two
+// equal.
+func queryUnescape(s string) (string, bool) {
+	escapes := 0
+	for i := strings.IndexByte(s, '%'); i >= 0; {
+		if i+2 >= len(s) || !isHex(s[i+1:i+3]) {
+			return "", false
+		}
+		escapes++
+		next := strings.IndexByte(s[i+3:], '%')
+		if next < 0 {
+			break
+		}
+		i += 3 + next
+	}
+	if escapes == 0 && strings.IndexByte(s, '+') < 0 {
+		return s, true
+	}
+	var b strings.Builder
+	b.Grow(len(s) - 2*escapes)
+	from := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '%':
+			b.WriteString(s[from:i])
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			from = i + 1
+		case '+':
+			b.WriteString(s[from:i])
+			b.WriteByte(' ')
+			from = i + 1
+		}
+	}
+	b.WriteString(s[from:])
+	return b.String(), true
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// lowerEquals reports whether strings.ToLower(key) == lower, without
+// allocating for ASCII keys.
+func lowerEquals(key, lower string) bool {
+	for i := 0; i < len(key); i++ {
+		if key[i] >= utf8.RuneSelf {
+			return strings.ToLower(key) == lower
+		}
+	}
+	if len(key) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
 func (h *handler) listRequestFromQuery(r *http.Request) (listRequest, error) {
-	q, err := queryValues(r.URL.RawQuery)
+	q, err := parseListQuery(r.URL.RawQuery)
 	if err != nil {
 		return listRequest{}, badQuery()
 	}
-	if f, ok := q["filter"]; ok && strings.TrimSpace(f) == "" {
+	if q.seen[pFilter] && strings.TrimSpace(q.value[pFilter]) == "" {
 		// An empty filter is a client bug; answering with everyone would
 		// make an existence check match the whole directory.
 		return listRequest{}, invalidFilter("the filter is empty")
 	}
 	req := listRequest{
-		filter:     q["filter"],
-		sortBy:     q["sortby"],
-		attributes: splitAttributeList(q["attributes"]),
-		excluded:   splitAttributeList(q["excludedattributes"]),
+		filter:     q.value[pFilter],
+		sortBy:     q.value[pSortBy],
+		attributes: splitAttributeList(q.value[pAttributes]),
+		excluded:   splitAttributeList(q.value[pExcluded]),
 	}
-	if _, ok := q["cursor"]; ok {
+	if q.seen[pCursor] {
 		// Declared only here, so that a request without a cursor does not
 		// allocate one.
-		c := q["cursor"]
+		c := q.value[pCursor]
 		req.cursor = &c
 	}
-	start, err := intParam(q, "startindex", "startIndex", 1)
+	start, err := intParam(q.value[pStartIndex], "startIndex", 1)
 	if err != nil {
 		return listRequest{}, err
 	}
-	count, err := intParam(q, "count", "count", h.opts.PageSize)
+	count, err := intParam(q.value[pCount], "count", h.opts.PageSize)
 	if err != nil {
 		return listRequest{}, err
 	}
-	if req.descending, err = descending(q["sortorder"]); err != nil {
+	if req.descending, err = descending(q.value[pSortOrder]); err != nil {
 		return listRequest{}, err
 	}
 	h.bound(&req, start, count)
 	return req, nil
 }
 
-func intParam(q map[string]string, key, name string, def int) (int, error) {
-	v, ok := q[key]
-	if !ok || v == "" {
+func intParam(v, name string, def int) (int, error) {
+	if v == "" {
 		return def, nil
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(v))
@@ -207,16 +334,17 @@ func (h *handler) answerList(w http.ResponseWriter, r *http.Request, kind resour
 // listing continues on (see snapshots.go).
 type paging struct {
 	h      *handler
+	r      *http.Request
 	view   *store.View
-	key    listingKey
-	cursor string // the snapshot id of a cursor listing; "" for index paging
+	key    listingKey // its client is filled in only when the view is kept
+	cursor string     // the snapshot id of a cursor listing; "" for index paging
 }
 
 // listing picks the view a list request is answered from: the one its
 // listing started on when that is kept, else the current one.
 func (h *handler) listing(r *http.Request, kind resourceKind, req *listRequest) (*store.View, paging, error) {
-	client := h.snaps.client(r)
 	if req.cursor != nil {
+		client := h.snaps.client(r)
 		if *req.cursor == "" {
 			view := h.dir.View()
 			req.startIndex = 1
@@ -233,14 +361,17 @@ func (h *handler) listing(r *http.Request, kind resourceKind, req *listRequest) 
 		req.startIndex = offset + 1
 		return view, paging{h: h, view: view, cursor: id}, nil
 	}
-	key := listingKey{client: client, kind: kind, filter: req.filter, sortBy: req.sortBy, descending: req.descending, count: req.count}
+	// Who lists is only needed to find or keep a view for later pages, so
+	// a first page that is also the last (a lookup) does not name it.
+	key := listingKey{kind: kind, filter: req.filter, sortBy: req.sortBy, descending: req.descending, count: req.count}
 	if req.startIndex > 1 {
+		key.client = h.snaps.client(r)
 		if view, ok := h.snaps.indexed(key); ok {
-			return view, paging{h: h, view: view, key: key}, nil
+			return view, paging{h: h, r: r, view: view, key: key}, nil
 		}
 	}
 	view := h.dir.View()
-	return view, paging{h: h, view: view, key: key}, nil
+	return view, paging{h: h, r: r, view: view, key: key}, nil
 }
 
 // settle is called with the number of matches before a page is written: it
@@ -255,21 +386,58 @@ func (pg paging) settle(req listRequest, total, onPage int) listMeta {
 		return meta
 	}
 	if onPage > 0 && req.startIndex-1+onPage < total {
-		pg.h.snaps.pinIndexed(pg.key, pg.view)
+		key := pg.key
+		key.client = pg.h.snaps.client(pg.r)
+		pg.h.snaps.pinIndexed(key, pg.view)
 	}
 	return listMeta{startIndex: req.startIndex}
 }
 
 func (h *handler) listUsers(w http.ResponseWriter, view *store.View, base string, req listRequest, pg paging) error {
+	var found [1]*store.Identity
+	page, total, err := selectUsers(view, req, &found)
+	if err != nil {
+		return err
+	}
+	rd := renderer{base: base, view: view, fields: newProjection(h.userLeaves, userURN, req.attributes, req.excluded)}
+	cache := h.renderCacheFor(view)
+	writeList(h, w, page, total, pg.settle(req, total, len(page)), func(jw *jsonWriter, u *store.Identity) {
+		h.userJSON(jw, &rd, u, cache)
+	})
+	return nil
+}
+
+// selectUsers returns the page of Users a request asks for and the number
+// of matches. Okta's existence check, userName eq "…", is answered the way
+// selectUsersGeneral answers it (the index finds the candidate, the
+// compiled comparison, strings.EqualFold, confirms it) without compiling
+// the filter; one is where its page goes. FuzzSelectUsers holds the two
+// equal.
+func selectUsers(view *store.View, req listRequest, one *[1]*store.Identity) ([]*store.Identity, int, error) {
+	name, ok := userNameEquality(req.filter)
+	if !ok || req.sortBy != "" {
+		return selectUsersGeneral(view, req)
+	}
+	page, total := one[:0], 0
+	if u, ok := view.IdentityByUserName(name); ok && (u.UserName == name || strings.EqualFold(u.UserName, name)) {
+		total = 1
+		if req.startIndex <= 1 && req.count > 0 {
+			page = append(page, u)
+		}
+	}
+	return page, total, nil
+}
+
+func selectUsersGeneral(view *store.View, req listRequest) ([]*store.Identity, int, error) {
 	all := view.Identities()
 	var match func(*store.Identity) bool
 	if req.filter != "" {
 		expr, err := parseFilter(req.filter)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
 		if match, err = compileUserFilter(expr, view); err != nil {
-			return err
+			return nil, 0, err
 		}
 		if u, ok := indexedUser(expr, view); ok {
 			all = nil
@@ -284,13 +452,11 @@ func (h *handler) listUsers(w http.ResponseWriter, view *store.View, base string
 		if order, err = sortOrder(req.sortBy, func(p fp.AttributePath) (userAttribute, error) {
 			return resolveUserAttr(p, view)
 		}); err != nil {
-			return err
+			return nil, 0, err
 		}
 	}
 	page, total := selectPage(all, match, order, req)
-	rd := renderer{base: base, view: view, fields: newProjection(h.userLeaves, userURN, req.attributes, req.excluded)}
-	writeList(h, w, page, total, pg.settle(req, total, len(page)), rd.user)
-	return nil
+	return page, total, nil
 }
 
 func (h *handler) listGroups(w http.ResponseWriter, view *store.View, base string, req listRequest, pg paging) error {
@@ -461,7 +627,7 @@ func writeList[T any](h *handler, w http.ResponseWriter, page []T, total int, me
 	jw.beginObject()
 	jw.key("schemas")
 	jw.beginArray()
-	jw.str(listURN)
+	jw.lit(listURN)
 	jw.endArray()
 	jw.key("totalResults")
 	jw.integer(int64(total))
@@ -498,10 +664,19 @@ func (h *handler) newWriter() *jsonWriter {
 }
 
 func (h *handler) send(w http.ResponseWriter, status int, jw *jsonWriter) {
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(jw.b)))
+	// Both values share one allocation; each slice is capped so that an
+	// Add to one header cannot write into the other.
+	values := [2]string{contentType, strconv.Itoa(len(jw.b))}
+	hdr := w.Header()
+	hdr["Content-Type"] = values[0:1:1]
+	hdr["Content-Length"] = values[1:2:2]
 	w.WriteHeader(status)
 	_, _ = w.Write(jw.b)
+	h.release(jw)
+}
+
+// release gives a writer back to the pool.
+func (h *handler) release(jw *jsonWriter) {
 	if cap(jw.b) <= maxPooledBuffer {
 		jw.b, jw.comma = jw.b[:0], false
 		h.buffers.Put(jw)

@@ -15,7 +15,11 @@ const plainJSON = "application/json"
 // application/json to application/scim+json. Ties, wildcards and a
 // missing header keep SCIM's own type.
 func wantsPlainJSON(r *http.Request) bool {
-	accept := r.Header.Get("Accept")
+	// Header.Get without canonicalising a name that already is canonical.
+	var accept string
+	if v := r.Header["Accept"]; len(v) > 0 {
+		accept = v[0]
+	}
 	if !strings.Contains(accept, plainJSON) {
 		return false
 	}

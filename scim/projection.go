@@ -153,6 +153,9 @@ func leafMask(leaves []string, name string) projection {
 // splitAttributeList reads the comma-separated attributes and
 // excludedAttributes parameters.
 func splitAttributeList(s string) []string {
+	if s == "" {
+		return nil
+	}
 	var out []string
 	for part := range strings.SplitSeq(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {

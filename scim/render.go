@@ -15,19 +15,101 @@ type renderer struct {
 	base   string
 	view   *store.View
 	fields projection
+	// holes, when not nil, collects the offsets where the base URL belongs
+	// instead of writing it, for a rendering kept for other requests
+	// (see render_cache.go).
+	holes *[]int32
+	// frags, when not nil, keeps the group entries and manager objects of
+	// the view, which many Users share; only set with holes.
+	frags *renderCache
+}
+
+// baseURL writes the base URL inside a JSON string, or leaves a hole for it.
+func (r *renderer) baseURL(w *jsonWriter) {
+	switch {
+	case r.holes != nil:
+		*r.holes = append(*r.holes, int32(len(w.b)))
+	case jsonSafe(r.base):
+		w.b = append(w.b, r.base...)
+	default:
+		w.b = appendJSONStringBody(w.b, r.base)
+	}
+}
+
+// shared writes the fragment kept under key, rendering it with write first
+// when the view has none yet. Without frags it just writes.
+func (r *renderer) shared(w *jsonWriter, key any, write func(*renderer, *jsonWriter)) {
+	if r.frags == nil {
+		write(r, w)
+		return
+	}
+	e, ok := r.frags.frags.Load(key)
+	if !ok {
+		frag := &renderedUser{}
+		frag.holes = frag.inline[:0]
+		fr := renderer{view: r.view, fields: r.fields, holes: &frag.holes}
+		var fw jsonWriter
+		write(&fr, &fw)
+		frag.b = fw.b
+		e = r.frags.keep(&r.frags.frags, key, frag)
+	}
+	frag := e.(*renderedUser)
+	w.sep()
+	from := 0
+	for _, at := range frag.holes {
+		w.b = append(w.b, frag.b[from:at]...)
+		r.baseURL(w)
+		from = int(at)
+	}
+	w.b = append(w.b, frag.b[from:]...)
+	w.comma = true
+}
+
+// link writes the JSON string base+endpoint+PathEscape(id), each part
+// escaped on its own as strConcat does.
+func (r *renderer) link(w *jsonWriter, endpoint, id string) {
+	w.sep()
+	w.b = append(w.b, '"')
+	r.baseURL(w)
+	w.b = append(w.b, endpoint...) // "/Users/" or "/Groups/"
+	w.b = appendJSONStringBody(w.b, pathEscape(id))
+	w.b = append(w.b, '"')
+	w.comma = true
+}
+
+// pathEscape is url.PathEscape, returning ids made only of characters it
+// never escapes (every UUID) without scanning them byte by byte through
+// its general rules.
+func pathEscape(id string) string {
+	for i := 0; i < len(id); i++ {
+		if byteClass[id[i]]&classPath == 0 {
+			return url.PathEscape(id)
+		}
+	}
+	return id
 }
 
 func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 	f := r.fields
 	groups := r.view.GroupsOf(u.ID)
 	enterprise := f.anyOf(uEnterprise) && hasEnterpriseData(u, f)
+	// The manager's name is shown and hashed into the version; it is
+	// looked up once for both.
+	var manager string
+	var boss *store.Identity
+	if u.Manager != "" && (f.has(uManagerDisplayName) || f.has(uMetaVersion)) {
+		// managerName, keeping who it is for the kept manager objects.
+		if m, ok := r.view.Identity(u.Manager); ok {
+			manager, boss = m.DisplayName, m
+		}
+	}
 
 	w.beginObject()
 	w.key("schemas")
 	w.beginArray()
-	w.str(userURN)
+	w.lit(userURN)
 	if enterprise {
-		w.str(enterpriseURN)
+		w.lit(enterpriseURN)
 	}
 	w.endArray()
 	w.field("id", u.ID)
@@ -65,31 +147,17 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 		w.key("groups")
 		w.beginArray()
 		for _, g := range groups {
-			w.beginObject()
-			if f.has(uGroupValue) {
-				w.field("value", g.ID)
-			}
-			if f.has(uGroupRef) {
-				w.key("$ref")
-				w.strConcat(r.base, "/Groups/", url.PathEscape(g.ID))
-			}
-			if f.has(uGroupDisplay) {
-				w.fieldIf("display", g.DisplayName)
-			}
-			if f.has(uGroupType) {
-				w.field("type", "direct")
-			}
-			w.endObject()
+			r.shared(w, g, func(r *renderer, w *jsonWriter) { r.groupEntry(w, g) })
 		}
 		w.endArray()
 	}
 	if enterprise {
-		r.enterprise(w, u)
+		r.enterprise(w, u, manager, boss)
 	}
 	if f.anyOf(uMeta) {
 		var hash uint64
 		if f.has(uMetaVersion) {
-			hash = userDerivedHash(r.view, u)
+			hash = derivedHashOf(manager, groups)
 		}
 		r.meta(w, f>>uMetaResourceType, resourceMeta{kind: "User", endpoint: "/Users/", id: u.ID,
 			created: u.Created, modified: u.Modified, version: u.Version, hash: hash})
@@ -134,7 +202,8 @@ func workEntry(w *jsonWriter, f projection, name, value string, first uint) {
 		w.field("value", value)
 	}
 	if f.has(first + 1) {
-		w.field("type", workType)
+		w.key("type")
+		w.lit(workType)
 	}
 	if f.has(first + 2) {
 		w.key("primary")
@@ -153,7 +222,30 @@ func hasEnterpriseData(u *store.Identity, f projection) bool {
 		f.anyOf(uManager) && u.Manager != ""
 }
 
-func (r *renderer) enterprise(w *jsonWriter, u *store.Identity) {
+// groupEntry writes one element of a User's groups.
+func (r *renderer) groupEntry(w *jsonWriter, g *store.Group) {
+	f := r.fields
+	w.beginObject()
+	if f.has(uGroupValue) {
+		w.field("value", g.ID)
+	}
+	if f.has(uGroupRef) {
+		w.key("$ref")
+		r.link(w, "/Groups/", g.ID)
+	}
+	if f.has(uGroupDisplay) {
+		w.fieldIf("display", g.DisplayName)
+	}
+	if f.has(uGroupType) {
+		w.key("type")
+		w.lit("direct")
+	}
+	w.endObject()
+}
+
+// enterprise writes the extension; boss is the manager's identity when it
+// is in the view and was looked up, manager its displayName.
+func (r *renderer) enterprise(w *jsonWriter, u *store.Identity, manager string, boss *store.Identity) {
 	f := r.fields
 	w.key(enterpriseURN)
 	w.beginObject()
@@ -174,18 +266,30 @@ func (r *renderer) enterprise(w *jsonWriter, u *store.Identity) {
 	}
 	if u.Manager != "" && f.anyOf(uManager) {
 		w.key("manager")
-		w.beginObject()
-		if f.has(uManagerValue) {
-			w.field("value", u.Manager)
+		write := func(r *renderer, w *jsonWriter) { r.managerObject(w, u.Manager, manager) }
+		if boss != nil {
+			// The object depends only on the manager (its id and name), so
+			// the Users reporting to them share it.
+			r.shared(w, boss, write)
+		} else {
+			write(r, w)
 		}
-		if f.has(uManagerRef) {
-			w.key("$ref")
-			w.strConcat(r.base, "/Users/", url.PathEscape(u.Manager))
-		}
-		if f.has(uManagerDisplayName) {
-			w.fieldIf("displayName", managerName(r.view, u))
-		}
-		w.endObject()
+	}
+	w.endObject()
+}
+
+func (r *renderer) managerObject(w *jsonWriter, id, name string) {
+	f := r.fields
+	w.beginObject()
+	if f.has(uManagerValue) {
+		w.field("value", id)
+	}
+	if f.has(uManagerRef) {
+		w.key("$ref")
+		r.link(w, "/Users/", id)
+	}
+	if f.has(uManagerDisplayName) {
+		w.fieldIf("displayName", name)
 	}
 	w.endObject()
 }
@@ -195,7 +299,7 @@ func (r *renderer) group(w *jsonWriter, g *store.Group) {
 	w.beginObject()
 	w.key("schemas")
 	w.beginArray()
-	w.str(groupURN)
+	w.lit(groupURN)
 	w.endArray()
 	w.field("id", g.ID)
 	if f.has(gDisplayName) {
@@ -213,13 +317,14 @@ func (r *renderer) group(w *jsonWriter, g *store.Group) {
 			}
 			if f.has(gMemberRef) {
 				w.key("$ref")
-				w.strConcat(r.base, "/Users/", url.PathEscape(id))
+				r.link(w, "/Users/", id)
 			}
 			if f.has(gMemberDisplay) {
 				w.fieldIf("display", memberDisplay(r.view, id))
 			}
 			if f.has(gMemberType) {
-				w.field("type", "User")
+				w.key("type")
+				w.lit("User")
 			}
 			w.endObject()
 		}
@@ -254,7 +359,8 @@ func (r *renderer) meta(w *jsonWriter, show projection, m resourceMeta) {
 	w.key("meta")
 	w.beginObject()
 	if show.has(0) {
-		w.field("resourceType", m.kind)
+		w.key("resourceType")
+		w.lit(m.kind)
 	}
 	if show.has(1) && !m.created.IsZero() {
 		w.key("created")
@@ -266,7 +372,7 @@ func (r *renderer) meta(w *jsonWriter, show projection, m resourceMeta) {
 	}
 	if show.has(3) {
 		w.key("location")
-		w.strConcat(r.base, m.endpoint, url.PathEscape(m.id))
+		r.link(w, m.endpoint, m.id)
 	}
 	if show.has(4) {
 		w.key("version")
