@@ -80,7 +80,7 @@ func (s *Store) resolve(ctx context.Context, tx pgx.Tx, cs store.ChangeSet) (pla
 	for n := range curGroups {
 		groupMap[curGroups[n].ID] = &curGroups[n]
 	}
-	return plan.Resolve(cs, idMap, groupMap, s.clock())
+	return plan.ResolveDeferred(cs, idMap, groupMap, s.clock())
 }
 
 // checkMembers makes sure no group names an identity that will not exist.
@@ -138,11 +138,21 @@ func writePlan(ctx context.Context, tx pgx.Tx, p plan.ChangePlan) (store.ApplyRe
 	if err := writeGroups(ctx, tx, p.Groups); err != nil {
 		return res, err
 	}
-	first, last, err := appendChanges(ctx, tx, p.Changes)
+	first, last, err := appendChanges(ctx, tx, &p)
 	if err != nil {
 		return res, err
 	}
 	res.FirstSeq, res.LastSeq = first, last
+	// Sized up front: the result of a first sync holds every identity.
+	kept := 0
+	for _, pi := range p.Identities {
+		if pi.Op != store.OpDelete {
+			kept++
+		}
+	}
+	if kept > 0 {
+		res.Identities = make([]store.Identity, 0, kept)
+	}
 	for _, pi := range p.Identities {
 		if pi.Op == store.OpDelete {
 			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
@@ -242,8 +252,10 @@ func membersOrEmpty(m []string) []string {
 var changeColumns = []string{"seq", "at", "actor", "cause", "reason", "kind", "resource_id", "op", "before", "after", "members_added", "members_removed"}
 
 // appendChanges numbers the rows after the current end of the log; the apply
-// lock guarantees nobody else numbers concurrently.
-func appendChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) (first, last int64, err error) {
+// lock guarantees nobody else numbers concurrently. The identity rows'
+// before and after are encoded straight from the plan's identities.
+func appendChanges(ctx context.Context, tx pgx.Tx, p *plan.ChangePlan) (first, last int64, err error) {
+	changes := p.Changes
 	if len(changes) == 0 {
 		return 0, 0, nil
 	}
@@ -253,13 +265,44 @@ func appendChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) (firs
 	}
 	rows := copyRows(len(changes), func(n int) []any {
 		c := &changes[n]
+		before, after := flatMap(c.Before), flatMap(c.After)
+		if n < len(p.Identities) {
+			before, after = identityDiffJSON(p, n)
+		}
 		return []any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
-			flatMap(c.Before), flatMap(c.After), c.MembersAdded, c.MembersRemoved}
+			before, after, c.MembersAdded, c.MembersRemoved}
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, rows); err != nil {
 		return 0, 0, fmt.Errorf("append %d change-log rows: %w", len(changes), err)
 	}
 	return end + 1, end + int64(len(changes)), nil
+}
+
+// identityDiffJSON encodes the before and after of the plan's identity row
+// n, nil for a side the row does not have.
+func identityDiffJSON(p *plan.ChangePlan, n int) (before, after []byte) {
+	before, after = make([]byte, 1, 256), make([]byte, 1, 512)
+	before[0], after[0] = '{', '{'
+	hasBefore, hasAfter := p.EachIdentityDiff(n, func(name, b, a string) {
+		if len(before) > 1 {
+			before, after = append(before, ','), append(after, ',')
+		}
+		before = append(appendJSONString(before, name), ':')
+		before = appendJSONString(before, b)
+		after = append(appendJSONString(after, name), ':')
+		after = appendJSONString(after, a)
+	})
+	if !hasBefore {
+		before = nil
+	} else {
+		before = append(before, '}')
+	}
+	if !hasAfter {
+		after = nil
+	} else {
+		after = append(after, '}')
+	}
+	return before, after
 }
 
 // copyRows feeds COPY n rows made on demand, so that a first sync of
