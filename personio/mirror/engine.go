@@ -187,13 +187,10 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, today personio.Date, 
 	if err != nil {
 		return err
 	}
-	plan := e.policy.plan(e.ns, in)
+	plan := e.policy.plan(e.ns, &in)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("run cancelled while planning: %w", err)
 	}
-	// The plan holds what it needs; letting the records go keeps a first
-	// sync of 100,000 people from holding them through the apply.
-	in.records = nil
 	e.fillReport(rep, plan)
 	if opts.DryRun {
 		rep.Status = store.RunPlanned
@@ -343,7 +340,7 @@ func (e *Engine) apply(ctx context.Context, opts RunOptions, today personio.Date
 		if err != nil {
 			return plan, fmt.Errorf("re-read after a conflicting write: %w", err)
 		}
-		plan = e.policy.plan(e.ns, in)
+		plan = e.policy.plan(e.ns, &in)
 	}
 }
 
