@@ -17,12 +17,27 @@ const labelPrefix = "label:"
 // sourceOf is the minimized record as stored with an identity: only what the
 // policy reads, empty values and Personio's modification time left out so
 // that the fingerprint changes only when something the mapping sees changes.
+//
+// The map is made at its final size: Fields' map is sized for every field
+// Personio has, and one is kept per identity, 100,000 of them at once.
 func sourceOf(rec personio.Record) map[string]string {
-	src := rec.Fields()
-	delete(src, personio.FieldUpdatedAt)
-	for k, v := range src {
-		if v == "" {
-			delete(src, k)
+	all := rec.Fields()
+	delete(all, personio.FieldUpdatedAt)
+	n := 0
+	for _, v := range all {
+		if v != "" {
+			n++
+		}
+	}
+	for _, attr := range rec.Custom {
+		if attr.Label != "" {
+			n++
+		}
+	}
+	src := make(map[string]string, n)
+	for k, v := range all {
+		if v != "" {
+			src[k] = v
 		}
 	}
 	for key, attr := range rec.Custom {
