@@ -3,7 +3,6 @@ package mirror
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
 	"slices"
 	"strings"
 
@@ -73,13 +72,24 @@ func recordOf(src map[string]string) (personio.Record, error) {
 }
 
 // fingerprint hashes a source record; equal sources give equal fingerprints.
+// The keys and the hashed bytes are gathered in buffers on the stack, which
+// a record of the usual size fits: it is computed for every person on
+// every run.
 func fingerprint(src map[string]string) string {
-	h := sha256.New()
-	for _, k := range slices.Sorted(maps.Keys(src)) {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(src[k]))
-		h.Write([]byte{0})
+	var keyBuf [32]string
+	keys := keyBuf[:0]
+	for k := range src {
+		keys = append(keys, k)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	slices.Sort(keys)
+	var dataBuf [2048]byte
+	data := dataBuf[:0]
+	for _, k := range keys {
+		data = append(data, k...)
+		data = append(data, 0)
+		data = append(data, src[k]...)
+		data = append(data, 0)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
 }
