@@ -328,13 +328,20 @@ func (e *Engine) apply(ctx context.Context, opts RunOptions, today personio.Date
 			return plan, nil
 		}
 		plan.ChangeSet.Cause = "sync run " + rep.RunID
-		res, err := e.dir.Apply(ctx, plan.ChangeSet)
+		// The run is done with the change set once it is handed over: the
+		// store copies what it writes, and a first sync's 100,000 identities
+		// should not be held a second time through the apply and the
+		// directory's update. A retry plans a new one.
+		cs := plan.ChangeSet
+		plan.ChangeSet = store.ChangeSet{}
+		identities, groups := len(cs.Identities), len(cs.Groups)
+		res, err := e.dir.Apply(ctx, cs)
 		if err == nil {
 			rep.ChangeSeqs = [2]int64{res.FirstSeq, res.LastSeq}
 			return plan, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == 2 {
-			return plan, fmt.Errorf("apply %d identity and %d group changes: %w", len(plan.ChangeSet.Identities), len(plan.ChangeSet.Groups), err)
+			return plan, fmt.Errorf("apply %d identity and %d group changes: %w", identities, groups, err)
 		}
 		in, err := e.read(ctx, opts, today, rep)
 		if err != nil {

@@ -27,6 +27,9 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 		if err != nil {
 			return err
 		}
+		// The plan holds copies of what it writes; letting go of the change
+		// set lets a first sync's be freed while its rows are written.
+		cs = store.ChangeSet{}
 		if err := checkMembers(ctx, tx, p); err != nil {
 			return err
 		}
