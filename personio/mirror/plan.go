@@ -235,7 +235,8 @@ func (pl *planner) evaluate(rec *personio.Record) evaluation {
 	}
 	ev.out, ev.err = pl.policy.evaluate(pl.in.ctx, *rec, pl.in.today, prevLife)
 	if ev.out.InScope && ev.err == nil && ev.out.Present {
-		ev.source = sourceOf(pl.policy.Minimize(*rec))
+		minimized := pl.policy.Minimize(*rec)
+		ev.source = sourceOf(pl.policy.recordFields, &minimized)
 		ev.hash = fingerprint(ev.source)
 	}
 	return ev

@@ -16,29 +16,43 @@ const labelPrefix = "label:"
 // sourceOf is the minimized record as stored with an identity: only what the
 // policy reads, empty values and Personio's modification time left out so
 // that the fingerprint changes only when something the mapping sees changes.
+// fields is personio.RecordFields, asked once by the caller.
 //
-// The map is made at its final size: Fields' map is sized for every field
-// Personio has, and one is kept per identity, 100,000 of them at once.
-func sourceOf(rec personio.Record) map[string]string {
-	all := rec.Fields()
-	delete(all, personio.FieldUpdatedAt)
-	n := 0
-	for _, v := range all {
-		if v != "" {
-			n++
+// It gives what Record.Fields gives without those, but builds only the map
+// it keeps, at its final size: Fields' map is sized for every field Personio
+// has, and one source is kept per identity, 100,000 of them at once.
+func sourceOf(fields []personio.Field, rec *personio.Record) map[string]string {
+	type member struct{ name, value string }
+	var buf [48]member
+	standard := buf[:0]
+	for i := range fields {
+		if v := fields[i].Value(rec); v != "" && fields[i].Name != personio.FieldUpdatedAt {
+			standard = append(standard, member{fields[i].Name, v})
 		}
 	}
+	n := len(standard)
 	for _, attr := range rec.Custom {
+		if attr.Value != "" {
+			n++
+		}
 		if attr.Label != "" {
 			n++
 		}
 	}
 	src := make(map[string]string, n)
-	for k, v := range all {
-		if v != "" {
-			src[k] = v
+	for _, m := range standard {
+		src[m.name] = m.value
+	}
+	// A custom attribute's value stands over a standard field of its name,
+	// as in Record.Fields, and an empty one leaves nothing.
+	for key, attr := range rec.Custom {
+		if attr.Value != "" {
+			src[key] = attr.Value
+		} else {
+			delete(src, key)
 		}
 	}
+	delete(src, personio.FieldUpdatedAt)
 	for key, attr := range rec.Custom {
 		if attr.Label != "" {
 			src[labelPrefix+key] = attr.Label
