@@ -175,8 +175,8 @@ func writePlan(ctx context.Context, tx pgx.Tx, p plan.ChangePlan) (store.ApplyRe
 
 var identityColumns = []string{"id", "personio_id", "user_name_key", "attributes", "lifecycle", "overrides", "source", "source_hash", "version", "created_at", "modified_at"}
 
-func identityRow(i *store.Identity) []any {
-	return []any{i.ID, i.PersonioID, strings.ToLower(i.UserName), encodeAttributes(&i.Attributes), encodeLifecycle(&i.Lifecycle),
+func identityRow(attrNames []string, i *store.Identity) []any {
+	return []any{i.ID, i.PersonioID, strings.ToLower(i.UserName), encodeAttributes(attrNames, &i.Attributes), encodeLifecycle(&i.Lifecycle),
 		flatMap(i.Overrides), flatMap(i.Source), i.SourceHash, i.Version, i.Created, i.Modified}
 }
 
@@ -184,6 +184,7 @@ func identityRow(i *store.Identity) []any {
 // encoding each row only as COPY asks for it, and sends updates and deletes
 // as one batch.
 func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrite) error {
+	attrNames := store.AttributeNames()
 	var creates []*store.Identity
 	batch := &pgx.Batch{}
 	var deletes []string
@@ -195,7 +196,7 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrit
 		case store.OpCreate:
 			creates = append(creates, &pi.Identity)
 		case store.OpUpdate:
-			row := identityRow(&pi.Identity)
+			row := identityRow(attrNames, &pi.Identity)
 			batch.Queue(`UPDATE identities SET personio_id=$2, user_name_key=$3, attributes=$4, lifecycle=$5,
 				overrides=$6, source=$7, source_hash=$8, version=$9, created_at=$10, modified_at=$11 WHERE id=$1`, row...)
 		}
@@ -212,7 +213,7 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrit
 	}
 	if len(creates) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"identities"}, identityColumns, copyRows(len(creates), func(n int) []any {
-			return identityRow(creates[n])
+			return identityRow(attrNames, creates[n])
 		})); err != nil {
 			return fmt.Errorf("create %d identities: %w", len(creates), err)
 		}

@@ -54,3 +54,57 @@ func TestIdentityDiffJSONMatchesResolvedMaps(t *testing.T) {
 		}
 	}
 }
+
+// The identity columns were written through appendFlatObject from lists of
+// the set fields; written directly, they must come out byte for byte the
+// same.
+func TestIdentityColumnsMatchFlatObjects(t *testing.T) {
+	for _, i := range []store.Identity{
+		{},
+		{Attributes: store.Attributes{UserName: "Ann", Title: `say "hi"`, Active: true, Manager: "b"},
+			Lifecycle: store.Lifecycle{State: store.StateActive, HireDate: "2020-01-01", Rule: "hired", VanishedSource: true}},
+		{Attributes: store.Attributes{DisplayName: "Zoë\n😀", Department: "R&D"},
+			Lifecycle: store.Lifecycle{State: store.StateLeaver, EndDate: "2026-01-31", ScopeExcluded: true, VanishedSource: true}},
+	} {
+		var keys, values []string
+		for _, name := range store.AttributeNames() {
+			if v, _ := i.Get(name); v != "" {
+				keys, values = append(keys, name), append(values, v)
+			}
+		}
+		if got, want := string(encodeAttributes(store.AttributeNames(), &i.Attributes)), string(appendFlatObject(nil, keys, values)); got != want {
+			t.Errorf("attributes %s, want %s", got, want)
+		}
+		names, fields := lifecycleFields(&i.Lifecycle)
+		keys, values = nil, nil
+		for n, f := range fields {
+			if *f != "" {
+				keys, values = append(keys, names[n]), append(values, *f)
+			}
+		}
+		if i.Lifecycle.ScopeExcluded {
+			keys, values = append(keys, "scopeExcluded"), append(values, "true")
+		}
+		if i.Lifecycle.VanishedSource {
+			keys, values = append(keys, "vanishedSource"), append(values, "true")
+		}
+		if got, want := string(encodeLifecycle(&i.Lifecycle)), string(appendFlatObject(nil, keys, values)); got != want {
+			t.Errorf("lifecycle %s, want %s", got, want)
+		}
+	}
+}
+
+// appendFlatObject writes keys and values (same length) as a JSON object,
+// the way the identity columns were written.
+func appendFlatObject(buf []byte, keys, values []string) []byte {
+	buf = append(buf, '{')
+	for n := range keys {
+		if n > 0 {
+			buf = append(buf, ',')
+		}
+		buf = appendJSONString(buf, keys[n])
+		buf = append(buf, ':')
+		buf = appendJSONString(buf, values[n])
+	}
+	return append(buf, '}')
+}
