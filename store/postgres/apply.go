@@ -283,18 +283,32 @@ func appendChanges(ctx context.Context, tx pgx.Tx, p *plan.ChangePlan) (first, l
 }
 
 // identityDiffJSON encodes the before and after of the plan's identity row
-// n, nil for a side the row does not have.
+// n, nil for a side the row does not have. A create has no before and a
+// delete no after, so neither is built for them: a first sync's rows are
+// all creates.
 func identityDiffJSON(p *plan.ChangePlan, n int) (before, after []byte) {
-	before, after = make([]byte, 1, 256), make([]byte, 1, 512)
-	before[0], after[0] = '{', '{'
-	hasBefore, hasAfter := p.EachIdentityDiff(n, func(name, b, a string) {
-		if len(before) > 1 {
-			before, after = append(before, ','), append(after, ',')
+	op := p.Identities[n].Op
+	wantBefore, wantAfter := op != store.OpCreate, op != store.OpDelete
+	if wantBefore {
+		before = append(make([]byte, 0, 256), '{')
+	}
+	if wantAfter {
+		after = append(make([]byte, 0, 512), '{')
+	}
+	member := func(buf []byte, name, value string) []byte {
+		if len(buf) > 1 {
+			buf = append(buf, ',')
 		}
-		before = append(appendJSONString(before, name), ':')
-		before = appendJSONString(before, b)
-		after = append(appendJSONString(after, name), ':')
-		after = appendJSONString(after, a)
+		buf = append(appendJSONString(buf, name), ':')
+		return appendJSONString(buf, value)
+	}
+	hasBefore, hasAfter := p.EachIdentityDiff(n, func(name, b, a string) {
+		if wantBefore {
+			before = member(before, name, b)
+		}
+		if wantAfter {
+			after = member(after, name, a)
+		}
 	})
 	if !hasBefore {
 		before = nil
