@@ -26,44 +26,69 @@ func (pl *planner) diff() SyncPlan {
 	return plan
 }
 
+// identityDecision is one identity change, decided before the change set
+// is built so that the change set is made at its final size: a change is
+// over 500 bytes, and growing a slice of 100,000 of them by appending
+// allocated five times that.
+type identityDecision struct {
+	op         store.Op
+	id         string
+	next, prev *store.Identity
+	changed    []string
+}
+
 func (pl *planner) diffIdentities(plan *SyncPlan) {
+	var decided []identityDecision
 	for _, id := range slices.Sorted(maps.Keys(pl.desired)) {
 		next := pl.desired[id]
 		prev, exists := pl.in.view.Identity(id)
 		if !exists {
-			plan.Counts.Created++
-			reason := "joiner: " + pl.reasons[id]
-			plan.ChangeSet.Identities = append(plan.ChangeSet.Identities, store.IdentityChange{Op: store.OpCreate, Identity: *next, Reason: reason})
-			plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpCreate, Kind: store.KindIdentity, ID: id, Name: next.UserName, Reason: reason})
+			decided = append(decided, identityDecision{op: store.OpCreate, id: id, next: next})
 			continue
 		}
 		if next == prev {
 			continue // kept as stored
 		}
-		changed := changedFields(prev, next)
-		if len(changed) == 0 {
-			continue
+		if changed := changedFields(prev, next); len(changed) > 0 {
+			decided = append(decided, identityDecision{op: store.OpUpdate, id: id, next: next, prev: prev, changed: changed})
 		}
-		reason := pl.updateReason(prev, next, changed)
-		switch {
-		case !prev.Active && next.Active:
-			plan.Counts.Activated++
-		case prev.Active && !next.Active:
-			plan.Counts.Deactivated++
-		default:
-			plan.Counts.Updated++
-		}
-		plan.ChangeSet.Identities = append(plan.ChangeSet.Identities, store.IdentityChange{Op: store.OpUpdate, Identity: *next, IfVersion: prev.Version, Reason: reason})
-		plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpUpdate, Kind: store.KindIdentity, ID: id, Name: next.UserName, Reason: reason, Changed: changed})
 	}
 	for _, prev := range pl.candidates() {
-		if _, stays := pl.stays(prev.ID); stays {
-			continue
+		if _, stays := pl.stays(prev.ID); !stays {
+			decided = append(decided, identityDecision{op: store.OpDelete, id: prev.ID, prev: prev})
 		}
-		plan.Counts.Removed++
-		reason := "removed: " + cmp.Or(pl.reasons[prev.ID], "retention")
-		plan.ChangeSet.Identities = append(plan.ChangeSet.Identities, store.IdentityChange{Op: store.OpDelete, Identity: store.Identity{ID: prev.ID}, IfVersion: prev.Version, Reason: reason})
-		plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpDelete, Kind: store.KindIdentity, ID: prev.ID, Name: prev.UserName, Reason: reason})
+	}
+	if len(decided) > 0 {
+		plan.ChangeSet.Identities = make([]store.IdentityChange, 0, len(decided))
+		plan.Changes = make([]PlannedChange, 0, len(decided))
+	}
+	for _, d := range decided {
+		switch d.op {
+		case store.OpCreate:
+			plan.Counts.Created++
+			reason := "joiner: " + pl.reasons[d.id]
+			plan.ChangeSet.Identities = append(plan.ChangeSet.Identities, store.IdentityChange{Op: store.OpCreate, Identity: *d.next, Reason: reason})
+			plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpCreate, Kind: store.KindIdentity, ID: d.id, Name: d.next.UserName, Reason: reason})
+		case store.OpUpdate:
+			prev, next := d.prev, d.next
+			reason := pl.updateReason(prev, next, d.changed)
+			switch {
+			case !prev.Active && next.Active:
+				plan.Counts.Activated++
+			case prev.Active && !next.Active:
+				plan.Counts.Deactivated++
+			default:
+				plan.Counts.Updated++
+			}
+			plan.ChangeSet.Identities = append(plan.ChangeSet.Identities, store.IdentityChange{Op: store.OpUpdate, Identity: *next, IfVersion: prev.Version, Reason: reason})
+			plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpUpdate, Kind: store.KindIdentity, ID: d.id, Name: next.UserName, Reason: reason, Changed: d.changed})
+		default: // OpDelete
+			prev := d.prev
+			plan.Counts.Removed++
+			reason := "removed: " + cmp.Or(pl.reasons[prev.ID], "retention")
+			plan.ChangeSet.Identities = append(plan.ChangeSet.Identities, store.IdentityChange{Op: store.OpDelete, Identity: store.Identity{ID: prev.ID}, IfVersion: prev.Version, Reason: reason})
+			plan.Changes = append(plan.Changes, PlannedChange{Op: store.OpDelete, Kind: store.KindIdentity, ID: prev.ID, Name: prev.UserName, Reason: reason})
+		}
 	}
 }
 

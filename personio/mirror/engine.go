@@ -187,13 +187,10 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, today personio.Date, 
 	if err != nil {
 		return err
 	}
-	plan := e.policy.plan(e.ns, in)
+	plan := e.policy.plan(e.ns, &in)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("run cancelled while planning: %w", err)
 	}
-	// The plan holds what it needs; letting the records go keeps a first
-	// sync of 100,000 people from holding them through the apply.
-	in.records = nil
 	e.fillReport(rep, plan)
 	if opts.DryRun {
 		rep.Status = store.RunPlanned
@@ -331,19 +328,26 @@ func (e *Engine) apply(ctx context.Context, opts RunOptions, today personio.Date
 			return plan, nil
 		}
 		plan.ChangeSet.Cause = "sync run " + rep.RunID
-		res, err := e.dir.Apply(ctx, plan.ChangeSet)
+		// The run is done with the change set once it is handed over: the
+		// store copies what it writes, and a first sync's 100,000 identities
+		// should not be held a second time through the apply and the
+		// directory's update. A retry plans a new one.
+		cs := plan.ChangeSet
+		plan.ChangeSet = store.ChangeSet{}
+		identities, groups := len(cs.Identities), len(cs.Groups)
+		res, err := e.dir.Apply(ctx, cs)
 		if err == nil {
 			rep.ChangeSeqs = [2]int64{res.FirstSeq, res.LastSeq}
 			return plan, nil
 		}
 		if !errors.Is(err, store.ErrConflict) || attempt == 2 {
-			return plan, fmt.Errorf("apply %d identity and %d group changes: %w", len(plan.ChangeSet.Identities), len(plan.ChangeSet.Groups), err)
+			return plan, fmt.Errorf("apply %d identity and %d group changes: %w", identities, groups, err)
 		}
 		in, err := e.read(ctx, opts, today, rep)
 		if err != nil {
 			return plan, fmt.Errorf("re-read after a conflicting write: %w", err)
 		}
-		plan = e.policy.plan(e.ns, in)
+		plan = e.policy.plan(e.ns, &in)
 	}
 }
 

@@ -143,14 +143,17 @@ func (pl *planner) applyGuard() GuardReport {
 // limit counts the pending changes an approval did not release and holds
 // them all when they exceed the limit.
 func (pl *planner) limit(rep *GuardReport, approvedSeen map[string]bool, l guardLimit, pending []pendingChange, base int) {
-	var counted []pendingChange
-	for _, p := range pending {
-		if _, ok := pl.in.approved[p.held.key()]; ok {
-			approvedSeen[p.held.key()] = true
-			rep.ApprovedApplied++
-			continue
+	counted := pending // without an approval, every pending change counts
+	if len(pl.in.approved) > 0 {
+		counted = nil
+		for _, p := range pending {
+			if _, ok := pl.in.approved[p.held.key()]; ok {
+				approvedSeen[p.held.key()] = true
+				rep.ApprovedApplied++
+				continue
+			}
+			counted = append(counted, p)
 		}
-		counted = append(counted, p)
 	}
 	n := len(counted)
 	check := GuardCheck{Change: l.change, Count: n, Of: base, MaxPercent: l.maxPercent, MaxCount: l.maxCount}
@@ -224,13 +227,25 @@ func (pl *planner) pendingDeprovisioning() ([]pendingChange, int) {
 // inactive or absent now: joiners on their first day, rehires, and anyone
 // a broken answer would wrongly let back in.
 func (pl *planner) pendingActivations() []pendingChange {
-	var pending []pendingChange
-	for id, next := range pl.desired {
+	activates := func(id string, next *store.Identity) (prev *store.Identity, exists, ok bool) {
 		if !next.Active {
-			continue
+			return nil, false, false
 		}
-		prev, exists := pl.in.view.Identity(id)
-		if exists && prev.Active {
+		prev, exists = pl.in.view.Identity(id)
+		return prev, exists, !exists || !prev.Active
+	}
+	// Counted first: on a first sync everyone is an activation, and a
+	// slice of 100,000 grown by appending allocated five times its size.
+	n := 0
+	for id, next := range pl.desired {
+		if _, _, ok := activates(id, next); ok {
+			n++
+		}
+	}
+	pending := make([]pendingChange, 0, n)
+	for id, next := range pl.desired {
+		prev, exists, ok := activates(id, next)
+		if !ok {
 			continue
 		}
 		hold := func() {

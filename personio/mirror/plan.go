@@ -102,9 +102,14 @@ type planner struct {
 	conflict []string
 }
 
-func (p *Policy) plan(ns store.Namespace, in planInput) SyncPlan {
-	pl := p.newPlanner(ns, in)
+// plan takes in's records: they are let go once everyone is evaluated, as
+// nothing after evaluation reads them, so that a first sync of 100,000
+// people does not hold them through the diff and the apply.
+func (p *Policy) plan(ns store.Namespace, in *planInput) SyncPlan {
+	pl := p.newPlanner(ns, *in)
+	in.records = nil
 	pl.evaluateAll()
+	pl.in.records = nil
 	return pl.finish()
 }
 
@@ -230,7 +235,8 @@ func (pl *planner) evaluate(rec *personio.Record) evaluation {
 	}
 	ev.out, ev.err = pl.policy.evaluate(pl.in.ctx, *rec, pl.in.today, prevLife)
 	if ev.out.InScope && ev.err == nil && ev.out.Present {
-		ev.source = sourceOf(pl.policy.Minimize(*rec))
+		minimized := pl.policy.Minimize(*rec)
+		ev.source = sourceOf(pl.policy.recordFields, &minimized)
 		ev.hash = fingerprint(ev.source)
 	}
 	return ev

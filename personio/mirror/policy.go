@@ -25,7 +25,8 @@ type Policy struct {
 	groups    compiledGroups
 
 	includePrehire bool
-	sourceFields   []string // standard fields, then dynamic_N keys
+	sourceFields   []string         // standard fields, then dynamic_N keys
+	recordFields   []personio.Field // personio.RecordFields, for sourceOf
 	customLabels   []string
 	allCustom      bool
 
@@ -121,6 +122,7 @@ func Compile(cfg Config) (*Policy, error) {
 		groups:         groups,
 		includePrehire: cfg.Groups.IncludePrehire,
 		sourceFields:   refs.sourceFields(),
+		recordFields:   personio.RecordFields(),
 		customLabels:   refs.customLabels(),
 		allCustom:      refs.allCustom,
 		guard:          cfg.Guard,

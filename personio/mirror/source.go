@@ -3,7 +3,6 @@ package mirror
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"maps"
 	"slices"
 	"strings"
 
@@ -17,14 +16,43 @@ const labelPrefix = "label:"
 // sourceOf is the minimized record as stored with an identity: only what the
 // policy reads, empty values and Personio's modification time left out so
 // that the fingerprint changes only when something the mapping sees changes.
-func sourceOf(rec personio.Record) map[string]string {
-	src := rec.Fields()
-	delete(src, personio.FieldUpdatedAt)
-	for k, v := range src {
-		if v == "" {
-			delete(src, k)
+// fields is personio.RecordFields, asked once by the caller.
+//
+// It gives what Record.Fields gives without those, but builds only the map
+// it keeps, at its final size: Fields' map is sized for every field Personio
+// has, and one source is kept per identity, 100,000 of them at once.
+func sourceOf(fields []personio.Field, rec *personio.Record) map[string]string {
+	type member struct{ name, value string }
+	var buf [48]member
+	standard := buf[:0]
+	for i := range fields {
+		if v := fields[i].Value(rec); v != "" && fields[i].Name != personio.FieldUpdatedAt {
+			standard = append(standard, member{fields[i].Name, v})
 		}
 	}
+	n := len(standard)
+	for _, attr := range rec.Custom {
+		if attr.Value != "" {
+			n++
+		}
+		if attr.Label != "" {
+			n++
+		}
+	}
+	src := make(map[string]string, n)
+	for _, m := range standard {
+		src[m.name] = m.value
+	}
+	// A custom attribute's value stands over a standard field of its name,
+	// as in Record.Fields, and an empty one leaves nothing.
+	for key, attr := range rec.Custom {
+		if attr.Value != "" {
+			src[key] = attr.Value
+		} else {
+			delete(src, key)
+		}
+	}
+	delete(src, personio.FieldUpdatedAt)
 	for key, attr := range rec.Custom {
 		if attr.Label != "" {
 			src[labelPrefix+key] = attr.Label
@@ -58,13 +86,24 @@ func recordOf(src map[string]string) (personio.Record, error) {
 }
 
 // fingerprint hashes a source record; equal sources give equal fingerprints.
+// The keys and the hashed bytes are gathered in buffers on the stack, which
+// a record of the usual size fits: it is computed for every person on
+// every run.
 func fingerprint(src map[string]string) string {
-	h := sha256.New()
-	for _, k := range slices.Sorted(maps.Keys(src)) {
-		h.Write([]byte(k))
-		h.Write([]byte{0})
-		h.Write([]byte(src[k]))
-		h.Write([]byte{0})
+	var keyBuf [32]string
+	keys := keyBuf[:0]
+	for k := range src {
+		keys = append(keys, k)
 	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
+	slices.Sort(keys)
+	var dataBuf [2048]byte
+	data := dataBuf[:0]
+	for _, k := range keys {
+		data = append(data, k...)
+		data = append(data, 0)
+		data = append(data, src[k]...)
+		data = append(data, 0)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:16])
 }

@@ -27,6 +27,9 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 		if err != nil {
 			return err
 		}
+		// The plan holds copies of what it writes; letting go of the change
+		// set lets a first sync's be freed while its rows are written.
+		cs = store.ChangeSet{}
 		if err := checkMembers(ctx, tx, p); err != nil {
 			return err
 		}
@@ -80,7 +83,7 @@ func (s *Store) resolve(ctx context.Context, tx pgx.Tx, cs store.ChangeSet) (pla
 	for n := range curGroups {
 		groupMap[curGroups[n].ID] = &curGroups[n]
 	}
-	return plan.Resolve(cs, idMap, groupMap, s.clock())
+	return plan.ResolveDeferred(cs, idMap, groupMap, s.clock())
 }
 
 // checkMembers makes sure no group names an identity that will not exist.
@@ -138,11 +141,21 @@ func writePlan(ctx context.Context, tx pgx.Tx, p plan.ChangePlan) (store.ApplyRe
 	if err := writeGroups(ctx, tx, p.Groups); err != nil {
 		return res, err
 	}
-	first, last, err := appendChanges(ctx, tx, p.Changes)
+	first, last, err := appendChanges(ctx, tx, &p)
 	if err != nil {
 		return res, err
 	}
 	res.FirstSeq, res.LastSeq = first, last
+	// Sized up front: the result of a first sync holds every identity.
+	kept := 0
+	for _, pi := range p.Identities {
+		if pi.Op != store.OpDelete {
+			kept++
+		}
+	}
+	if kept > 0 {
+		res.Identities = make([]store.Identity, 0, kept)
+	}
 	for _, pi := range p.Identities {
 		if pi.Op == store.OpDelete {
 			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
@@ -162,8 +175,8 @@ func writePlan(ctx context.Context, tx pgx.Tx, p plan.ChangePlan) (store.ApplyRe
 
 var identityColumns = []string{"id", "personio_id", "user_name_key", "attributes", "lifecycle", "overrides", "source", "source_hash", "version", "created_at", "modified_at"}
 
-func identityRow(i *store.Identity) []any {
-	return []any{i.ID, i.PersonioID, strings.ToLower(i.UserName), encodeAttributes(&i.Attributes), encodeLifecycle(&i.Lifecycle),
+func identityRow(attrNames []string, i *store.Identity) []any {
+	return []any{i.ID, i.PersonioID, strings.ToLower(i.UserName), encodeAttributes(attrNames, &i.Attributes), encodeLifecycle(&i.Lifecycle),
 		flatMap(i.Overrides), flatMap(i.Source), i.SourceHash, i.Version, i.Created, i.Modified}
 }
 
@@ -171,6 +184,7 @@ func identityRow(i *store.Identity) []any {
 // encoding each row only as COPY asks for it, and sends updates and deletes
 // as one batch.
 func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrite) error {
+	attrNames := store.AttributeNames()
 	var creates []*store.Identity
 	batch := &pgx.Batch{}
 	var deletes []string
@@ -182,7 +196,7 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrit
 		case store.OpCreate:
 			creates = append(creates, &pi.Identity)
 		case store.OpUpdate:
-			row := identityRow(&pi.Identity)
+			row := identityRow(attrNames, &pi.Identity)
 			batch.Queue(`UPDATE identities SET personio_id=$2, user_name_key=$3, attributes=$4, lifecycle=$5,
 				overrides=$6, source=$7, source_hash=$8, version=$9, created_at=$10, modified_at=$11 WHERE id=$1`, row...)
 		}
@@ -199,7 +213,7 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrit
 	}
 	if len(creates) > 0 {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"identities"}, identityColumns, copyRows(len(creates), func(n int) []any {
-			return identityRow(creates[n])
+			return identityRow(attrNames, creates[n])
 		})); err != nil {
 			return fmt.Errorf("create %d identities: %w", len(creates), err)
 		}
@@ -242,8 +256,10 @@ func membersOrEmpty(m []string) []string {
 var changeColumns = []string{"seq", "at", "actor", "cause", "reason", "kind", "resource_id", "op", "before", "after", "members_added", "members_removed"}
 
 // appendChanges numbers the rows after the current end of the log; the apply
-// lock guarantees nobody else numbers concurrently.
-func appendChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) (first, last int64, err error) {
+// lock guarantees nobody else numbers concurrently. The identity rows'
+// before and after are encoded straight from the plan's identities.
+func appendChanges(ctx context.Context, tx pgx.Tx, p *plan.ChangePlan) (first, last int64, err error) {
+	changes := p.Changes
 	if len(changes) == 0 {
 		return 0, 0, nil
 	}
@@ -253,13 +269,58 @@ func appendChanges(ctx context.Context, tx pgx.Tx, changes []store.Change) (firs
 	}
 	rows := copyRows(len(changes), func(n int) []any {
 		c := &changes[n]
+		before, after := flatMap(c.Before), flatMap(c.After)
+		if n < len(p.Identities) {
+			before, after = identityDiffJSON(p, n)
+		}
 		return []any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
-			flatMap(c.Before), flatMap(c.After), c.MembersAdded, c.MembersRemoved}
+			before, after, c.MembersAdded, c.MembersRemoved}
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, rows); err != nil {
 		return 0, 0, fmt.Errorf("append %d change-log rows: %w", len(changes), err)
 	}
 	return end + 1, end + int64(len(changes)), nil
+}
+
+// identityDiffJSON encodes the before and after of the plan's identity row
+// n, nil for a side the row does not have. A create has no before and a
+// delete no after, so neither is built for them: a first sync's rows are
+// all creates.
+func identityDiffJSON(p *plan.ChangePlan, n int) (before, after []byte) {
+	op := p.Identities[n].Op
+	wantBefore, wantAfter := op != store.OpCreate, op != store.OpDelete
+	if wantBefore {
+		before = append(make([]byte, 0, 256), '{')
+	}
+	if wantAfter {
+		after = append(make([]byte, 0, 512), '{')
+	}
+	member := func(buf []byte, name, value string) []byte {
+		if len(buf) > 1 {
+			buf = append(buf, ',')
+		}
+		buf = append(appendJSONString(buf, name), ':')
+		return appendJSONString(buf, value)
+	}
+	hasBefore, hasAfter := p.EachIdentityDiff(n, func(name, b, a string) {
+		if wantBefore {
+			before = member(before, name, b)
+		}
+		if wantAfter {
+			after = member(after, name, a)
+		}
+	})
+	if !hasBefore {
+		before = nil
+	} else {
+		before = append(before, '}')
+	}
+	if !hasAfter {
+		after = nil
+	} else {
+		after = append(after, '}')
+	}
+	return before, after
 }
 
 // copyRows feeds COPY n rows made on demand, so that a first sync of

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"testing"
+	"unicode/utf8"
 )
 
 func decodeMap(data []byte) (map[string]string, error) {
@@ -88,6 +89,52 @@ func FuzzFlatJSON(f *testing.F) {
 		again, err := decodeMap(flatMap(got))
 		if err != nil || !maps.Equal(again, got) {
 			t.Fatalf("re-encoding %q read back %q, %v", got, again, err)
+		}
+	})
+}
+
+// appendJSONStringBytewise is appendJSONString as it was before it copied
+// runs whole: the reference its fast path is held to.
+func appendJSONStringBytewise(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				buf = append(buf, '\\', c)
+			case c < 0x20:
+				buf = append(buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			default:
+				buf = append(buf, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			buf = append(buf, `\ufffd`...)
+		} else {
+			buf = append(buf, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(buf, '"')
+}
+
+func TestAppendJSONStringMatchesBytewise(t *testing.T) {
+	for _, s := range []string{"", "plain", `say "hi"`, `a\b`, "tab\there\nnew\x01\x1f", "Zoë 😀 王芳", "\xff", "ab\xc3", "\xef\xbf\xbd", `"`, "x\x00y", "\xe2\x82"} {
+		if got, want := string(appendJSONString([]byte("p"), s)), string(appendJSONStringBytewise([]byte("p"), s)); got != want {
+			t.Errorf("appendJSONString(%q) = %s, want %s", s, got, want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	f.Add("Zoë \"x\"\\\n\xff😀")
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(appendJSONString(nil, s)), string(appendJSONStringBytewise(nil, s)); got != want {
+			t.Fatalf("appendJSONString(%q) = %s, want %s", s, got, want)
 		}
 	})
 }

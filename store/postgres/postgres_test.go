@@ -35,17 +35,17 @@ func TestMigrateUpDownUp(t *testing.T) {
 		wantVersion uint
 		wantTables  int
 	}{
-		{"up", m.Up, 4, 9},
-		{"up again is a no-op", m.Up, 4, 9},
+		{"up", m.Up, 5, 9},
+		{"up again is a no-op", m.Up, 5, 9},
 		{"down", m.Down, 0, 0},
-		{"up after down", m.Up, 4, 9},
+		{"up after down", m.Up, 5, 9},
 	}
 	for _, step := range steps {
 		if err := step.run(); err != nil {
 			t.Fatalf("%s: %v", step.name, err)
 		}
 		st, err := m.Status()
-		if err != nil || st.Version != step.wantVersion || st.Dirty || st.Latest != 4 {
+		if err != nil || st.Version != step.wantVersion || st.Dirty || st.Latest != 5 {
 			t.Fatalf("%s: status %+v, %v; want version %d clean", step.name, st, err, step.wantVersion)
 		}
 		var tables int
