@@ -99,10 +99,10 @@ func TestMigrateCommandUpDownUp(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"migrate", "status"}, "schema version 0 of 4 (clean)"},
-		{[]string{"migrate", "up"}, "schema version 4 of 4 (clean)"},
-		{[]string{"migrate", "down", "--yes"}, "schema version 0 of 4 (clean)"},
-		{[]string{"migrate", "up"}, "schema version 4 of 4 (clean)"},
+		{[]string{"migrate", "status"}, "schema version 0 of 5 (clean)"},
+		{[]string{"migrate", "up"}, "schema version 5 of 5 (clean)"},
+		{[]string{"migrate", "down", "--yes"}, "schema version 0 of 5 (clean)"},
+		{[]string{"migrate", "up"}, "schema version 5 of 5 (clean)"},
 	}
 	for _, step := range steps {
 		var out bytes.Buffer
