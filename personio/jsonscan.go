@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"unicode/utf8"
 )
 
 // A v1 page of 100 employees is a quarter of a megabyte of nested objects,
@@ -248,24 +247,6 @@ func skipNested(data []byte, i int) (int, error) {
 		}
 	}
 	return 0, errSyntax
-}
-
-// fastString returns the text of a JSON string value without escapes and
-// with valid UTF-8 directly; anything else goes through encoding/json.
-func fastString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
-	}
-	inner := raw[1 : len(raw)-1]
-	for _, c := range inner {
-		if c == '\\' || c == '"' || c < 0x20 {
-			return "", false
-		}
-	}
-	if !utf8.Valid(inner) {
-		return "", false
-	}
-	return string(inner), true
 }
 
 // walkObject calls member for each member of the object starting at
