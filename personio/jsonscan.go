@@ -341,6 +341,12 @@ func validValue(data []byte, i int) (int, error) {
 	return validNested(data, i, 0)
 }
 
+// validValueAt is validValue for a value nested in depth containers, which
+// count against maxNesting as they do for json.Valid.
+func validValueAt(data []byte, i, depth int) (int, error) {
+	return validNested(data, i, depth)
+}
+
 func validNested(data []byte, i, depth int) (int, error) {
 	if i >= len(data) {
 		return 0, errSyntax
