@@ -2,8 +2,10 @@ package personio
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 )
 
 // A v1 page of 100 employees is a quarter of a megabyte of nested objects,
@@ -413,30 +415,57 @@ func validContainer(data []byte, i, depth int) (int, error) {
 // validString checks the escapes and control characters of the string at
 // data[i] ('"'). Like json.Valid it does not check UTF-8.
 func validString(data []byte, i int) (int, error) {
-	for j := i + 1; j < len(data); j++ {
+	j := i + 1
+	for {
+		if j = plainRun(data, j); j >= len(data) {
+			return 0, errSyntax
+		}
 		switch c := data[j]; {
 		case c == '"':
 			return j + 1, nil
 		case c < 0x20:
 			return 0, errSyntax
-		case c == '\\':
+		}
+		// A backslash.
+		if j++; j >= len(data) {
+			return 0, errSyntax
+		}
+		switch data[j] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 			j++
-			if j >= len(data) {
+		case 'u':
+			if j+4 >= len(data) || !isHex(data[j+1]) || !isHex(data[j+2]) || !isHex(data[j+3]) || !isHex(data[j+4]) {
 				return 0, errSyntax
 			}
-			switch data[j] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			case 'u':
-				if j+4 >= len(data) || !isHex(data[j+1]) || !isHex(data[j+2]) || !isHex(data[j+3]) || !isHex(data[j+4]) {
-					return 0, errSyntax
-				}
-				j += 4
-			default:
-				return 0, errSyntax
-			}
+			j += 5
+		default:
+			return 0, errSyntax
 		}
 	}
-	return 0, errSyntax
+}
+
+// plainRun returns the index of the first quote, backslash or control
+// character at or after j, or len(data). It tests eight bytes at a time:
+// strings are most of a page, and a byte at a time is most of its walk.
+func plainRun(data []byte, j int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; j+8 <= len(data); j += 8 {
+		x := binary.LittleEndian.Uint64(data[j:])
+		quote, backslash := x^(ones*'"'), x^(ones*'\\')
+		// Each term has the high bit of every byte that is zero (below
+		// 0x20 for the last), and possibly of bytes above it, never below:
+		// the lowest bit set is the first byte that stops the run.
+		stops := ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash) | ((x - ones*0x20) &^ x)
+		if stops &= highs; stops != 0 {
+			return j + bits.TrailingZeros64(stops)>>3
+		}
+	}
+	for ; j < len(data); j++ {
+		if c := data[j]; c == '"' || c == '\\' || c < 0x20 {
+			return j
+		}
+	}
+	return j
 }
 
 func isHex(c byte) bool {

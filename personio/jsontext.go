@@ -119,9 +119,52 @@ const maxInterned = 1 << 14
 // rather than each allocating and keeping a copy.
 type texts struct {
 	m map[string]string
+	// Whole relation values repeat as well ({"type":"Department",
+	// "attributes":{"id":7,"name":…}}); read once, each is one lookup.
+	relations, supervisors map[string]string
+	costCenters            map[string][]string
 }
 
-func newTexts() *texts { return &texts{m: make(map[string]string, 256)} }
+func newTexts() *texts {
+	return &texts{m: make(map[string]string, 256), relations: map[string]string{},
+		supervisors: map[string]string{}, costCenters: map[string][]string{}}
+}
+
+func (t *texts) relation(raw []byte) (string, error) {
+	if t == nil {
+		return relationName(raw, nil)
+	}
+	return derived(t, t.relations, raw, relationName)
+}
+
+func (t *texts) supervisor(raw []byte) (string, error) {
+	if t == nil {
+		return supervisorID(raw, nil)
+	}
+	return derived(t, t.supervisors, raw, supervisorID)
+}
+
+// costCenterNames returns a list shared with every other caller for the
+// same raw value; whoever keeps it must copy it.
+func (t *texts) costCenterNames(raw []byte) ([]string, error) {
+	if t == nil {
+		return costCenterNames(raw, nil)
+	}
+	return derived(t, t.costCenters, raw, costCenterNames)
+}
+
+// derived returns what read makes of raw, read once per distinct raw
+// value into memo.
+func derived[V any](t *texts, memo map[string]V, raw []byte, read func([]byte, *texts) (V, error)) (V, error) {
+	if v, ok := memo[string(raw)]; ok {
+		return v, nil
+	}
+	v, err := read(raw, t)
+	if err == nil && len(memo) < maxInterned {
+		memo[string(raw)] = v
+	}
+	return v, err
+}
 
 // text is jsonText, interned. A nil table interns nothing.
 func (t *texts) text(raw []byte) (string, error) {

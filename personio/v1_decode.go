@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -156,6 +157,22 @@ func (idx *v1Index) v1ItemAt(body []byte, at, depth int, slots []v1Attr) (v1Empl
 	return emp, end, err
 }
 
+// member returns where the member named name goes, or nil for members
+// the decoder does not read.
+func (a *v1Attr) member(name string) *[]byte {
+	switch name {
+	case "value":
+		return &a.value
+	case "label":
+		return &a.label
+	case "type":
+		return &a.typ
+	case "universal_id":
+		return &a.universalID
+	}
+	return nil
+}
+
 // readV1Attr reads the attribute at body[start], nested in depth
 // containers, into a.
 func readV1Attr(body []byte, start, depth int, a *v1Attr) (int, error) {
@@ -171,24 +188,11 @@ func readV1Attr(body []byte, start, depth int, a *v1Attr) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		name := string(key)
-		if hasEscape(key) {
-			name = unquoteKey(key)
+		target := a.member(string(key))
+		if target == nil && hasEscape(key) {
+			target = a.member(unquoteKey(key))
 		}
-		var target *[]byte
-		switch name {
-		case "value":
-			target = &a.value
-		case "label":
-			target = &a.label
-		case "type":
-			target = &a.typ
-		case "universal_id":
-			target = &a.universalID
-		default:
-			return vend, nil
-		}
-		if *target == nil { // the first of repeated keys counts
+		if target != nil && *target == nil { // the first of repeated keys counts
 			*target = body[vstart:vend]
 		}
 		return vend, nil
@@ -427,11 +431,13 @@ func (d v1Decoder) assign(r *Record, field Field, value []byte, t *texts) error 
 			*field.instant(r), err = parseTimestamp(s, d.zone)
 		}
 	case v1Relation:
-		*field.text(r), err = relationName(value, t)
+		*field.text(r), err = t.relation(value)
 	case v1Relations:
-		*field.list(r), err = costCenterNames(value, t)
+		var names []string
+		names, err = t.costCenterNames(value)
+		*field.list(r) = slices.Clone(names) // a record's list is its own
 	case v1Supervisor:
-		*field.text(r), err = supervisorID(value, t)
+		*field.text(r), err = t.supervisor(value)
 	case v1Lower:
 		var s string
 		s, err = t.text(value)
@@ -529,7 +535,7 @@ func costCenterNames(value []byte, t *texts) ([]string, error) {
 	if isEmptyJSON(value) {
 		return nil, nil
 	}
-	var names []string
+	names := []string{} // not nil: a list, if an empty one, was sent
 	var nameErr error
 	_, err := walkArray(value, 0, func(at int) (int, error) {
 		end, err := skipValue(value, at)
