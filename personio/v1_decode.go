@@ -157,6 +157,35 @@ func (idx *v1Index) v1ItemAt(body []byte, at, depth int, slots []v1Attr) (v1Empl
 	return emp, end, err
 }
 
+// readV1AttrAsWritten is readV1Attr for an attribute written as Personio
+// writes it: label, value, type and universal_id in this order, without
+// white space. Matching the keys as whole literals spares scanning and
+// comparing each key, most of an attribute's walk. ok is false for any
+// other attribute, valid or not, which is then to be read from the start
+// (a holds leftovers).
+func readV1AttrAsWritten(body []byte, start, depth int, a *v1Attr) (int, bool) {
+	layout := [...]string{`{"label":`, `,"value":`, `,"type":`, `,"universal_id":`}
+	targets := [len(layout)]*[]byte{&a.label, &a.value, &a.typ, &a.universalID}
+	i := start
+	for n, literal := range layout {
+		if len(body)-i < len(literal) || string(body[i:i+len(literal)]) != literal {
+			return 0, false
+		}
+		i += len(literal)
+		end, err := validValueAt(body, i, depth+1)
+		if err != nil {
+			return 0, false
+		}
+		*targets[n] = body[i:end]
+		i = end
+	}
+	if i >= len(body) || body[i] != '}' {
+		return 0, false
+	}
+	a.raw = body[start : i+1]
+	return i + 1, true
+}
+
 // member returns where the member named name goes, or nil for members
 // the decoder does not read.
 func (a *v1Attr) member(name string) *[]byte {
@@ -176,6 +205,10 @@ func (a *v1Attr) member(name string) *[]byte {
 // readV1Attr reads the attribute at body[start], nested in depth
 // containers, into a.
 func readV1Attr(body []byte, start, depth int, a *v1Attr) (int, error) {
+	if end, ok := readV1AttrAsWritten(body, start, depth, a); ok {
+		return end, nil
+	}
+	*a = v1Attr{}
 	if start >= len(body) || body[start] != '{' {
 		end, err := validValueAt(body, start, depth)
 		if err == nil {
