@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeV2Page returns the items of a v2 list page, {"_data": [...],
@@ -135,15 +136,19 @@ func decodeV2Employment(raw json.RawMessage) (v2Employment, error) {
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return v2Employment{}, malformed("employment: %v", err)
 	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &keys); err != nil {
-		return v2Employment{}, malformed("employment: %v", err)
-	}
-	e.present = make(map[string]bool, len(keys))
-	for k := range keys {
+	// raw is valid JSON now, an object or null: its keys are read without
+	// decoding it a second time.
+	members, _ := objectMembers(raw)
+	e.present = make(map[string]bool, len(members))
+	var t json.RawMessage // the last, as a decoded map would keep it
+	for _, m := range members {
+		k := v2Key(m.key)
 		e.present[k] = true
+		if k == "termination" {
+			t = m.value
+		}
 	}
-	if t := keys["termination"]; e.Termination != nil {
+	if e.Termination != nil {
 		var inner map[string]json.RawMessage
 		if err := json.Unmarshal(t, &inner); err != nil {
 			return v2Employment{}, malformed("employment termination: %v", err)
@@ -154,6 +159,43 @@ func decodeV2Employment(raw json.RawMessage) (v2Employment, error) {
 		}
 	}
 	return e, nil
+}
+
+// v2Key is a raw member key as encoding/json decodes it; the keys
+// Personio sends come back as constants, without an allocation each.
+func v2Key(raw []byte) string {
+	if hasEscape(raw) || !utf8.Valid(raw) {
+		return unquoteKey(raw)
+	}
+	switch string(raw) {
+	case "id":
+		return "id"
+	case "status":
+		return "status"
+	case "type":
+		return "type"
+	case "position":
+		return "position"
+	case "employment_start_date":
+		return "employment_start_date"
+	case "contract_end_date":
+		return "contract_end_date"
+	case "updated_at":
+		return "updated_at"
+	case "supervisor":
+		return "supervisor"
+	case "office":
+		return "office"
+	case "org_units":
+		return "org_units"
+	case "cost_centers":
+		return "cost_centers"
+	case "legal_entity":
+		return "legal_entity"
+	case "termination":
+		return "termination"
+	}
+	return string(raw)
 }
 
 // v2Aliases are other keys Personio has used for a v2 field: the

@@ -204,3 +204,51 @@ func FuzzDecodeV2(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeV2Employment holds decodeV2Employment to the decoding it
+// replaced, which read the keys present through a second encoding/json
+// decode into a map.
+func FuzzDecodeV2Employment(f *testing.F) {
+	for _, s := range []string{v2EmploymentJSON, `{"id":"e","status":"ACTIVE","termination":{"last_working_day":"2026-01-01"}}`,
+		`{"id":"e","termination":null,"termination":{"termination_date":"2026-01-01"}}`, `{"id":"e","Termination":{"last_working_date":"x"}}`,
+		`{"id":"e","termin\u0061tion":{},"st\u0061tus":"A","sub_company":{"id":3}}`, `null`, `{}`, `[]`, `{"id":5,"status":7}`,
+		"{\"id\":\"e\",\"\xff\":1}", `{"termination":{"termination_date":"2026-01-01","termination_date":null}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := decodeV2Employment(raw)
+		want, wantErr := decodeV2EmploymentByMaps(raw)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("%q: error %v, by maps %v", raw, err, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", raw, got, want)
+		}
+	})
+}
+
+func decodeV2EmploymentByMaps(raw json.RawMessage) (v2Employment, error) {
+	var e v2Employment
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return v2Employment{}, malformed("employment: %v", err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return v2Employment{}, malformed("employment: %v", err)
+	}
+	e.present = make(map[string]bool, len(keys))
+	for k := range keys {
+		e.present[k] = true
+	}
+	if t := keys["termination"]; e.Termination != nil {
+		var inner map[string]json.RawMessage
+		if err := json.Unmarshal(t, &inner); err != nil {
+			return v2Employment{}, malformed("employment termination: %v", err)
+		}
+		e.terminationKeys = make(map[string]bool, len(inner))
+		for k := range inner {
+			e.terminationKeys[k] = true
+		}
+	}
+	return e, nil
+}
