@@ -138,15 +138,18 @@ func decodeV2Employment(raw json.RawMessage) (v2Employment, error) {
 	}
 	// raw is valid JSON now, an object or null: its keys are read without
 	// decoding it a second time.
-	members, _ := objectMembers(raw)
-	e.present = make(map[string]bool, len(members))
+	e.present = make(map[string]bool, 16)
 	var t json.RawMessage // the last, as a decoded map would keep it
-	for _, m := range members {
-		k := v2Key(m.key)
-		e.present[k] = true
-		if k == "termination" {
-			t = m.value
-		}
+	if raw = bytes.TrimSpace(raw); len(raw) > 0 && raw[0] == '{' {
+		_, _ = walkObject(raw, 0, func(key []byte, start int) (int, error) {
+			end, err := skipValue(raw, start)
+			k := v2Key(key)
+			e.present[k] = true
+			if k == "termination" {
+				t = raw[start:end]
+			}
+			return end, err
+		})
 	}
 	if e.Termination != nil {
 		var inner map[string]json.RawMessage
@@ -306,6 +309,9 @@ type v2Decoder struct {
 	zone    *time.Location
 	missing MissingPolicy
 	lookups *v2Lookups
+	// employments reports whether a selected field lives on employments,
+	// so that each person's are fetched.
+	employments bool
 }
 
 // v2Decoded is a record plus the latest change Personio reports for it,
