@@ -15,24 +15,90 @@ import (
 // validated and dropped with the page.
 type v1Employee struct {
 	index *v1Index
-	attrs []v1Attr // by slot; an absent attribute has a nil raw
-	ok    bool     // the item had an attributes object with members
+	body  []byte    // what the spans of attrs point into
+	attrs []v1Spans // by slot
+	ok    bool      // the item had an attributes object with members
 }
 
-// v1Attr is one selected attribute, {label, value, type, universal_id}:
-// the raw attribute and, when it is an object, its members the decoder
-// reads, found while the page is walked so that no attribute is scanned
-// twice. A member the object lacks is nil; a lacking value reads as null.
-type v1Attr struct {
-	raw, value, label, typ, universalID []byte
+// v1Spans locates one selected attribute, {label, value, type,
+// universal_id}: the raw attribute and, when it is an object, the members
+// the decoder reads, found while the page is walked so that no attribute
+// is scanned twice. Offsets rather than slices keep the slot array free of
+// pointers, which the garbage collector then neither scans nor guards
+// every store into.
+type v1Spans struct {
+	raw, value, label, typ, universalID span
 }
+
+// span is where a raw value lies in a body; the zero span is no value
+// (a value is never empty, so it always ends past 0). Bodies are at most
+// maxBodyBytes, well within int32.
+type span struct{ start, end int32 }
+
+func spanOf(start, end int) span { return span{int32(start), int32(end)} }
+
+func (s span) in(body []byte) []byte {
+	if s.end == 0 {
+		return nil
+	}
+	return body[s.start:s.end]
+}
+
+// v1Attr is a selected attribute of an employee, cut out of the page on
+// demand: a member the object lacks is nil, and a lacking value reads as
+// null.
+type v1Attr struct {
+	body  []byte
+	spans v1Spans
+}
+
+func (e v1Employee) attr(n int) v1Attr { return v1Attr{body: e.body, spans: e.attrs[n]} }
+
+func (a v1Attr) raw() []byte         { return a.spans.raw.in(a.body) }
+func (a v1Attr) value() []byte       { return a.spans.value.in(a.body) }
+func (a v1Attr) label() []byte       { return a.spans.label.in(a.body) }
+func (a v1Attr) typ() []byte         { return a.spans.typ.in(a.body) }
+func (a v1Attr) universalID() []byte { return a.spans.universalID.in(a.body) }
 
 // v1Scratch holds what one page's decoding needs and the next page's can
 // reuse: the records keep copies of what they read, never the page.
 type v1Scratch struct {
 	body  []byte
 	items []v1Employee
-	attrs []v1Attr
+	attrs []v1Spans
+	order keyOrder
+}
+
+// keyOrder remembers the attribute keys of the employee read last, in
+// order, with their slots: Personio writes every employee's attributes in
+// the same order, so comparing a key with the one remembered for its
+// position settles it without hashing.
+type keyOrder struct {
+	keys  []string
+	slots []int // -1: not a selected attribute
+}
+
+// slot returns the slot of the attribute key at position n of an
+// employee's attributes, or -1.
+func (o *keyOrder) slot(idx *v1Index, n int, key []byte) int {
+	if o != nil && n < len(o.keys) && o.keys[n] == string(key) {
+		return o.slots[n]
+	}
+	slot, ok := idx.slot[string(key)]
+	if !ok && hasEscape(key) {
+		slot, ok = idx.slot[unquoteKey(key)]
+	}
+	if !ok {
+		slot = -1
+	}
+	switch {
+	case o == nil || n > len(o.keys):
+	case n == len(o.keys):
+		o.keys, o.slots = append(o.keys, string(key)), append(o.slots, slot)
+	default:
+		o.keys[n], o.slots[n] = string(key), slot
+	}
+	return slot
 }
 
 // decodeV1Page reads a list page; total is the announced total_elements.
@@ -105,8 +171,8 @@ func (idx *v1Index) v1Items(body []byte, start int, scratch *v1Scratch) ([]v1Emp
 	items, attrs := scratch.items[:0], scratch.attrs[:0]
 	end, err := walkArray(body, start, func(at int) (int, error) {
 		n := len(attrs)
-		attrs = append(attrs, make([]v1Attr, slots)...)
-		emp, end, err := idx.v1ItemAt(body, at, 2, attrs[n:n+slots:n+slots])
+		attrs = append(attrs, make([]v1Spans, slots)...)
+		emp, end, err := idx.v1ItemAt(body, at, 2, attrs[n:n+slots:n+slots], &scratch.order)
 		items = append(items, emp)
 		return end, err
 	})
@@ -119,7 +185,7 @@ func (idx *v1Index) v1Items(body []byte, start int, scratch *v1Scratch) ([]v1Emp
 // v1ItemAt reads one employee object starting at body[at], nested in
 // depth containers, into its slots (zeroed, one per slot of idx), and
 // returns the index after it.
-func (idx *v1Index) v1ItemAt(body []byte, at, depth int, slots []v1Attr) (v1Employee, int, error) {
+func (idx *v1Index) v1ItemAt(body []byte, at, depth int, slots []v1Spans, order *keyOrder) (v1Employee, int, error) {
 	if at >= len(body) || body[at] != '{' {
 		return v1Employee{}, 0, malformed("employee is not an object")
 	}
@@ -133,18 +199,15 @@ func (idx *v1Index) v1ItemAt(body []byte, at, depth int, slots []v1Attr) (v1Empl
 		if start < len(body) && body[start] == '{' {
 			members := 0
 			end, err := walkObject(body, start, func(key []byte, vstart int) (int, error) {
+				n := order.slot(idx, members, key)
 				members++
-				n, ok := idx.slot[string(key)]
-				if !ok && hasEscape(key) {
-					n, ok = idx.slot[unquoteKey(key)]
-				}
-				if !ok || slots[n].raw != nil { // the first of repeated keys counts
+				if n < 0 || slots[n].raw.end != 0 { // the first of repeated keys counts
 					return validValueAt(body, vstart, depth+2)
 				}
 				return readV1Attr(body, vstart, depth+2, &slots[n])
 			})
 			if members > 0 {
-				emp = v1Employee{index: idx, attrs: slots, ok: true}
+				emp = v1Employee{index: idx, body: body, attrs: slots, ok: true}
 			}
 			return end, err
 		}
@@ -163,32 +226,54 @@ func (idx *v1Index) v1ItemAt(body []byte, at, depth int, slots []v1Attr) (v1Empl
 // comparing each key, most of an attribute's walk. ok is false for any
 // other attribute, valid or not, which is then to be read from the start
 // (a holds leftovers).
-func readV1AttrAsWritten(body []byte, start, depth int, a *v1Attr) (int, bool) {
-	layout := [...]string{`{"label":`, `,"value":`, `,"type":`, `,"universal_id":`}
-	targets := [len(layout)]*[]byte{&a.label, &a.value, &a.typ, &a.universalID}
-	i := start
-	for n, literal := range layout {
-		if len(body)-i < len(literal) || string(body[i:i+len(literal)]) != literal {
-			return 0, false
-		}
-		i += len(literal)
-		end, err := validValueAt(body, i, depth+1)
-		if err != nil {
-			return 0, false
-		}
-		*targets[n] = body[i:end]
-		i = end
+func readV1AttrAsWritten(body []byte, start, depth int, a *v1Spans) (int, bool) {
+	// Each key is compared with a constant, which the compiler turns into
+	// a few word compares instead of a call.
+	i, ok := start, false
+	if len(body)-i < len(`{"label":`) || string(body[i:i+len(`{"label":`)]) != `{"label":` {
+		return 0, false
+	}
+	if a.label, i, ok = memberValue(body, i+len(`{"label":`), depth); !ok {
+		return 0, false
+	}
+	if len(body)-i < len(`,"value":`) || string(body[i:i+len(`,"value":`)]) != `,"value":` {
+		return 0, false
+	}
+	if a.value, i, ok = memberValue(body, i+len(`,"value":`), depth); !ok {
+		return 0, false
+	}
+	if len(body)-i < len(`,"type":`) || string(body[i:i+len(`,"type":`)]) != `,"type":` {
+		return 0, false
+	}
+	if a.typ, i, ok = memberValue(body, i+len(`,"type":`), depth); !ok {
+		return 0, false
+	}
+	if len(body)-i < len(`,"universal_id":`) || string(body[i:i+len(`,"universal_id":`)]) != `,"universal_id":` {
+		return 0, false
+	}
+	if a.universalID, i, ok = memberValue(body, i+len(`,"universal_id":`), depth); !ok {
+		return 0, false
 	}
 	if i >= len(body) || body[i] != '}' {
 		return 0, false
 	}
-	a.raw = body[start : i+1]
+	a.raw = spanOf(start, i+1)
 	return i + 1, true
+}
+
+// memberValue validates the value at body[i] of an attribute nested in
+// depth containers and returns its span and the index after it.
+func memberValue(body []byte, i, depth int) (span, int, bool) {
+	end, err := validValueAt(body, i, depth+1)
+	if err != nil {
+		return span{}, 0, false
+	}
+	return spanOf(i, end), end, true
 }
 
 // member returns where the member named name goes, or nil for members
 // the decoder does not read.
-func (a *v1Attr) member(name string) *[]byte {
+func (a *v1Spans) member(name string) *span {
 	switch name {
 	case "value":
 		return &a.value
@@ -204,15 +289,15 @@ func (a *v1Attr) member(name string) *[]byte {
 
 // readV1Attr reads the attribute at body[start], nested in depth
 // containers, into a.
-func readV1Attr(body []byte, start, depth int, a *v1Attr) (int, error) {
+func readV1Attr(body []byte, start, depth int, a *v1Spans) (int, error) {
 	if end, ok := readV1AttrAsWritten(body, start, depth, a); ok {
 		return end, nil
 	}
-	*a = v1Attr{}
+	*a = v1Spans{}
 	if start >= len(body) || body[start] != '{' {
 		end, err := validValueAt(body, start, depth)
 		if err == nil {
-			a.raw = body[start:end]
+			a.raw = spanOf(start, end)
 		}
 		return end, err
 	}
@@ -225,13 +310,13 @@ func readV1Attr(body []byte, start, depth int, a *v1Attr) (int, error) {
 		if target == nil && hasEscape(key) {
 			target = a.member(unquoteKey(key))
 		}
-		if target != nil && *target == nil { // the first of repeated keys counts
-			*target = body[vstart:vend]
+		if target != nil && target.end == 0 { // the first of repeated keys counts
+			*target = spanOf(vstart, vend)
 		}
 		return vend, nil
 	})
 	if err == nil {
-		a.raw = body[start:end]
+		a.raw = spanOf(start, end)
 	}
 	return end, err
 }
@@ -289,7 +374,7 @@ func decodeV1Single(body []byte) ([]byte, error) {
 
 // v1Single reads the employee decodeV1Single found.
 func (idx *v1Index) v1Single(data []byte) (v1Employee, error) {
-	emp, _, err := idx.v1ItemAt(data, 0, 1, make([]v1Attr, len(idx.slot)))
+	emp, _, err := idx.v1ItemAt(data, 0, 1, make([]v1Spans, len(idx.slot)), nil)
 	return emp, err
 }
 
@@ -381,12 +466,12 @@ func (d v1Decoder) employeeInto(out *decoded, item v1Employee, t *texts) error {
 	}
 	out.record.ID = id
 	for i, field := range idx.standard {
-		if err := d.standard(&out.record, field, item.attrs[idx.standardSlot[i]], t); err != nil {
+		if err := d.standard(&out.record, field, item.attr(idx.standardSlot[i]), t); err != nil {
 			return fmt.Errorf("employee %s: %w", id, err)
 		}
 	}
 	for i, key := range idx.custom {
-		dropped, err := d.custom(&out.record, key, item.attrs[idx.customSlot[i]], t)
+		dropped, err := d.custom(&out.record, key, item.attr(idx.customSlot[i]), t)
 		if err != nil {
 			return fmt.Errorf("employee %s: %w", id, err)
 		}
@@ -398,14 +483,14 @@ func (d v1Decoder) employeeInto(out *decoded, item v1Employee, t *texts) error {
 }
 
 func (d v1Decoder) id(emp v1Employee) (string, error) {
-	attr, ok, err := d.attribute(emp.attrs[0], "id", true)
+	attr, ok, err := d.attribute(emp.attr(0), "id", true)
 	if err != nil {
 		return "", err
 	}
 	if !ok {
 		return "", fmt.Errorf("%w: employee without id", ErrMissingAttribute)
 	}
-	id, err := jsonID(attr.value)
+	id, err := jsonID(attr.value())
 	if err != nil || id == "" {
 		return "", malformed("employee id: want a number")
 	}
@@ -415,13 +500,13 @@ func (d v1Decoder) id(emp v1Employee) (string, error) {
 // attribute checks a selected attribute; ok is false when it is absent
 // and the policy (or optional) lets that pass.
 func (d v1Decoder) attribute(a v1Attr, key string, optional bool) (v1Attr, bool, error) {
-	if a.raw == nil {
+	if a.spans.raw.end == 0 {
 		if d.missing == MissingError && !optional {
 			return v1Attr{}, false, fmt.Errorf("%w: %s (is it readable by this credential?)", ErrMissingAttribute, key)
 		}
 		return v1Attr{}, false, nil
 	}
-	if a.raw[0] != '{' {
+	if a.body[a.spans.raw.start] != '{' {
 		return v1Attr{}, false, malformed("attribute %s: not an object", key)
 	}
 	return a, true, nil
@@ -436,7 +521,7 @@ func (d v1Decoder) standard(r *Record, field Field, a v1Attr, t *texts) error {
 	if err != nil || !ok {
 		return err
 	}
-	if err := d.assign(r, field, attr.value, t); err != nil {
+	if err := d.assign(r, field, attr.value(), t); err != nil {
 		return malformed("attribute %s: %v", field.V1Key, err)
 	}
 	return nil
@@ -491,11 +576,11 @@ func (d v1Decoder) custom(r *Record, key string, a v1Attr, t *texts) (dropped bo
 	if err != nil || !ok {
 		return false, err
 	}
-	label := attrText(attr.label, t)
-	if isSensitiveCustom(attrText(attr.universalID, t), label) {
+	label := attrText(attr.label(), t)
+	if isSensitiveCustom(attrText(attr.universalID(), t), label) {
 		return true, nil
 	}
-	value, err := customValue(attrText(attr.typ, t), attr.value, d.zone)
+	value, err := customValue(attrText(attr.typ(), t), attr.value(), d.zone)
 	if err != nil {
 		return false, malformed("attribute %s: %v", key, err)
 	}
