@@ -418,10 +418,29 @@ func validContainer(data []byte, i, depth int) (int, error) {
 
 // validString checks the escapes and control characters of the string at
 // data[i] ('"'). Like json.Valid it does not check UTF-8.
+//
+// It looks for the next quote, backslash or control character eight bytes
+// at a time: strings are most of a page, and a byte at a time was most of
+// its walk. Each term of stops has the high bit of every byte that is
+// zero (below 0x20 for the last), and possibly of bytes above it, never
+// below: the lowest bit set is the first byte that ends the plain run.
 func validString(data []byte, i int) (int, error) {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	j := i + 1
 	for {
-		if j = plainRun(data, j); j >= len(data) {
+		for ; j+8 <= len(data); j += 8 {
+			x := binary.LittleEndian.Uint64(data[j:])
+			quote, backslash := x^(ones*'"'), x^(ones*'\\')
+			stops := ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash) | ((x - ones*0x20) &^ x)
+			if stops &= highs; stops != 0 {
+				j += bits.TrailingZeros64(stops) >> 3
+				break
+			}
+		}
+		for j < len(data) && data[j] != '"' && data[j] != '\\' && data[j] >= 0x20 {
+			j++
+		}
+		if j >= len(data) {
 			return 0, errSyntax
 		}
 		switch c := data[j]; {
@@ -446,30 +465,6 @@ func validString(data []byte, i int) (int, error) {
 			return 0, errSyntax
 		}
 	}
-}
-
-// plainRun returns the index of the first quote, backslash or control
-// character at or after j, or len(data). It tests eight bytes at a time:
-// strings are most of a page, and a byte at a time is most of its walk.
-func plainRun(data []byte, j int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for ; j+8 <= len(data); j += 8 {
-		x := binary.LittleEndian.Uint64(data[j:])
-		quote, backslash := x^(ones*'"'), x^(ones*'\\')
-		// Each term has the high bit of every byte that is zero (below
-		// 0x20 for the last), and possibly of bytes above it, never below:
-		// the lowest bit set is the first byte that stops the run.
-		stops := ((quote - ones) &^ quote) | ((backslash - ones) &^ backslash) | ((x - ones*0x20) &^ x)
-		if stops &= highs; stops != 0 {
-			return j + bits.TrailingZeros64(stops)>>3
-		}
-	}
-	for ; j < len(data); j++ {
-		if c := data[j]; c == '"' || c == '\\' || c < 0x20 {
-			return j
-		}
-	}
-	return j
 }
 
 func isHex(c byte) bool {

@@ -264,7 +264,13 @@ func readV1AttrAsWritten(body []byte, start, depth int, a *v1Spans) (int, bool) 
 // memberValue validates the value at body[i] of an attribute nested in
 // depth containers and returns its span and the index after it.
 func memberValue(body []byte, i, depth int) (span, int, bool) {
-	end, err := validValueAt(body, i, depth+1)
+	var end int
+	var err error
+	if i < len(body) && body[i] == '"' { // most are, and need no dispatch
+		end, err = validString(body, i)
+	} else {
+		end, err = validValueAt(body, i, depth+1)
+	}
 	if err != nil {
 		return span{}, 0, false
 	}
@@ -465,8 +471,8 @@ func (d v1Decoder) employeeInto(out *decoded, item v1Employee, t *texts) error {
 		return err
 	}
 	out.record.ID = id
-	for i, field := range idx.standard {
-		if err := d.standard(&out.record, field, item.attr(idx.standardSlot[i]), t); err != nil {
+	for i := range idx.standard {
+		if err := d.standard(&out.record, &idx.standard[i], item.attr(idx.standardSlot[i]), t); err != nil {
 			return fmt.Errorf("employee %s: %w", id, err)
 		}
 	}
@@ -513,7 +519,7 @@ func (d v1Decoder) attribute(a v1Attr, key string, optional bool) (v1Attr, bool,
 }
 
 // standard decodes one standard field into r.
-func (d v1Decoder) standard(r *Record, field Field, a v1Attr, t *texts) error {
+func (d v1Decoder) standard(r *Record, field *Field, a v1Attr, t *texts) error {
 	attr, ok, err := d.attribute(a, field.V1Key, field.Optional)
 	if errors.Is(err, ErrMissingAttribute) && field.V1Key != field.Name {
 		return fmt.Errorf("%w: %s (v1 attribute %s; is it readable by this credential?)", ErrMissingAttribute, field.Name, field.V1Key)
@@ -527,7 +533,7 @@ func (d v1Decoder) standard(r *Record, field Field, a v1Attr, t *texts) error {
 	return nil
 }
 
-func (d v1Decoder) assign(r *Record, field Field, value []byte, t *texts) error {
+func (d v1Decoder) assign(r *Record, field *Field, value []byte, t *texts) error {
 	var err error
 	switch field.v1 {
 	case v1Date:
