@@ -12,29 +12,18 @@ import (
 
 // decodeV2Page returns the items of a v2 list page, {"_data": [...],
 // "_meta": {"links": {"next": {"href": ...}}}}, and its next link ("" on the
-// last page). There is no total. Like v1 pages it is validated once and
-// split without decoding; items are decoded one by one later.
+// last page). There is no total. Like v1 pages it is validated while it is
+// walked and split without decoding; items are decoded one by one later.
 func decodeV2Page(body []byte) ([]json.RawMessage, string, error) {
-	if !json.Valid(body) {
-		return nil, "", malformed("list page: not valid JSON")
-	}
-	top, err := objectMembers(body)
+	items, meta, err := walkV2Page(body)
 	if err != nil {
-		return nil, "", malformed("list page: not a JSON object")
+		if !json.Valid(body) {
+			// Invalid JSON anywhere is what a broken page is reported as,
+			// as before any other check.
+			return nil, "", malformed("list page: not valid JSON")
+		}
+		return nil, "", err
 	}
-	data, ok := find(top, "_data")
-	if data = bytes.TrimSpace(data); !ok || len(data) == 0 || data[0] != '[' {
-		return nil, "", malformed("list page: _data is not a list")
-	}
-	elems, err := arrayElements(data)
-	if err != nil {
-		return nil, "", malformed("list page: _data is not a list")
-	}
-	items := make([]json.RawMessage, len(elems))
-	for i, e := range elems {
-		items[i] = e
-	}
-	meta, _ := find(top, "_meta")
 	links, _ := lookup(meta, "links")
 	next, _ := lookup(links, "next")
 	href, _ := lookup(next, "href")
@@ -43,6 +32,41 @@ func decodeV2Page(body []byte) ([]json.RawMessage, string, error) {
 		return nil, "", malformed("list page: next link is not text")
 	}
 	return items, strings.TrimSpace(nextText), nil
+}
+
+// walkV2Page splits a page into the elements of its first _data and its
+// first _meta, checking every value as json.Valid would.
+func walkV2Page(body []byte) (items []json.RawMessage, meta []byte, err error) {
+	seenData, dataIsList, seenMeta := false, false, false
+	end, err := walkObject(body, 0, func(key []byte, start int) (int, error) {
+		if !seenData && keyIs(key, "_data") {
+			seenData = true
+			if start < len(body) && body[start] == '[' {
+				dataIsList = true
+				items = []json.RawMessage{} // a list, if an empty one
+				return walkArray(body, start, func(at int) (int, error) {
+					end, err := validValueAt(body, at, 2)
+					if err == nil {
+						items = append(items, body[at:end])
+					}
+					return end, err
+				})
+			}
+			return validValueAt(body, start, 1)
+		}
+		end, err := validValueAt(body, start, 1)
+		if err == nil && !seenMeta && keyIs(key, "_meta") {
+			seenMeta, meta = true, body[start:end]
+		}
+		return end, err
+	})
+	if err != nil || skipSpace(body, end) != len(body) {
+		return nil, nil, malformed("list page: not a JSON object")
+	}
+	if !dataIsList {
+		return nil, nil, malformed("list page: _data is not a list")
+	}
+	return items, meta, nil
 }
 
 // itemID reads the id of a list item for de-duplication.
