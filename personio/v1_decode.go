@@ -76,6 +76,30 @@ type v1Scratch struct {
 type keyOrder struct {
 	keys  []string
 	slots []int // -1: not a selected attribute
+	// shapes holds, by slot, how that attribute was written last.
+	shapes []attrShape
+}
+
+// attrShape is an attribute as written around its value, label, type and
+// universal_id being the same for every employee: {"label":…,"value": and
+// ,"type":…,"universal_id":…}. Bytes equal to ones validated before are
+// as valid and split the same way, since a prefix ends and a suffix starts
+// at the boundary of a value; only the value in between is new.
+type attrShape struct {
+	prefix, suffix []byte // copies: the page they came from is reused
+	label          span   // within prefix
+	typ, uid       span   // within suffix
+}
+
+// shape returns the remembered shape of slot n, nil without a memory.
+func (o *keyOrder) shape(n int) *attrShape {
+	if o == nil {
+		return nil
+	}
+	for len(o.shapes) <= n {
+		o.shapes = append(o.shapes, attrShape{})
+	}
+	return &o.shapes[n]
 }
 
 // slot returns the slot of the attribute key at position n of an
@@ -204,7 +228,7 @@ func (idx *v1Index) v1ItemAt(body []byte, at, depth int, slots []v1Spans, order 
 				if n < 0 || slots[n].raw.end != 0 { // the first of repeated keys counts
 					return validValueAt(body, vstart, depth+2)
 				}
-				return readV1Attr(body, vstart, depth+2, &slots[n])
+				return readV1Attr(body, vstart, depth+2, &slots[n], order.shape(n))
 			})
 			if members > 0 {
 				emp = v1Employee{index: idx, body: body, attrs: slots, ok: true}
@@ -261,6 +285,39 @@ func readV1AttrAsWritten(body []byte, start, depth int, a *v1Spans) (int, bool) 
 	return i + 1, true
 }
 
+// read is readV1Attr for an attribute written as the shape remembers.
+func (sh *attrShape) read(body []byte, start, depth int, a *v1Spans) (int, bool) {
+	if sh == nil || sh.prefix == nil || len(body)-start < len(sh.prefix) ||
+		string(body[start:start+len(sh.prefix)]) != string(sh.prefix) {
+		return 0, false
+	}
+	i := start + len(sh.prefix)
+	value, i, ok := memberValue(body, i, depth)
+	if !ok || len(body)-i < len(sh.suffix) || string(body[i:i+len(sh.suffix)]) != string(sh.suffix) {
+		return 0, false
+	}
+	*a = v1Spans{
+		raw: spanOf(start, i+len(sh.suffix)), value: value,
+		label:       span{sh.label.start + int32(start), sh.label.end + int32(start)},
+		typ:         span{sh.typ.start + int32(i), sh.typ.end + int32(i)},
+		universalID: span{sh.uid.start + int32(i), sh.uid.end + int32(i)},
+	}
+	return i + len(sh.suffix), true
+}
+
+// remember keeps the shape of an attribute readV1AttrAsWritten read.
+func (sh *attrShape) remember(body []byte, start int, a *v1Spans) {
+	if sh == nil {
+		return
+	}
+	valueEnd := int(a.value.end)
+	sh.prefix = append(sh.prefix[:0], body[start:a.value.start]...)
+	sh.suffix = append(sh.suffix[:0], body[valueEnd:a.raw.end]...)
+	sh.label = span{a.label.start - int32(start), a.label.end - int32(start)}
+	sh.typ = span{a.typ.start - int32(valueEnd), a.typ.end - int32(valueEnd)}
+	sh.uid = span{a.universalID.start - int32(valueEnd), a.universalID.end - int32(valueEnd)}
+}
+
 // memberValue validates the value at body[i] of an attribute nested in
 // depth containers and returns its span and the index after it.
 func memberValue(body []byte, i, depth int) (span, int, bool) {
@@ -295,8 +352,12 @@ func (a *v1Spans) member(name string) *span {
 
 // readV1Attr reads the attribute at body[start], nested in depth
 // containers, into a.
-func readV1Attr(body []byte, start, depth int, a *v1Spans) (int, error) {
+func readV1Attr(body []byte, start, depth int, a *v1Spans, shape *attrShape) (int, error) {
+	if end, ok := shape.read(body, start, depth, a); ok {
+		return end, nil
+	}
 	if end, ok := readV1AttrAsWritten(body, start, depth, a); ok {
+		shape.remember(body, start, a)
 		return end, nil
 	}
 	*a = v1Spans{}

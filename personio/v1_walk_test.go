@@ -20,6 +20,12 @@ import (
 func FuzzDecodeV1PageWalk(f *testing.F) {
 	f.Add(v1Page(1, fullEmployee))
 	f.Add(v1Page(2, attr("id", "1"), attr("id", `"2"`)+","+attr("department", `[]`)))
+	// Employees whose attributes share a shape, or nearly: the second is
+	// read by the shape the first left.
+	f.Add(v1Page(3, attr("id", "1")+","+attr("first_name", `"A"`), attr("id", "22")+","+attr("first_name", `{"x":[1]}`),
+		attr("id", "3")+`,"first_name":{"label":"L","value":7,"type":"standard","universal_id":"first_name","extra":1}`))
+	f.Add(v1Page(2, attr("id", "1")+","+attr("hire_date", `null`), `"id":{"label":"L","value":2,"type":"standard","universal_id":"id"},`+
+		`"hire_date":{"label":"M","value":"2020-01-01","type":"standard","universal_id":"hire_date"}`))
 	for _, s := range []string{
 		`{"success":true,"metadata":{"total_elements":"3"},"data":[{"attributes":null}]}`,
 		`{"success":true,"metadata":{"total_elements":1},"data":[{"attributes":{}},{"attributes":[]}]}`,
