@@ -42,6 +42,9 @@ type FetchStats struct {
 type run struct {
 	stats    FetchStats
 	progress func(Progress)
+	// employmentsBody is read into by every person's employments call:
+	// each is decoded before the next is sent.
+	employmentsBody []byte
 }
 
 func (r *run) countCall(endpoint string, status int) {

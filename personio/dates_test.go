@@ -1,6 +1,7 @@
 package personio
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -107,6 +108,41 @@ func FuzzParseCalendarDate(f *testing.F) {
 		}
 		if trimmed := strings.TrimSpace(s); len(trimmed) == 10 && d.String() != trimmed {
 			t.Fatalf("bare date %q came back as %s", s, d)
+		}
+	})
+}
+
+// FuzzFastDates holds the fast date readers to parseCalendarDate and
+// parseTimestamp: whatever they accept must read as time.Parse reads it.
+func FuzzFastDates(f *testing.F) {
+	for _, s := range []string{`"2021-03-01T00:00:00+01:00"`, `"2026-06-30T00:00:00+0200"`, `"2026-06-25T22:00:00.000Z"`,
+		`"2026-06-25T22:00:00Z"`, `"2026-06-25T00:00:00+00:00"`, `"2026-06-25T01:00:00-00:00"`, `"2021-03-01"`, `null`,
+		`"2024-02-29T23:59:59-12:00"`, `"2023-02-29T00:00:00+01:00"`, `"2021-04-31"`, `"2021-13-01"`, `"0000-01-01"`,
+		`"2021-03-01T24:00:00+01:00"`, `"2021-03-01T00:00:00+25:00"`, `"2021-03-01T00:00:00+24:60"`, `"2021-03-01T00:00:60Z"`,
+		`"2021-03-01T00:00:00*01:00"`, `"2021-03-01T00:00:00+01:0a"`, `"2021-03-01 00:00:00+01:00"`, `" 2021-03-01"`} {
+		f.Add([]byte(s))
+	}
+	berlin := mustZone(f, "Europe/Berlin")
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if date, ok := fastCalendarDate(raw); ok {
+			s, err := jsonText(raw)
+			if err != nil {
+				t.Fatalf("%q: fast date %v from no text: %v", raw, date, err)
+			}
+			want, err := parseCalendarDate(s, berlin)
+			if err != nil || want != date {
+				t.Fatalf("%q: fast date %v, parseCalendarDate %v, %v", raw, date, want, err)
+			}
+		}
+		if instant, ok := fastTimestamp(raw); ok {
+			s, err := jsonText(raw)
+			if err != nil {
+				t.Fatalf("%q: fast timestamp %v from no text: %v", raw, instant, err)
+			}
+			want, err := parseTimestamp(s, berlin)
+			if err != nil || !reflect.DeepEqual(want, instant) {
+				t.Fatalf("%q: fast timestamp %v, parseTimestamp %v, %v", raw, instant, want, err)
+			}
 		}
 	})
 }

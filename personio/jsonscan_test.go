@@ -47,24 +47,49 @@ func TestScannerRejects(t *testing.T) {
 	}
 }
 
-func TestFastString(t *testing.T) {
+func TestUnquote(t *testing.T) {
 	tests := []struct {
 		in   string
 		want string
 		ok   bool
 	}{
 		{`"München"`, "München", true},
-		{`"a\"b"`, "", false},
-		{`"tab` + "\t" + `"`, "", false},
+		{`"M\u00fcnchen"`, "München", true},
+		{`"a\"b\\c\/d\n"`, "a\"b\\c/d\n", true},
+		{`"\ud83d\ude00"`, "\U0001F600", true},
+		{`"\ud83dx"`, "\uFFFDx", true},
 		{`"\xff"`, "", false},
+		{`"\'"`, "", false},
+		{`"\u12"`, "", false},
+		{"\"\xff\"", "\uFFFD", true},
+		{`"tab` + "\t" + `"`, "", false},
+		{`"a"b"`, "", false},
 		{`x`, "", false},
 	}
 	for _, tt := range tests {
-		got, ok := fastString([]byte(tt.in))
+		got, ok := unquote([]byte(tt.in))
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("fastString(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("unquote(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
+}
+
+// FuzzUnquote holds unquote to encoding/json's decoding of a string.
+func FuzzUnquote(f *testing.F) {
+	for _, s := range []string{`"M\u00fcnchen"`, `"\ud83d\ude00"`, `"\ud83d\u0041"`, `"\udc00"`, "\"\xc3\"", `"\'"`,
+		`"a\"b"`, `"\b\f\n\r\t\/"`, `"x`, `""`, `"\u00"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, ok := unquote(raw)
+		var want string
+		// unquote is handed values the scanner cut out, without the white
+		// space encoding/json allows around them.
+		wantOK := len(raw) >= 2 && raw[0] == '"' && raw[len(raw)-1] == '"' && json.Unmarshal(raw, &want) == nil
+		if ok != wantOK || got != want {
+			t.Fatalf("unquote(%q) = %q, %v; encoding/json: %q, %v", raw, got, ok, want, wantOK)
+		}
+	})
 }
 
 // FuzzObjectMembers checks the scanner against encoding/json: on valid

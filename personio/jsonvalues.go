@@ -30,11 +30,8 @@ func jsonText(raw []byte) (string, error) {
 	}
 	switch raw[0] {
 	case '"':
-		if s, ok := fastString(raw); ok {
-			return s, nil
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
+		s, ok := unquote(raw)
+		if !ok {
 			return "", fmt.Errorf("bad string")
 		}
 		return s, nil

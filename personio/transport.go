@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,6 +28,10 @@ type call struct {
 	// repeatable marks a POST that is safe to send again after a 5xx or a
 	// lost answer: asking for a token twice only yields a second token.
 	repeatable bool
+	// into, when set, is a buffer the answer's body is read into, reused
+	// from call to call: a listing reads a quarter megabyte a page and
+	// keeps none of it. The body is valid until the buffer's next use.
+	into *[]byte
 }
 
 type response struct {
@@ -148,7 +153,7 @@ func (c *Client) attempt(ctx context.Context, cl call, token string) (response, 
 		return response{}, c.transportError(ctx, err)
 	}
 	defer res.Body.Close()
-	data, err := readBody(res)
+	data, err := readBody(res, cl.into)
 	if err != nil {
 		return response{status: res.StatusCode, header: res.Header}, c.transportError(ctx, fmt.Errorf("read body: %w", err))
 	}
@@ -161,13 +166,38 @@ func (c *Client) attempt(ctx context.Context, cl call, token string) (response, 
 // readBody reads at most maxBodyBytes+1 bytes, into a buffer sized from
 // Content-Length when the server sent one: a v1 page is a quarter megabyte,
 // and growing a buffer to that size by doubling copies it over and over.
-func readBody(res *http.Response) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := res.ContentLength; n > 0 && n <= maxBodyBytes {
-		buf.Grow(int(n) + bytes.MinRead)
+// With into it reads into that buffer, grown as needed, and leaves it
+// there for the next call.
+func readBody(res *http.Response, into *[]byte) ([]byte, error) {
+	var buf []byte
+	if into != nil {
+		buf = (*into)[:0]
 	}
-	_, err := buf.ReadFrom(io.LimitReader(res.Body, maxBodyBytes+1))
-	return buf.Bytes(), err
+	if n := res.ContentLength; n > 0 && n <= maxBodyBytes {
+		// One byte more than announced, so that the read that finds the
+		// end needs no room of its own.
+		buf = slices.Grow(buf, int(n)+1)
+	}
+	limited := io.LimitReader(res.Body, maxBodyBytes+1)
+	var err error
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(bytes.MinRead, cap(buf)))
+		}
+		var n int
+		n, err = limited.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			break
+		}
+	}
+	if into != nil {
+		*into = buf
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return buf, err
 }
 
 func (c *Client) transportError(ctx context.Context, err error) error {

@@ -59,13 +59,29 @@ func testDecoder(t *testing.T, names []string, missing MissingPolicy) v1Decoder 
 	return v1Decoder{attrs: attrs, zone: mustZone(t, "Europe/Berlin"), missing: missing}
 }
 
+// page decodes a list page with the decoder's index, as a listing does.
+func (d v1Decoder) page(body []byte) ([]v1Employee, int, error) {
+	return d.indexed().decodeV1Page(body, nil)
+}
+
+// one decodes the only employee of a list page.
+func (d v1Decoder) one(t *testing.T, body []byte) (decoded, error) {
+	t.Helper()
+	items, _, err := d.page(body)
+	if err != nil || len(items) != 1 {
+		t.Fatalf("page: %d items, %v", len(items), err)
+	}
+	return d.employee(items[0])
+}
+
 func TestDecodeV1Employee(t *testing.T) {
-	items, total, err := decodeV1Page(v1Page(1, fullEmployee))
+	names := append(StandardFields(), "dynamic_1", "dynamic_2", "dynamic_3", "dynamic_4", "dynamic_9", "dynamic_10")
+	dec := testDecoder(t, names, MissingError)
+	items, total, err := dec.page(v1Page(1, fullEmployee))
 	if err != nil || total != 1 || len(items) != 1 {
 		t.Fatalf("decodeV1Page: %v, total %d, %d items", err, total, len(items))
 	}
-	names := append(StandardFields(), "dynamic_1", "dynamic_2", "dynamic_3", "dynamic_4", "dynamic_9", "dynamic_10")
-	got, err := testDecoder(t, names, MissingError).employee(items[0])
+	got, err := dec.employee(items[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,11 +108,12 @@ func TestDecodeV1EmptyRelations(t *testing.T) {
 	for _, empty := range []string{`null`, `""`, `[]`, `{}`} {
 		emp := strings.Join([]string{attr("id", "5"), attr("department", empty), attr("office", empty), attr("team", empty),
 			attr("subcompany", empty), attr("cost_centers", empty), attr("supervisor", empty)}, ",")
-		items, _, err := decodeV1Page(v1Page(1, emp))
+		dec := testDecoder(t, []string{"department", "office", "team", "legal_entity", "cost_centers", "supervisor_id"}, MissingError)
+		items, _, err := dec.page(v1Page(1, emp))
 		if err != nil {
 			t.Fatalf("%s: %v", empty, err)
 		}
-		got, err := testDecoder(t, []string{"department", "office", "team", "legal_entity", "cost_centers", "supervisor_id"}, MissingError).employee(items[0])
+		got, err := dec.employee(items[0])
 		if err != nil {
 			t.Fatalf("%s: %v", empty, err)
 		}
@@ -109,11 +126,12 @@ func TestDecodeV1EmptyRelations(t *testing.T) {
 func TestDecodeV1LooseValues(t *testing.T) {
 	emp := strings.Join([]string{attr("id", `"77"`), attr("supervisor", `{"type":"Employee","attributes":{"id":12}}`),
 		attr("department", `"Vertrieb"`), attr("first_name", `"A\u00e4\"b"`)}, ",")
-	items, _, err := decodeV1Page(v1Page(1, emp))
+	dec := testDecoder(t, []string{"supervisor_id", "department", "first_name"}, MissingError)
+	items, _, err := dec.page(v1Page(1, emp))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := testDecoder(t, []string{"supervisor_id", "department", "first_name"}, MissingError).employee(items[0])
+	got, err := dec.employee(items[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,22 +141,18 @@ func TestDecodeV1LooseValues(t *testing.T) {
 }
 
 func TestDecodeV1Missing(t *testing.T) {
-	items, _, err := decodeV1Page(v1Page(1, attr("id", "5")+","+attr("first_name", `"A"`)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := testDecoder(t, []string{"first_name", "email"}, MissingError).employee(items[0]); !errors.Is(err, ErrMissingAttribute) || !strings.Contains(err.Error(), "email") {
+	page := v1Page(1, attr("id", "5")+","+attr("first_name", `"A"`))
+	if _, err := testDecoder(t, []string{"first_name", "email"}, MissingError).one(t, page); !errors.Is(err, ErrMissingAttribute) || !strings.Contains(err.Error(), "email") {
 		t.Errorf("missing email with the error policy: %v", err)
 	}
-	got, err := testDecoder(t, []string{"first_name", "email", "updated_at"}, MissingEmpty).employee(items[0])
+	got, err := testDecoder(t, []string{"first_name", "email", "updated_at"}, MissingEmpty).one(t, page)
 	if err != nil || !reflect.DeepEqual(got.record, Record{ID: "5", FirstName: "A"}) {
 		t.Errorf("missing email with the empty policy: %+v, %v", got.record, err)
 	}
-	if _, err := testDecoder(t, []string{"first_name", "updated_at"}, MissingError).employee(items[0]); err != nil {
+	if _, err := testDecoder(t, []string{"first_name", "updated_at"}, MissingError).one(t, page); err != nil {
 		t.Errorf("absent last_modified_at is optional, got %v", err)
 	}
-	noID, _, _ := decodeV1Page(v1Page(1, attr("first_name", `"A"`)))
-	if _, err := testDecoder(t, nil, MissingEmpty).employee(noID[0]); !errors.Is(err, ErrMissingAttribute) {
+	if _, err := testDecoder(t, nil, MissingEmpty).one(t, v1Page(1, attr("first_name", `"A"`))); !errors.Is(err, ErrMissingAttribute) {
 		t.Errorf("employee without id: %v", err)
 	}
 }
@@ -158,8 +172,9 @@ func TestDecodeV1Malformed(t *testing.T) {
 		{"attributes not an object", `{"success":true,"metadata":{"total_elements":1},"data":[{"attributes":[1]}]}`},
 		{"trailing garbage", `{"success":true,"metadata":{"total_elements":0},"data":[]} x`},
 	}
+	dec := testDecoder(t, nil, MissingEmpty)
 	for _, tt := range tests {
-		if _, _, err := decodeV1Page([]byte(tt.body)); !errors.Is(err, ErrMalformed) {
+		if _, _, err := dec.page([]byte(tt.body)); !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: got %v, want ErrMalformed", tt.name, err)
 		}
 	}
@@ -172,10 +187,11 @@ func TestDecodeV1Malformed(t *testing.T) {
 		{"relation", attr("id", "1") + "," + attr("department", `5`)},
 		{"cost centers", attr("id", "1") + "," + attr("cost_centers", `{"a":1}`)},
 	}
+	dec = testDecoder(t, []string{"email", "hire_date", "department", "cost_centers"}, MissingEmpty)
 	for _, tt := range bad {
-		items, _, err := decodeV1Page(v1Page(1, tt.emp))
+		items, _, err := dec.page(v1Page(1, tt.emp))
 		if err == nil {
-			_, err = testDecoder(t, []string{"email", "hire_date", "department", "cost_centers"}, MissingEmpty).employee(items[0])
+			_, err = dec.employee(items[0])
 		}
 		if !errors.Is(err, ErrMalformed) {
 			t.Errorf("%s: got %v, want ErrMalformed", tt.name, err)
@@ -184,7 +200,7 @@ func TestDecodeV1Malformed(t *testing.T) {
 }
 
 func TestDecodeV1TotalAsString(t *testing.T) {
-	_, total, err := decodeV1Page([]byte(`{"success":true,"metadata":{"total_elements":"12"},"data":null}`))
+	_, total, err := testDecoder(t, nil, MissingEmpty).page([]byte(`{"success":true,"metadata":{"total_elements":"12"},"data":null}`))
 	if err != nil || total != 12 {
 		t.Errorf("total as string: %d, %v", total, err)
 	}
@@ -198,7 +214,7 @@ func FuzzDecodeV1Page(f *testing.F) {
 	attrs, _ := resolveAttributes(append(StandardFields(), "dynamic_1", "dynamic_4"))
 	dec := v1Decoder{attrs: attrs, zone: time.UTC, missing: MissingEmpty}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		items, total, err := decodeV1Page(body)
+		items, total, err := dec.page(body)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
 				t.Fatalf("page error %v does not match ErrMalformed", err)

@@ -52,21 +52,27 @@ func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record,
 		seen    = map[string]int{}
 		total   = -1
 		offset  = 0 // records received so far
+		// One page's body, slots and decoded employee are reused for the
+		// next: everything a record keeps is copied out of them.
+		scratch = &v1Scratch{}
+		d       decoded
+		names   = newTexts()
 	)
 	for page := 1; ; page++ {
-		items, pageTotal, err := c.v1Page(ctx, r, attrs, page, offset, since)
+		items, pageTotal, err := c.v1Page(ctx, r, attrs, dec.index, scratch, page, offset, since)
 		if err != nil {
 			return nil, fmt.Errorf("fetch employees page %d: %w", page, err)
 		}
 		if total < 0 {
 			total = pageTotal
+			records = make([]Record, 0, min(total, maxPresized))
+			seen = make(map[string]int, min(total, maxPresized))
 		} else if pageTotal != total {
 			return nil, fmt.Errorf("fetch employees page %d: %w: %d at first, now %d", page, ErrTotalChanged, total, pageTotal)
 		}
 		added := 0
 		for _, emp := range items {
-			d, err := dec.employee(emp)
-			if err != nil {
+			if err := dec.employeeInto(&d, emp, names); err != nil {
 				return nil, fmt.Errorf("fetch employees page %d: %w", page, err)
 			}
 			r.stats.DroppedSensitive += d.droppedSensitive
@@ -102,8 +108,13 @@ func (c *Client) listV1(ctx context.Context, r *run, since time.Time) ([]Record,
 	return records, nil
 }
 
-// v1Page fetches one page; offset counts records received so far.
-func (c *Client) v1Page(ctx context.Context, r *run, attrs attributeSet, page, offset int, since time.Time) ([]v1Employee, int, error) {
+// maxPresized bounds the records and ids a listing makes room for ahead,
+// from the total its first page announces: a company is rarely larger,
+// and a total that is wrong must not allocate much more than is read.
+const maxPresized = 1 << 17
+
+// v1Page fetches one page into scratch; offset counts records received so far.
+func (c *Client) v1Page(ctx context.Context, r *run, attrs attributeSet, idx *v1Index, scratch *v1Scratch, page, offset int, since time.Time) ([]v1Employee, int, error) {
 	if c.cfg.V1OffsetMode == OffsetPages {
 		offset = page - 1
 	}
@@ -118,13 +129,14 @@ func (c *Client) v1Page(ctx context.Context, r *run, attrs attributeSet, page, o
 	}
 	resp, err := c.send(ctx, r, call{
 		method: http.MethodGet, endpoint: endpointV1Employees, auth: true,
-		url: c.url("/v1/company/employees?" + q.Encode()),
+		url:  c.url("/v1/company/employees?" + q.Encode()),
+		into: &scratch.body,
 	})
 	if err != nil {
 		return nil, 0, err
 	}
 	r.stats.Pages++
-	return decodeV1Page(resp.body)
+	return idx.decodeV1Page(resp.body, scratch)
 }
 
 // westmostOffset is the UTC offset of the westmost time zone in use
@@ -148,7 +160,7 @@ func (c *Client) fetchOneV1(ctx context.Context, r *run, id string) (Record, err
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
 	}
-	emp, err := decodeV1Single(resp.body)
+	data, err := decodeV1Single(resp.body)
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
 	}
@@ -156,7 +168,12 @@ func (c *Client) fetchOneV1(ctx context.Context, r *run, id string) (Record, err
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
 	}
-	d, err := c.v1Decoder(attrs).employee(emp)
+	dec := c.v1Decoder(attrs)
+	emp, err := dec.index.v1Single(data)
+	if err != nil {
+		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
+	}
+	d, err := dec.employee(emp)
 	if err != nil {
 		return Record{}, fmt.Errorf("fetch employee %s: %w", id, err)
 	}

@@ -7,33 +7,23 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // decodeV2Page returns the items of a v2 list page, {"_data": [...],
 // "_meta": {"links": {"next": {"href": ...}}}}, and its next link ("" on the
-// last page). There is no total. Like v1 pages it is validated once and
-// split without decoding; items are decoded one by one later.
+// last page). There is no total. Like v1 pages it is validated while it is
+// walked and split without decoding; items are decoded one by one later.
 func decodeV2Page(body []byte) ([]json.RawMessage, string, error) {
-	if !json.Valid(body) {
-		return nil, "", malformed("list page: not valid JSON")
-	}
-	top, err := objectMembers(body)
+	items, meta, err := walkV2Page(body)
 	if err != nil {
-		return nil, "", malformed("list page: not a JSON object")
+		if !json.Valid(body) {
+			// Invalid JSON anywhere is what a broken page is reported as,
+			// as before any other check.
+			return nil, "", malformed("list page: not valid JSON")
+		}
+		return nil, "", err
 	}
-	data, ok := find(top, "_data")
-	if data = bytes.TrimSpace(data); !ok || len(data) == 0 || data[0] != '[' {
-		return nil, "", malformed("list page: _data is not a list")
-	}
-	elems, err := arrayElements(data)
-	if err != nil {
-		return nil, "", malformed("list page: _data is not a list")
-	}
-	items := make([]json.RawMessage, len(elems))
-	for i, e := range elems {
-		items[i] = e
-	}
-	meta, _ := find(top, "_meta")
 	links, _ := lookup(meta, "links")
 	next, _ := lookup(links, "next")
 	href, _ := lookup(next, "href")
@@ -42,6 +32,41 @@ func decodeV2Page(body []byte) ([]json.RawMessage, string, error) {
 		return nil, "", malformed("list page: next link is not text")
 	}
 	return items, strings.TrimSpace(nextText), nil
+}
+
+// walkV2Page splits a page into the elements of its first _data and its
+// first _meta, checking every value as json.Valid would.
+func walkV2Page(body []byte) (items []json.RawMessage, meta []byte, err error) {
+	seenData, dataIsList, seenMeta := false, false, false
+	end, err := walkObject(body, 0, func(key []byte, start int) (int, error) {
+		if !seenData && keyIs(key, "_data") {
+			seenData = true
+			if start < len(body) && body[start] == '[' {
+				dataIsList = true
+				items = []json.RawMessage{} // a list, if an empty one
+				return walkArray(body, start, func(at int) (int, error) {
+					end, err := validValueAt(body, at, 2)
+					if err == nil {
+						items = append(items, body[at:end])
+					}
+					return end, err
+				})
+			}
+			return validValueAt(body, start, 1)
+		}
+		end, err := validValueAt(body, start, 1)
+		if err == nil && !seenMeta && keyIs(key, "_meta") {
+			seenMeta, meta = true, body[start:end]
+		}
+		return end, err
+	})
+	if err != nil || skipSpace(body, end) != len(body) {
+		return nil, nil, malformed("list page: not a JSON object")
+	}
+	if !dataIsList {
+		return nil, nil, malformed("list page: _data is not a list")
+	}
+	return items, meta, nil
 }
 
 // itemID reads the id of a list item for de-duplication.
@@ -135,15 +160,22 @@ func decodeV2Employment(raw json.RawMessage) (v2Employment, error) {
 	if err := json.Unmarshal(raw, &e); err != nil {
 		return v2Employment{}, malformed("employment: %v", err)
 	}
-	var keys map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &keys); err != nil {
-		return v2Employment{}, malformed("employment: %v", err)
+	// raw is valid JSON now, an object or null: its keys are read without
+	// decoding it a second time.
+	e.present = make(map[string]bool, 16)
+	var t json.RawMessage // the last, as a decoded map would keep it
+	if raw = bytes.TrimSpace(raw); len(raw) > 0 && raw[0] == '{' {
+		_, _ = walkObject(raw, 0, func(key []byte, start int) (int, error) {
+			end, err := skipValue(raw, start)
+			k := v2Key(key)
+			e.present[k] = true
+			if k == "termination" {
+				t = raw[start:end]
+			}
+			return end, err
+		})
 	}
-	e.present = make(map[string]bool, len(keys))
-	for k := range keys {
-		e.present[k] = true
-	}
-	if t := keys["termination"]; e.Termination != nil {
+	if e.Termination != nil {
 		var inner map[string]json.RawMessage
 		if err := json.Unmarshal(t, &inner); err != nil {
 			return v2Employment{}, malformed("employment termination: %v", err)
@@ -154,6 +186,43 @@ func decodeV2Employment(raw json.RawMessage) (v2Employment, error) {
 		}
 	}
 	return e, nil
+}
+
+// v2Key is a raw member key as encoding/json decodes it; the keys
+// Personio sends come back as constants, without an allocation each.
+func v2Key(raw []byte) string {
+	if hasEscape(raw) || !utf8.Valid(raw) {
+		return unquoteKey(raw)
+	}
+	switch string(raw) {
+	case "id":
+		return "id"
+	case "status":
+		return "status"
+	case "type":
+		return "type"
+	case "position":
+		return "position"
+	case "employment_start_date":
+		return "employment_start_date"
+	case "contract_end_date":
+		return "contract_end_date"
+	case "updated_at":
+		return "updated_at"
+	case "supervisor":
+		return "supervisor"
+	case "office":
+		return "office"
+	case "org_units":
+		return "org_units"
+	case "cost_centers":
+		return "cost_centers"
+	case "legal_entity":
+		return "legal_entity"
+	case "termination":
+		return "termination"
+	}
+	return string(raw)
 }
 
 // v2Aliases are other keys Personio has used for a v2 field: the
@@ -264,6 +333,9 @@ type v2Decoder struct {
 	zone    *time.Location
 	missing MissingPolicy
 	lookups *v2Lookups
+	// employments reports whether a selected field lives on employments,
+	// so that each person's are fetched.
+	employments bool
 }
 
 // v2Decoded is a record plus the latest change Personio reports for it,

@@ -1,9 +1,11 @@
 package personio
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -203,4 +205,106 @@ func FuzzDecodeV2(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzDecodeV2Employment holds decodeV2Employment to the decoding it
+// replaced, which read the keys present through a second encoding/json
+// decode into a map.
+func FuzzDecodeV2Employment(f *testing.F) {
+	for _, s := range []string{v2EmploymentJSON, `{"id":"e","status":"ACTIVE","termination":{"last_working_day":"2026-01-01"}}`,
+		`{"id":"e","termination":null,"termination":{"termination_date":"2026-01-01"}}`, `{"id":"e","Termination":{"last_working_date":"x"}}`,
+		`{"id":"e","termin\u0061tion":{},"st\u0061tus":"A","sub_company":{"id":3}}`, `null`, `{}`, `[]`, `{"id":5,"status":7}`,
+		"{\"id\":\"e\",\"\xff\":1}", `{"termination":{"termination_date":"2026-01-01","termination_date":null}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		got, err := decodeV2Employment(raw)
+		want, wantErr := decodeV2EmploymentByMaps(raw)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("%q: error %v, by maps %v", raw, err, wantErr)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", raw, got, want)
+		}
+	})
+}
+
+func decodeV2EmploymentByMaps(raw json.RawMessage) (v2Employment, error) {
+	var e v2Employment
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return v2Employment{}, malformed("employment: %v", err)
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return v2Employment{}, malformed("employment: %v", err)
+	}
+	e.present = make(map[string]bool, len(keys))
+	for k := range keys {
+		e.present[k] = true
+	}
+	if t := keys["termination"]; e.Termination != nil {
+		var inner map[string]json.RawMessage
+		if err := json.Unmarshal(t, &inner); err != nil {
+			return v2Employment{}, malformed("employment termination: %v", err)
+		}
+		e.terminationKeys = make(map[string]bool, len(inner))
+		for k := range inner {
+			e.terminationKeys[k] = true
+		}
+	}
+	return e, nil
+}
+
+// FuzzDecodeV2Page holds the single-pass page walk to the decoding it
+// replaced: json.Valid, then splitting the page and its _data.
+func FuzzDecodeV2Page(f *testing.F) {
+	for _, s := range []string{
+		`{"_data":[{"id":"1"},{"id":2}],"_meta":{"links":{"next":{"href":"https://api.personio.de/v2/persons?cursor=cur_x"}}}}`,
+		`{"_data":[],"_meta":{"links":{"self":{"href":"/v2/persons"}}}}`, `{"_data":[{"id":"1"}]}`, `{"_meta":{}}`,
+		`{"_data":{"id":"1"}}`, `{"_data":[`, `[]`, `{"_data":[1,[2],{"a":[]}],"_data":5,"_m\u0065ta":{"links":{"next":{"href":5}}}}`,
+		`{"_meta":{"links":{"next":{"href":" /x "}}},"_data":[ ],"_meta":null} `, `{"_data":null}`, `{"_data":[1,]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		items, next, err := decodeV2Page(body)
+		wantItems, wantNext, wantErr := decodeV2PageBySplitting(body)
+		if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
+			t.Fatalf("%q: error %v, splitting says %v", body, err, wantErr)
+		}
+		if next != wantNext || !reflect.DeepEqual(items, wantItems) {
+			t.Fatalf("%q: %q next %q, splitting says %q next %q", body, items, next, wantItems, wantNext)
+		}
+	})
+}
+
+func decodeV2PageBySplitting(body []byte) ([]json.RawMessage, string, error) {
+	if !json.Valid(body) {
+		return nil, "", malformed("list page: not valid JSON")
+	}
+	top, err := objectMembers(body)
+	if err != nil {
+		return nil, "", malformed("list page: not a JSON object")
+	}
+	data, ok := find(top, "_data")
+	if data = bytes.TrimSpace(data); !ok || len(data) == 0 || data[0] != '[' {
+		return nil, "", malformed("list page: _data is not a list")
+	}
+	elems, err := arrayElements(data)
+	if err != nil {
+		return nil, "", malformed("list page: _data is not a list")
+	}
+	items := make([]json.RawMessage, len(elems))
+	for i, e := range elems {
+		items[i] = e
+	}
+	meta, _ := find(top, "_meta")
+	links, _ := lookup(meta, "links")
+	next, _ := lookup(links, "next")
+	href, _ := lookup(next, "href")
+	nextText, err := jsonText(href)
+	if err != nil {
+		return nil, "", malformed("list page: next link is not text")
+	}
+	return items, strings.TrimSpace(nextText), nil
 }

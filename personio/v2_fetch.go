@@ -28,7 +28,7 @@ func (c *Client) fetchV2(ctx context.Context, r *run, since time.Time) ([]Record
 	if !since.IsZero() && c.cfg.V2Changed == ChangedPersons {
 		q.Set("updated_at.gt", since.UTC().Format(time.RFC3339))
 	}
-	rawPersons, err := c.walkV2(ctx, r, endpointV2Persons, "/v2/persons?"+q.Encode(), "persons", false)
+	rawPersons, err := c.walkV2(ctx, r, endpointV2Persons, "/v2/persons?"+q.Encode(), "persons", false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("fetch persons: %w", err)
 	}
@@ -86,7 +86,7 @@ func (c *Client) v2Record(ctx context.Context, r *run, dec v2Decoder, raw json.R
 		return v2Decoded{}, err
 	}
 	var emps []v2Employment
-	if c.attrs.hasAny(employmentFields()...) && !p.hasNoEmployments() {
+	if dec.employments && !p.hasNoEmployments() {
 		if emps, err = c.employments(ctx, r, string(p.ID)); err != nil {
 			return v2Decoded{}, err
 		}
@@ -99,7 +99,7 @@ func (c *Client) v2Record(ctx context.Context, r *run, dec v2Decoder, raw json.R
 
 func (c *Client) employments(ctx context.Context, r *run, personID string) ([]v2Employment, error) {
 	path := "/v2/persons/" + url.PathEscape(personID) + "/employments?limit=" + strconv.Itoa(c.cfg.V2PageSize)
-	raws, err := c.walkV2(ctx, r, endpointV2Employment, path, "employments", false)
+	raws, err := c.walkV2(ctx, r, endpointV2Employment, path, "employments", false, &r.employmentsBody)
 	if err != nil {
 		return nil, fmt.Errorf("employments of person %s: %w", personID, err)
 	}
@@ -118,14 +118,19 @@ func (c *Client) employments(ctx context.Context, r *run, personID string) ([]v2
 // items. It refuses next links to another host, stops with an error on a
 // repeated cursor, a next link to the page itself, a page that brings
 // nothing new, or an empty page that still has a next link (the listing
-// would be cut short).
-func (c *Client) walkV2(ctx context.Context, r *run, endpoint, firstPath, phase string, beta bool) ([]json.RawMessage, error) {
+// would be cut short). With into the first page is read into that buffer
+// (the others into their own), so the items live until its next use.
+func (c *Client) walkV2(ctx context.Context, r *run, endpoint, firstPath, phase string, beta bool, into *[]byte) ([]json.RawMessage, error) {
 	current := c.url(firstPath)
 	visited := map[string]bool{pageKey(current): true}
 	seen := map[string]bool{}
 	var items []json.RawMessage
 	for page := 1; ; page++ {
-		resp, err := c.send(ctx, r, call{method: http.MethodGet, endpoint: endpoint, url: current, auth: true, beta: beta})
+		cl := call{method: http.MethodGet, endpoint: endpoint, url: current, auth: true, beta: beta}
+		if page == 1 {
+			cl.into = into
+		}
+		resp, err := c.send(ctx, r, cl)
 		if err != nil {
 			return nil, fmt.Errorf("%s page %d: %w", phase, page, err)
 		}
@@ -235,13 +240,14 @@ func (c *Client) v2Decoder(ctx context.Context, r *run) (v2Decoder, error) {
 	if err != nil {
 		return v2Decoder{}, err
 	}
-	return v2Decoder{attrs: attrs, zone: c.cfg.Location, missing: c.cfg.Missing, lookups: lookups}, nil
+	return v2Decoder{attrs: attrs, zone: c.cfg.Location, missing: c.cfg.Missing, lookups: lookups,
+		employments: c.attrs.hasAny(employmentFields()...)}, nil
 }
 
 // lookup reads an id→name list. These endpoints are beta-gated for some
 // companies and answer 404; with the "id" policy that leaves ids as names.
 func (c *Client) lookup(ctx context.Context, r *run, endpoint, path string, beta bool) (map[string]string, error) {
-	raws, err := c.walkV2(ctx, r, endpoint, path, "lookups", beta)
+	raws, err := c.walkV2(ctx, r, endpoint, path, "lookups", beta, nil)
 	if errors.Is(err, ErrNotFound) {
 		if c.cfg.V2Unresolved == UnresolvedUseID {
 			return map[string]string{}, nil

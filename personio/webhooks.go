@@ -122,7 +122,7 @@ func (c *Client) ListWebhooks(ctx context.Context) ([]Webhook, error) {
 	if c.cfg.APIVersion != APIv2 {
 		return nil, errWebhooksNeedV2
 	}
-	raws, err := c.walkV2(ctx, &run{}, endpointV2Webhooks, "/v2/webhooks?limit=100", "webhooks", false)
+	raws, err := c.walkV2(ctx, &run{}, endpointV2Webhooks, "/v2/webhooks?limit=100", "webhooks", false, nil)
 	if err != nil {
 		return nil, fmt.Errorf("list webhooks: %w", err)
 	}
