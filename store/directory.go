@@ -268,7 +268,7 @@ func NewDirectory(ctx context.Context, st Store, opts DirectoryOptions) (*Direct
 func viewFromState(state State) *View {
 	ids := make([]*Identity, len(state.Identities))
 	for n := range state.Identities {
-		intern(&state.Identities[n])
+		Intern(&state.Identities[n])
 		ids[n] = &state.Identities[n]
 	}
 	groups := make([]*Group, len(state.Groups))
@@ -395,7 +395,9 @@ func (d *Directory) absorbLocked(res ApplyResult) bool {
 	}
 	ids := make(map[string]*Identity, len(res.Identities)+len(res.DeletedIdentities))
 	for n := range res.Identities {
-		intern(&res.Identities[n])
+		if !res.Shared {
+			Intern(&res.Identities[n])
+		}
 		ids[res.Identities[n].ID] = &res.Identities[n]
 	}
 	for _, id := range res.DeletedIdentities {
@@ -430,7 +432,7 @@ func (d *Directory) apply(ctx context.Context, cur *View, pending pendingChanges
 		changedIDs[id] = nil
 	}
 	for n := range ids {
-		intern(&ids[n])
+		Intern(&ids[n])
 		changedIDs[ids[n].ID] = &ids[n]
 	}
 	changedGroups := make(map[string]*Group, len(groupIDs))

@@ -6,7 +6,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -33,7 +32,7 @@ type Shared struct {
 	groups     map[string]*store.Group
 	userNames  map[string]string // lower-cased userName → identity id
 	groupNames map[string]string // lower-cased displayName → group id
-	changes    []store.Change
+	changes    []logRow
 	pruned     int64 // change-log rows pruned from the front: changes[0] has Seq pruned+1
 	runs       map[string]store.Run
 	tokens     map[string]store.Token
@@ -110,7 +109,7 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	p, err := plan.Resolve(cs, s.db.identities, s.db.groups, s.db.now())
+	p, err := plan.ResolveKeepingStates(cs, s.db.identities, s.db.groups, s.db.now())
 	if err != nil {
 		return store.ApplyResult{}, err
 	}
@@ -217,47 +216,69 @@ func (s *Store) checkMembers(p plan.ChangePlan) error {
 	return nil
 }
 
+// commit stores the plan. The states it stores are the elements of the
+// result (Shared): the store, the change log and the directory that applied
+// the change set all hold one copy of each. The plan's states are the change
+// set's, which Apply owns, so they need no copy either.
 func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
-	var res store.ApplyResult
+	res := store.ApplyResult{Shared: true}
 	for _, pi := range p.Identities {
 		if pi.Previous != nil {
 			delete(s.db.userNames, strings.ToLower(pi.Previous.UserName))
 		}
 	}
+	kept := 0
 	for _, pi := range p.Identities {
+		if pi.Op != store.OpDelete {
+			kept++
+		}
+	}
+	res.Identities = make([]store.Identity, 0, kept)
+	states := make([]*store.Identity, len(p.Identities)) // by plan position: what each change-log row keeps
+	for n, pi := range p.Identities {
 		if pi.Op == store.OpDelete {
 			delete(s.db.identities, pi.Identity.ID)
 			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
+			states[n] = pi.Previous
 			continue
 		}
-		stored := pi.Identity.Clone()
-		s.db.identities[stored.ID] = &stored
+		res.Identities = append(res.Identities, pi.Identity)
+		stored := &res.Identities[len(res.Identities)-1]
+		store.Intern(stored)
+		s.db.identities[stored.ID] = stored
 		s.db.userNames[strings.ToLower(stored.UserName)] = stored.ID
-		res.Identities = append(res.Identities, stored.Clone())
+		states[n] = stored
 	}
 	for _, pg := range p.Groups {
 		if pg.Previous != nil {
 			delete(s.db.groupNames, strings.ToLower(pg.Previous.DisplayName))
 		}
 	}
+	res.Groups = make([]store.Group, 0, len(p.Groups))
 	for _, pg := range p.Groups {
 		if pg.Op == store.OpDelete {
 			delete(s.db.groups, pg.Group.ID)
 			res.DeletedGroups = append(res.DeletedGroups, pg.Group.ID)
 			continue
 		}
-		stored := pg.Group.Clone()
-		s.db.groups[stored.ID] = &stored
+		res.Groups = append(res.Groups, pg.Group) // the plan made its member list
+		stored := &res.Groups[len(res.Groups)-1]
+		s.db.groups[stored.ID] = stored
 		s.db.groupNames[strings.ToLower(stored.DisplayName)] = stored.ID
-		res.Groups = append(res.Groups, stored.Clone())
 	}
-	for _, c := range p.Changes {
-		c.Seq = s.db.lastSeq() + 1
-		s.db.changes = append(s.db.changes, c)
-		if res.FirstSeq == 0 {
-			res.FirstSeq = c.Seq
+	// Resolve logs one row per identity write, in order, then one per group
+	// write.
+	for n, c := range p.Changes {
+		var state *store.Identity
+		if n < len(states) && c.Kind == store.KindIdentity && c.ResourceID == p.Identities[n].Identity.ID {
+			state = states[n]
 		}
-		res.LastSeq = c.Seq
+		s.db.changes = append(s.db.changes, newLogRow(c, state))
+		seq := s.db.lastSeq()
+		if res.FirstSeq == 0 {
+			res.FirstSeq = seq
+		}
+		res.LastSeq = seq
 	}
 	if len(p.Changes) > 0 {
 		s.db.nudge()
@@ -325,39 +346,33 @@ func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) ([]store.Chang
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	start := max(q.AfterSeq-s.db.pruned, 0)
+	start := min(max(q.AfterSeq-s.db.pruned, 0), int64(len(s.db.changes)))
 	var out []store.Change
-	for _, c := range s.db.changes[min(start, int64(len(s.db.changes))):] {
+	for n := range s.db.changes[start:] {
 		if len(out) == limit {
 			break
 		}
-		if matches(c, q) {
-			out = append(out, cloneChange(c))
+		if r := &s.db.changes[start+int64(n)]; matches(r, q) {
+			out = append(out, r.change(s.db.pruned+start+int64(n)+1))
 		}
 	}
 	return out, nil
 }
 
-func matches(c store.Change, q store.ChangeQuery) bool {
+func matches(r *logRow, q store.ChangeQuery) bool {
 	switch {
-	case !q.Since.IsZero() && c.Time.Before(q.Since):
+	case !q.Since.IsZero() && r.time.Before(q.Since):
 		return false
-	case !q.Until.IsZero() && !c.Time.Before(q.Until):
+	case !q.Until.IsZero() && !r.time.Before(q.Until):
 		return false
-	case q.Actor != "" && c.Actor != q.Actor:
+	case q.Actor != "" && r.actor != q.Actor:
 		return false
-	case q.Kind != "" && c.Kind != q.Kind:
+	case q.Kind != "" && r.kind != q.Kind:
 		return false
-	case q.ResourceID != "" && c.ResourceID != q.ResourceID:
+	case q.ResourceID != "" && r.resourceID != q.ResourceID:
 		return false
 	}
 	return true
-}
-
-func cloneChange(c store.Change) store.Change {
-	c.Before, c.After = maps.Clone(c.Before), maps.Clone(c.After)
-	c.MembersAdded, c.MembersRemoved = slices.Clone(c.MembersAdded), slices.Clone(c.MembersRemoved)
-	return c
 }
 
 func (s *Store) LastSeq(ctx context.Context) (int64, error) {

@@ -41,13 +41,28 @@ type GroupWrite struct {
 // computes the change-log rows. Uniqueness and member references are left to
 // the backend, which sees the whole state.
 func Resolve(cs store.ChangeSet, identities map[string]*store.Identity, groups map[string]*store.Group, now time.Time) (ChangePlan, error) {
+	return resolve(cs, identities, groups, now, true)
+}
+
+// ResolveKeepingStates is Resolve for a backend that keeps every state it
+// stored: the change-log rows of identity creates and deletes come without
+// After and Before, which are all of the created or deleted state's
+// attributes and which IdentityDiff gives from the state (Identity of the
+// write, Previous of the delete) whenever the row is read. A first sync of
+// 100,000 people would otherwise build a map of every attribute of
+// everyone only to keep the same values twice.
+func ResolveKeepingStates(cs store.ChangeSet, identities map[string]*store.Identity, groups map[string]*store.Group, now time.Time) (ChangePlan, error) {
+	return resolve(cs, identities, groups, now, false)
+}
+
+func resolve(cs store.ChangeSet, identities map[string]*store.Identity, groups map[string]*store.Group, now time.Time, stateDiffs bool) (ChangePlan, error) {
 	if err := validateChangeSet(cs); err != nil {
 		return ChangePlan{}, err
 	}
 	now = now.UTC().Truncate(time.Microsecond)
 	var p ChangePlan
 	for _, c := range cs.Identities {
-		planned, change, err := planIdentity(c, identities[c.Identity.ID], now)
+		planned, change, err := planIdentity(c, identities[c.Identity.ID], now, stateDiffs)
 		if err != nil {
 			return ChangePlan{}, err
 		}
@@ -125,7 +140,7 @@ func checkVersion(kind store.ResourceKind, id string, ifVersion, stored int64) e
 	return nil
 }
 
-func planIdentity(c store.IdentityChange, cur *store.Identity, now time.Time) (*IdentityWrite, store.Change, error) {
+func planIdentity(c store.IdentityChange, cur *store.Identity, now time.Time, stateDiffs bool) (*IdentityWrite, store.Change, error) {
 	id := c.Identity.ID
 	change := store.Change{Kind: store.KindIdentity, ResourceID: id, Op: c.Op}
 	switch c.Op {
@@ -135,7 +150,9 @@ func planIdentity(c store.IdentityChange, cur *store.Identity, now time.Time) (*
 		}
 		next := c.Identity
 		next.Version, next.Created, next.Modified = 1, now, now
-		_, change.After = identityDiff(&store.Identity{}, &next) // nothing came before a create
+		if stateDiffs {
+			_, change.After = IdentityDiff(&store.Identity{}, &next) // nothing came before a create
+		}
 		return &IdentityWrite{Op: store.OpCreate, Identity: next}, change, nil
 	case store.OpUpdate:
 		if cur == nil {
@@ -145,7 +162,7 @@ func planIdentity(c store.IdentityChange, cur *store.Identity, now time.Time) (*
 			return nil, change, err
 		}
 		next := c.Identity
-		before, after := identityDiff(cur, &next)
+		before, after := IdentityDiff(cur, &next)
 		if before == nil {
 			return nil, change, nil
 		}
@@ -159,15 +176,19 @@ func planIdentity(c store.IdentityChange, cur *store.Identity, now time.Time) (*
 		if err := checkVersion(store.KindIdentity, id, c.IfVersion, cur.Version); err != nil {
 			return nil, change, err
 		}
-		change.Before, _ = identityDiff(cur, &store.Identity{}) // nothing comes after a delete
+		if stateDiffs {
+			change.Before, _ = IdentityDiff(cur, &store.Identity{}) // nothing comes after a delete
+		}
 		return &IdentityWrite{Op: store.OpDelete, Identity: store.Identity{ID: id}, Previous: cur}, change, nil
 	}
 }
 
-// identityDiff covers everything a replica or an auditor needs to know
-// changed: the served attributes, the lifecycle decision, overrides and the
-// fingerprint of the source record (never the record itself).
-func identityDiff(old, next *store.Identity) (before, after map[string]string) {
+// IdentityDiff is what the change log records of a change from old to
+// next: everything a replica or an auditor needs to know changed, the
+// served attributes, the lifecycle decision, overrides and the fingerprint
+// of the source record (never the record itself). A create is the change
+// from the zero identity, a delete the change to it.
+func IdentityDiff(old, next *store.Identity) (before, after map[string]string) {
 	before, after = old.Attributes.Diff(&next.Attributes)
 	add := func(name, a, b string) {
 		if a == b {
