@@ -76,7 +76,7 @@ bench-memory:
 	@set -eu; tmp=$$(mktemp -d); pids=""; \
 	stop() { kill "$$1" 2>/dev/null || true; wait "$$1" 2>/dev/null || true; }; \
 	cleanup() { for p in $$pids; do stop $$p; done; rm -rf "$$tmp"; }; \
-	trap cleanup EXIT INT TERM; \
+	trap cleanup EXIT; trap 'exit 1' INT TERM; \
 	bin="$$tmp/personio-scim"; token=bench-memory-scim-token-0123456789; \
 	(cd $(BENCH_MEMORY_TREE) && go build -o "$$bin" ./cmd/personio-scim); \
 	waitready() { n=0; until curl -fs -o /dev/null "$$1/readyz"; do \

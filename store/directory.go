@@ -275,7 +275,30 @@ func viewFromState(state State) *View {
 	for n := range state.Groups {
 		groups[n] = &state.Groups[n]
 	}
+	shareIDs(ids, groups)
 	return newView(state.Seq, ids, groups)
+}
+
+// shareIDs makes managers and group members the very strings of the ids they
+// name: a backend decodes each as a copy of its own, one more id per person
+// for the manager and one per membership.
+func shareIDs(ids []*Identity, groups []*Group) {
+	byID := make(map[string]string, len(ids))
+	for _, i := range ids {
+		byID[i.ID] = i.ID
+	}
+	for _, i := range ids {
+		if id, ok := byID[i.Manager]; ok {
+			i.Manager = id
+		}
+	}
+	for _, g := range groups {
+		for n, m := range g.Members {
+			if id, ok := byID[m]; ok {
+				g.Members[n] = id
+			}
+		}
+	}
 }
 
 // View returns the current snapshot. It never touches the database.

@@ -249,6 +249,13 @@ func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 		s.db.userNames[strings.ToLower(stored.UserName)] = stored.ID
 		states[n] = stored
 	}
+	// A manager is the very string of the manager's id, and so is a
+	// member below: the change set's are copies of their own.
+	for n := range res.Identities {
+		if m, ok := s.db.identities[res.Identities[n].Manager]; ok {
+			res.Identities[n].Manager = m.ID
+		}
+	}
 	for _, pg := range p.Groups {
 		if pg.Previous != nil {
 			delete(s.db.groupNames, strings.ToLower(pg.Previous.DisplayName))
@@ -263,6 +270,11 @@ func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 		}
 		res.Groups = append(res.Groups, pg.Group) // the plan made its member list
 		stored := &res.Groups[len(res.Groups)-1]
+		for n, m := range stored.Members {
+			if i, ok := s.db.identities[m]; ok {
+				stored.Members[n] = i.ID
+			}
+		}
 		s.db.groups[stored.ID] = stored
 		s.db.groupNames[strings.ToLower(stored.DisplayName)] = stored.ID
 	}
@@ -272,6 +284,13 @@ func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 		var state *store.Identity
 		if n < len(states) && c.Kind == store.KindIdentity && c.ResourceID == p.Identities[n].Identity.ID {
 			state = states[n]
+		}
+		for _, ms := range [][]string{c.MembersAdded, c.MembersRemoved} {
+			for k, m := range ms {
+				if i, ok := s.db.identities[m]; ok {
+					ms[k] = i.ID
+				}
+			}
 		}
 		s.db.changes = append(s.db.changes, newLogRow(c, state))
 		seq := s.db.lastSeq()
