@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"testing"
+	"time"
 
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/memory"
@@ -18,7 +20,10 @@ import (
 // memory store after its first sync: the store with its change log and the
 // directory, built as the mirror builds them (one change set through
 // Directory.Apply). replica is a replica's directory loaded from its store's
-// State, the store's answer collected. STORE_HEAP_PROFILE=FILE writes the
+// State, the store's answer collected. peak-live and peak-goal are the
+// largest live heap and heap goal any collection during the build saw (the
+// identities being applied included); the heap grows to the goal before
+// the next collection. STORE_HEAP_PROFILE=FILE writes the
 // heap profile of what each holds to FILE.NAME (-memprofile cannot show it:
 // it is written once the benchmark has let everything go).
 //
@@ -50,10 +55,12 @@ func BenchmarkServeMemory(b *testing.B) {
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var live uint64
+			var live, peakLive, peakGoal uint64
 			for b.Loop() {
 				before := heapInUse()
+				stop := watchHeap()
 				kept, view := bc.build(b, idJSON, groupJSON)
+				peakLive, peakGoal = stop()
 				live = heapInUse() - before
 				if got, _ := view.Len(); got != n {
 					b.Fatalf("directory holds %d identities", got)
@@ -66,6 +73,8 @@ func BenchmarkServeMemory(b *testing.B) {
 			}
 			b.ReportMetric(float64(live)/n, "bytes/identity")
 			b.ReportMetric(float64(live)/(1<<20), "live-MiB")
+			b.ReportMetric(float64(peakLive)/(1<<20), "peak-live-MiB")
+			b.ReportMetric(float64(peakGoal)/(1<<20), "peak-goal-MiB")
 		})
 	}
 }
@@ -104,5 +113,33 @@ func writeHeapProfile(b *testing.B, path string) {
 	}
 	if err := f.Close(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// watchHeap samples the live heap and the heap goal, which change only when
+// a collection ends, until the returned function is called; it returns the
+// largest of each.
+func watchHeap() func() (live, goal uint64) {
+	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/goal:bytes"}}
+	done, result := make(chan struct{}), make(chan [2]uint64)
+	go func() {
+		var peak [2]uint64
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(samples)
+			peak[0], peak[1] = max(peak[0], samples[0].Value.Uint64()), max(peak[1], samples[1].Value.Uint64())
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() (uint64, uint64) {
+		close(done)
+		peak := <-result
+		return peak[0], peak[1]
 	}
 }

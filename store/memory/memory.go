@@ -113,18 +113,21 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 	if err != nil {
 		return store.ApplyResult{}, err
 	}
-	if err := s.checkPlan(p); err != nil {
+	if err := s.checkPlan(&cs, p); err != nil {
 		return store.ApplyResult{}, err
 	}
-	return s.commit(p), nil
+	return s.commit(&cs, p), nil
 }
 
 // checkPlan verifies uniqueness and member references against the state the
 // plan would leave.
-func (s *Store) checkPlan(p plan.ChangePlan) error {
+func (s *Store) checkPlan(cs *store.ChangeSet, p plan.KeptPlan) error {
 	users := make([]nameClaim, 0, len(p.Identities))
 	for _, pi := range p.Identities {
-		c := nameClaim{id: pi.Identity.ID, name: pi.Identity.UserName, deleted: pi.Op == store.OpDelete}
+		c := nameClaim{id: pi.ID, deleted: pi.Op == store.OpDelete}
+		if !c.deleted {
+			c.name = cs.Identities[pi.Index].Identity.UserName
+		}
 		if pi.Previous != nil {
 			c.previous = pi.Previous.UserName
 		}
@@ -182,10 +185,10 @@ func checkUnique(claims []nameClaim, holders map[string]string, what string) err
 }
 
 // checkMembers makes sure no group would name an identity that does not exist.
-func (s *Store) checkMembers(p plan.ChangePlan) error {
+func (s *Store) checkMembers(p plan.KeptPlan) error {
 	final := map[string]bool{} // identity id → exists after the plan, for ids the plan touches
 	for _, pi := range p.Identities {
-		final[pi.Identity.ID] = pi.Op != store.OpDelete
+		final[pi.ID] = pi.Op != store.OpDelete
 	}
 	exists := func(id string) bool {
 		if e, ok := final[id]; ok {
@@ -220,7 +223,7 @@ func (s *Store) checkMembers(p plan.ChangePlan) error {
 // result (Shared): the store, the change log and the directory that applied
 // the change set all hold one copy of each. The plan's states are the change
 // set's, which Apply owns, so they need no copy either.
-func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
+func (s *Store) commit(cs *store.ChangeSet, p plan.KeptPlan) store.ApplyResult {
 	res := store.ApplyResult{Shared: true}
 	for _, pi := range p.Identities {
 		if pi.Previous != nil {
@@ -235,14 +238,15 @@ func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 	}
 	res.Identities = make([]store.Identity, 0, kept)
 	states := make([]*store.Identity, len(p.Identities)) // by plan position: what each change-log row keeps
-	for n, pi := range p.Identities {
+	for n := range p.Identities {
+		pi := &p.Identities[n]
 		if pi.Op == store.OpDelete {
-			delete(s.db.identities, pi.Identity.ID)
-			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
+			delete(s.db.identities, pi.ID)
+			res.DeletedIdentities = append(res.DeletedIdentities, pi.ID)
 			states[n] = pi.Previous
 			continue
 		}
-		res.Identities = append(res.Identities, pi.Identity)
+		res.Identities = append(res.Identities, pi.State(cs))
 		stored := &res.Identities[len(res.Identities)-1]
 		store.Intern(stored)
 		s.db.identities[stored.ID] = stored
@@ -282,7 +286,7 @@ func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
 	// write.
 	for n, c := range p.Changes {
 		var state *store.Identity
-		if n < len(states) && c.Kind == store.KindIdentity && c.ResourceID == p.Identities[n].Identity.ID {
+		if n < len(states) && c.Kind == store.KindIdentity && c.ResourceID == p.Identities[n].ID {
 			state = states[n]
 		}
 		for _, ms := range [][]string{c.MembersAdded, c.MembersRemoved} {
