@@ -268,7 +268,9 @@ func NewDirectory(ctx context.Context, st Store, opts DirectoryOptions) (*Direct
 func viewFromState(state State) *View {
 	ids := make([]*Identity, len(state.Identities))
 	for n := range state.Identities {
-		Intern(&state.Identities[n])
+		if !state.Interned {
+			Intern(&state.Identities[n])
+		}
 		ids[n] = &state.Identities[n]
 	}
 	groups := make([]*Group, len(state.Groups))

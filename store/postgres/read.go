@@ -138,6 +138,7 @@ func (s *Store) State(ctx context.Context) (store.State, error) {
 		if st.Identities, err = queryIdentitiesSized(ctx, tx, count, true, ""); err != nil {
 			return err
 		}
+		st.Interned = true
 		st.Groups, err = queryGroups(ctx, tx, "")
 		return err
 	})
