@@ -91,9 +91,16 @@ type ApplyResult struct {
 	LastSeq  int64
 	// Identities and Groups are the stored states after the apply, in the
 	// order of the change set, deleted ones omitted; the ids of those are in
-	// DeletedIdentities and DeletedGroups. The caller owns them all.
+	// DeletedIdentities and DeletedGroups. The caller owns them all unless
+	// Shared is set.
 	Identities        []Identity
 	Groups            []Group
 	DeletedIdentities []string
 	DeletedGroups     []string
+	// Shared says that the states are the store's own, interned (see
+	// Intern), and that the store keeps pointers to the elements of
+	// Identities and Groups: nobody may change them, nor reorder the
+	// slices. A directory then serves them as they are, and a backend that
+	// keeps every state in memory does not hold a second copy of everyone.
+	Shared bool
 }

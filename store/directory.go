@@ -268,14 +268,39 @@ func NewDirectory(ctx context.Context, st Store, opts DirectoryOptions) (*Direct
 func viewFromState(state State) *View {
 	ids := make([]*Identity, len(state.Identities))
 	for n := range state.Identities {
-		intern(&state.Identities[n])
+		if !state.Interned {
+			Intern(&state.Identities[n])
+		}
 		ids[n] = &state.Identities[n]
 	}
 	groups := make([]*Group, len(state.Groups))
 	for n := range state.Groups {
 		groups[n] = &state.Groups[n]
 	}
+	shareIDs(ids, groups)
 	return newView(state.Seq, ids, groups)
+}
+
+// shareIDs makes managers and group members the very strings of the ids they
+// name: a backend decodes each as a copy of its own, one more id per person
+// for the manager and one per membership.
+func shareIDs(ids []*Identity, groups []*Group) {
+	byID := make(map[string]string, len(ids))
+	for _, i := range ids {
+		byID[i.ID] = i.ID
+	}
+	for _, i := range ids {
+		if id, ok := byID[i.Manager]; ok {
+			i.Manager = id
+		}
+	}
+	for _, g := range groups {
+		for n, m := range g.Members {
+			if id, ok := byID[m]; ok {
+				g.Members[n] = id
+			}
+		}
+	}
 }
 
 // View returns the current snapshot. It never touches the database.
@@ -395,7 +420,9 @@ func (d *Directory) absorbLocked(res ApplyResult) bool {
 	}
 	ids := make(map[string]*Identity, len(res.Identities)+len(res.DeletedIdentities))
 	for n := range res.Identities {
-		intern(&res.Identities[n])
+		if !res.Shared {
+			Intern(&res.Identities[n])
+		}
 		ids[res.Identities[n].ID] = &res.Identities[n]
 	}
 	for _, id := range res.DeletedIdentities {
@@ -430,7 +457,7 @@ func (d *Directory) apply(ctx context.Context, cur *View, pending pendingChanges
 		changedIDs[id] = nil
 	}
 	for n := range ids {
-		intern(&ids[n])
+		Intern(&ids[n])
 		changedIDs[ids[n].ID] = &ids[n]
 	}
 	changedGroups := make(map[string]*Group, len(groupIDs))

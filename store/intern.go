@@ -14,13 +14,14 @@ func repeatsAcrossPeople(field string) bool {
 	return false
 }
 
-// intern makes an identity the directory is about to hold share its
-// strings: values that repeat across people are kept once for everyone, and
-// values that repeat within the person (the Personio id as externalId and
-// employeeNumber, the email as userName) once for the person. With 100,000
-// people this keeps the directory under 2 KB per identity. Only identities
-// the directory owns may be passed.
-func intern(i *Identity) {
+// Intern makes an identity about to be kept share its strings: values that
+// repeat across people are kept once for everyone, and values that repeat
+// within the person (the Personio id as externalId and employeeNumber, the
+// email as userName) once for the person. The directory interns what it
+// holds; a backend that keeps its own states and hands them to the directory
+// (ApplyResult.Shared) interns them first. It writes to i and replaces its
+// Source map, so only an identity nobody else can see yet may be passed.
+func Intern(i *Identity) {
 	a := &i.Attributes
 	for _, s := range []*string{&a.Title, &a.UserType, &a.PreferredLanguage, &a.Locale, &a.Timezone,
 		&a.Department, &a.Organization, &a.CostCenter, &a.Division} {

@@ -74,6 +74,11 @@ type State struct {
 	Identities []Identity
 	Groups     []Group
 	Seq        int64
+	// Interned says the backend interned every identity as it read it (see
+	// Intern), so that the directory need not do it again: a second pass
+	// made a second source map of everyone at the end of a replica's load,
+	// when the heap is largest.
+	Interned bool
 }
 
 // ChangeQuery selects change-log rows. Zero values mean no restriction;

@@ -33,7 +33,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (int, int, err
 	limit := s.db.pruneLimit()
 	n := 0
 	// The log is in time order, so the old rows are a prefix of it.
-	for n < len(s.db.changes) && s.db.changes[n].Seq <= limit && s.db.changes[n].Time.Before(before) {
+	for n < len(s.db.changes) && s.db.pruned+int64(n)+1 <= limit && s.db.changes[n].time.Before(before) {
 		n++
 	}
 	s.db.changes = slices.Clone(s.db.changes[n:])
@@ -70,9 +70,9 @@ func (s *Store) ErasePerson(ctx context.Context, personioID, scimID string) (int
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
 	rows := 0
-	for i, c := range s.db.changes {
-		if scimID != "" && c.Kind == store.KindIdentity && c.ResourceID == scimID {
-			s.db.changes[i].Before, s.db.changes[i].After = store.EraseValues(c.Before), store.EraseValues(c.After)
+	for i := range s.db.changes {
+		if r := &s.db.changes[i]; scimID != "" && r.kind == store.KindIdentity && r.resourceID == scimID {
+			r.erase()
 			rows++
 		}
 	}

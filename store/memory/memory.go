@@ -6,7 +6,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -33,7 +32,7 @@ type Shared struct {
 	groups     map[string]*store.Group
 	userNames  map[string]string // lower-cased userName → identity id
 	groupNames map[string]string // lower-cased displayName → group id
-	changes    []store.Change
+	changes    []logRow
 	pruned     int64 // change-log rows pruned from the front: changes[0] has Seq pruned+1
 	runs       map[string]store.Run
 	tokens     map[string]store.Token
@@ -110,22 +109,25 @@ func (s *Store) Apply(ctx context.Context, cs store.ChangeSet) (store.ApplyResul
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	p, err := plan.Resolve(cs, s.db.identities, s.db.groups, s.db.now())
+	p, err := plan.ResolveKeepingStates(cs, s.db.identities, s.db.groups, s.db.now())
 	if err != nil {
 		return store.ApplyResult{}, err
 	}
-	if err := s.checkPlan(p); err != nil {
+	if err := s.checkPlan(&cs, p); err != nil {
 		return store.ApplyResult{}, err
 	}
-	return s.commit(p), nil
+	return s.commit(&cs, p), nil
 }
 
 // checkPlan verifies uniqueness and member references against the state the
 // plan would leave.
-func (s *Store) checkPlan(p plan.ChangePlan) error {
+func (s *Store) checkPlan(cs *store.ChangeSet, p plan.KeptPlan) error {
 	users := make([]nameClaim, 0, len(p.Identities))
 	for _, pi := range p.Identities {
-		c := nameClaim{id: pi.Identity.ID, name: pi.Identity.UserName, deleted: pi.Op == store.OpDelete}
+		c := nameClaim{id: pi.ID, deleted: pi.Op == store.OpDelete}
+		if !c.deleted {
+			c.name = cs.Identities[pi.Index].Identity.UserName
+		}
 		if pi.Previous != nil {
 			c.previous = pi.Previous.UserName
 		}
@@ -183,10 +185,10 @@ func checkUnique(claims []nameClaim, holders map[string]string, what string) err
 }
 
 // checkMembers makes sure no group would name an identity that does not exist.
-func (s *Store) checkMembers(p plan.ChangePlan) error {
+func (s *Store) checkMembers(p plan.KeptPlan) error {
 	final := map[string]bool{} // identity id → exists after the plan, for ids the plan touches
 	for _, pi := range p.Identities {
-		final[pi.Identity.ID] = pi.Op != store.OpDelete
+		final[pi.ID] = pi.Op != store.OpDelete
 	}
 	exists := func(id string) bool {
 		if e, ok := final[id]; ok {
@@ -217,47 +219,91 @@ func (s *Store) checkMembers(p plan.ChangePlan) error {
 	return nil
 }
 
-func (s *Store) commit(p plan.ChangePlan) store.ApplyResult {
-	var res store.ApplyResult
+// commit stores the plan. The states it stores are the elements of the
+// result (Shared): the store, the change log and the directory that applied
+// the change set all hold one copy of each. The plan's states are the change
+// set's, which Apply owns, so they need no copy either.
+func (s *Store) commit(cs *store.ChangeSet, p plan.KeptPlan) store.ApplyResult {
+	res := store.ApplyResult{Shared: true}
 	for _, pi := range p.Identities {
 		if pi.Previous != nil {
 			delete(s.db.userNames, strings.ToLower(pi.Previous.UserName))
 		}
 	}
+	kept := 0
 	for _, pi := range p.Identities {
+		if pi.Op != store.OpDelete {
+			kept++
+		}
+	}
+	res.Identities = make([]store.Identity, 0, kept)
+	states := make([]*store.Identity, len(p.Identities)) // by plan position: what each change-log row keeps
+	for n := range p.Identities {
+		pi := &p.Identities[n]
 		if pi.Op == store.OpDelete {
-			delete(s.db.identities, pi.Identity.ID)
-			res.DeletedIdentities = append(res.DeletedIdentities, pi.Identity.ID)
+			delete(s.db.identities, pi.ID)
+			res.DeletedIdentities = append(res.DeletedIdentities, pi.ID)
+			states[n] = pi.Previous
 			continue
 		}
-		stored := pi.Identity.Clone()
-		s.db.identities[stored.ID] = &stored
+		res.Identities = append(res.Identities, pi.State(cs))
+		stored := &res.Identities[len(res.Identities)-1]
+		store.Intern(stored)
+		s.db.identities[stored.ID] = stored
 		s.db.userNames[strings.ToLower(stored.UserName)] = stored.ID
-		res.Identities = append(res.Identities, stored.Clone())
+		states[n] = stored
+	}
+	// A manager is the very string of the manager's id, and so is a
+	// member below: the change set's are copies of their own.
+	for n := range res.Identities {
+		if m, ok := s.db.identities[res.Identities[n].Manager]; ok {
+			res.Identities[n].Manager = m.ID
+		}
 	}
 	for _, pg := range p.Groups {
 		if pg.Previous != nil {
 			delete(s.db.groupNames, strings.ToLower(pg.Previous.DisplayName))
 		}
 	}
+	res.Groups = make([]store.Group, 0, len(p.Groups))
 	for _, pg := range p.Groups {
 		if pg.Op == store.OpDelete {
 			delete(s.db.groups, pg.Group.ID)
 			res.DeletedGroups = append(res.DeletedGroups, pg.Group.ID)
 			continue
 		}
-		stored := pg.Group.Clone()
-		s.db.groups[stored.ID] = &stored
-		s.db.groupNames[strings.ToLower(stored.DisplayName)] = stored.ID
-		res.Groups = append(res.Groups, stored.Clone())
-	}
-	for _, c := range p.Changes {
-		c.Seq = s.db.lastSeq() + 1
-		s.db.changes = append(s.db.changes, c)
-		if res.FirstSeq == 0 {
-			res.FirstSeq = c.Seq
+		res.Groups = append(res.Groups, pg.Group) // the plan made its member list
+		stored := &res.Groups[len(res.Groups)-1]
+		for n, m := range stored.Members {
+			if i, ok := s.db.identities[m]; ok {
+				stored.Members[n] = i.ID
+			}
 		}
-		res.LastSeq = c.Seq
+		s.db.groups[stored.ID] = stored
+		s.db.groupNames[strings.ToLower(stored.DisplayName)] = stored.ID
+	}
+	// Resolve logs one row per identity write, in order, then one per group
+	// write. Grown once: row by row, a first sync's log was copied over and
+	// over and left up to a quarter of it unused.
+	s.db.changes = slices.Grow(s.db.changes, len(p.Changes))
+	for n, c := range p.Changes {
+		var state *store.Identity
+		if n < len(states) && c.Kind == store.KindIdentity && c.ResourceID == p.Identities[n].ID {
+			state = states[n]
+		}
+		for _, ms := range [][]string{c.MembersAdded, c.MembersRemoved} {
+			for k, m := range ms {
+				if i, ok := s.db.identities[m]; ok {
+					ms[k] = i.ID
+				}
+			}
+		}
+		s.db.changes = append(s.db.changes, newLogRow(c, state))
+		seq := s.db.lastSeq()
+		if res.FirstSeq == 0 {
+			res.FirstSeq = seq
+		}
+		res.LastSeq = seq
 	}
 	if len(p.Changes) > 0 {
 		s.db.nudge()
@@ -325,39 +371,33 @@ func (s *Store) Changes(ctx context.Context, q store.ChangeQuery) ([]store.Chang
 	}
 	s.db.mu.Lock()
 	defer s.db.mu.Unlock()
-	start := max(q.AfterSeq-s.db.pruned, 0)
+	start := min(max(q.AfterSeq-s.db.pruned, 0), int64(len(s.db.changes)))
 	var out []store.Change
-	for _, c := range s.db.changes[min(start, int64(len(s.db.changes))):] {
+	for n := range s.db.changes[start:] {
 		if len(out) == limit {
 			break
 		}
-		if matches(c, q) {
-			out = append(out, cloneChange(c))
+		if r := &s.db.changes[start+int64(n)]; matches(r, q) {
+			out = append(out, r.change(s.db.pruned+start+int64(n)+1))
 		}
 	}
 	return out, nil
 }
 
-func matches(c store.Change, q store.ChangeQuery) bool {
+func matches(r *logRow, q store.ChangeQuery) bool {
 	switch {
-	case !q.Since.IsZero() && c.Time.Before(q.Since):
+	case !q.Since.IsZero() && r.time.Before(q.Since):
 		return false
-	case !q.Until.IsZero() && !c.Time.Before(q.Until):
+	case !q.Until.IsZero() && !r.time.Before(q.Until):
 		return false
-	case q.Actor != "" && c.Actor != q.Actor:
+	case q.Actor != "" && r.actor != q.Actor:
 		return false
-	case q.Kind != "" && c.Kind != q.Kind:
+	case q.Kind != "" && r.kind != q.Kind:
 		return false
-	case q.ResourceID != "" && c.ResourceID != q.ResourceID:
+	case q.ResourceID != "" && r.resourceID != q.ResourceID:
 		return false
 	}
 	return true
-}
-
-func cloneChange(c store.Change) store.Change {
-	c.Before, c.After = maps.Clone(c.Before), maps.Clone(c.After)
-	c.MembersAdded, c.MembersRemoved = slices.Clone(c.MembersAdded), slices.Clone(c.MembersRemoved)
-	return c
 }
 
 func (s *Store) LastSeq(ctx context.Context) (int64, error) {
