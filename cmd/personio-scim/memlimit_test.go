@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"testing"
+
+	"github.com/personio-scim/personio-scim/personio/mirror"
 )
 
 func TestSoftMemoryLimit(t *testing.T) {
@@ -34,5 +36,24 @@ func TestSoftMemoryLimit(t *testing.T) {
 				t.Fatalf("softMemoryLimit = %d, %v; want %d, %v", got, ok, tt.want, tt.wantSet)
 			}
 		})
+	}
+}
+
+func TestReleaseAfterLargeRuns(t *testing.T) {
+	tests := []struct {
+		people int
+		want   int
+	}{
+		{0, 0},
+		{9_999, 0},
+		{10_000, 1},
+		{100_000, 1},
+	}
+	for _, tt := range tests {
+		freed := 0
+		releaseAfterLargeRuns(func() { freed++ })(mirror.Report{People: tt.people})
+		if freed != tt.want {
+			t.Errorf("a run reading %d people freed memory %d times, want %d", tt.people, freed, tt.want)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -141,7 +142,7 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 	}
 	// Every finished sync run is told to whoever acts on runs: metrics,
 	// the notifier, write-back.
-	onRun := []func(mirror.Report){metrics.ObserveRun}
+	onRun := []func(mirror.Report){metrics.ObserveRun, releaseAfterLargeRuns(debug.FreeOSMemory)}
 	if notifier != nil {
 		svc.loops = append(svc.loops, func(ctx context.Context) { notifier.Run(ctx) })
 		onRun = append(onRun, func(rep mirror.Report) {
