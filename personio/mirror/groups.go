@@ -177,7 +177,7 @@ func compileGroups(env *cel.Env, cfgName string, c GroupsConfig, refs *fieldRefs
 
 // evaluate lists the groups of one person who is to be a member.
 func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) ([]groupRef, error) {
-	var refs []groupRef
+	refs := make([]groupRef, 0, len(cg.generated)+len(cg.rules))
 	for _, k := range cg.generated {
 		for _, value := range kindValues(act.rec, k.kind) {
 			value = strings.TrimSpace(value)
@@ -197,6 +197,9 @@ func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) (
 		if member {
 			refs = append(refs, groupRef{Key: r.key, Kind: kindRule, DisplayName: r.displayName})
 		}
+	}
+	if len(refs) == 0 {
+		return nil, nil // as before the slice was sized ahead
 	}
 	return refs, nil
 }
