@@ -185,7 +185,11 @@ func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) (
 			if value == "" || slices.ContainsFunc(refs, func(g groupRef) bool { return g.Key == key }) {
 				continue
 			}
-			refs = append(refs, groupRef{Key: key, Kind: k.kind, DisplayName: strings.ReplaceAll(k.cfg.DisplayName, valuePlaceholder, value)})
+			display := value // the default display name, without a copy of the value per person
+			if k.cfg.DisplayName != valuePlaceholder {
+				display = strings.ReplaceAll(k.cfg.DisplayName, valuePlaceholder, value)
+			}
+			refs = append(refs, groupRef{Key: key, Kind: k.kind, DisplayName: display})
 		}
 	}
 	for i := range cg.rules {
