@@ -184,22 +184,21 @@ func identityRow(attrNames []string, i *store.Identity) []any {
 // buffers for every identity: COPY encodes a row into its own buffer
 // before it asks for the next (pgx's copyFrom.buildCopyBuf), so nothing
 // handed out for one row is read after the next is made. A batch keeps
-// its arguments until sent, so updates use identityRow. Fields go in as
-// pointers, which an interface holds without allocating.
+// its arguments until sent, so updates use identityRow. (Pointers to the
+// fields would not save boxing them: pgx dereferences through reflect,
+// which boxes again.)
 type identityRowEncoder struct {
 	names                  []string
 	attrs, life, over, src []byte
-	userNameKey            string
 	values                 [11]any
 }
 
 func (e *identityRowEncoder) row(i *store.Identity) []any {
-	e.userNameKey = strings.ToLower(i.UserName)
 	e.attrs = appendAttributes(e.attrs[:0], e.names, &i.Attributes)
 	e.life = appendLifecycle(e.life[:0], &i.Lifecycle)
 	e.over, e.src = appendFlatMapOrNil(e.over, i.Overrides), appendFlatMapOrNil(e.src, i.Source)
 	v := &e.values
-	*v = [11]any{&i.ID, &i.PersonioID, &e.userNameKey, &e.attrs, &e.life, &e.over, &e.src, &i.SourceHash, &i.Version, &i.Created, &i.Modified}
+	*v = [11]any{i.ID, i.PersonioID, strings.ToLower(i.UserName), e.attrs, e.life, e.over, e.src, i.SourceHash, i.Version, i.Created, i.Modified}
 	return v[:]
 }
 
@@ -302,7 +301,6 @@ func appendChanges(ctx context.Context, tx pgx.Tx, p *plan.ChangePlan) (first, l
 	}
 	// One row and two buffers serve every row, as in identityRowEncoder.
 	var values [12]any
-	var seq int64
 	var beforeBuf, afterBuf, before, after []byte
 	rows := copyRows(len(changes), func(n int) []any {
 		c := &changes[n]
@@ -312,9 +310,8 @@ func appendChanges(ctx context.Context, tx pgx.Tx, p *plan.ChangePlan) (first, l
 		} else {
 			before, after = flatMap(c.Before), flatMap(c.After)
 		}
-		seq = end + int64(n) + 1
-		values = [12]any{&seq, &c.Time, &c.Actor, &c.Cause, &c.Reason, (*string)(&c.Kind), &c.ResourceID, (*string)(&c.Op),
-			&before, &after, c.MembersAdded, c.MembersRemoved}
+		values = [12]any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
+			before, after, c.MembersAdded, c.MembersRemoved}
 		return values[:]
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, rows); err != nil {
