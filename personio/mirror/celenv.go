@@ -136,6 +136,18 @@ type recordActivation struct {
 	// attempt is which candidate unique() yields: 0 in the first
 	// evaluation, more when the planner looks for a free one.
 	attempt int
+	fits    int8 // fitsSizeBounds: 0 not known yet, 1 yes, -1 no
+}
+
+// fitsSizeBounds is asked once per expression: the answer is kept.
+func (a *recordActivation) fitsSizeBounds() bool {
+	if a.fits == 0 {
+		a.fits = -1
+		if fitsSizeBounds(a.rec) {
+			a.fits = 1
+		}
+	}
+	return a.fits > 0
 }
 
 func newRecordActivation(rec *personio.Record) *recordActivation {
@@ -193,9 +205,17 @@ func customByKeyAndLabel(attrs map[string]personio.CustomAttribute) map[string]s
 
 // program is a compiled expression with the source positions its
 // evaluation errors are reported at.
+//
+// prg is the guarded form: cost limit and interrupt checks. fast, when
+// set, is the same expression without what cannot matter for it: without a
+// cost tracker because its static estimate fits costLimit for a record
+// within the size bounds, and without interrupt checks and a context
+// unless it loops.
 type program struct {
-	prg  cel.Program
-	info *celast.SourceInfo
+	prg   cel.Program
+	fast  cel.Program
+	loops bool
+	info  *celast.SourceInfo
 }
 
 // costLimit bounds one evaluation of one expression for one person. Real
@@ -226,14 +246,33 @@ func compileExpr(env *cel.Env, text string, want *cel.Type) (program, *celast.AS
 		return program{}, nil, fmt.Errorf("plan expression: %w", err)
 	}
 	native := checked.NativeRep()
-	return program{prg: prg, info: native.SourceInfo()}, native, nil
+	p := program{prg: prg, loops: hasComprehension(native), info: native.SourceInfo()}
+	if staticallyBounded(env, checked) {
+		opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+		if p.loops {
+			opts = append(opts, cel.InterruptCheckFrequency(interruptEvery))
+		}
+		if p.fast, err = env.Program(checked, opts...); err != nil {
+			return program{}, nil, fmt.Errorf("plan expression: %w", err)
+		}
+	}
+	return p, native, nil
 }
 
 // eval runs the program for one person. Its errors never carry a value
 // from the record: CEL's own messages quote them ("invalid RFC 3339
 // timestamp \"Paul\""), and reports and logs must not hold personal data.
 func (p program) eval(ctx context.Context, act *recordActivation) (ref.Val, error) {
-	v, _, err := p.prg.ContextEval(ctx, act)
+	var v ref.Val
+	var err error
+	switch {
+	case p.fast == nil || !act.fitsSizeBounds():
+		v, _, err = p.prg.ContextEval(ctx, act)
+	case p.loops:
+		v, _, err = p.fast.ContextEval(ctx, act)
+	default:
+		v, _, err = p.fast.Eval(act)
+	}
 	if err != nil {
 		return nil, p.safeError(ctx, err)
 	}

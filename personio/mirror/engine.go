@@ -188,6 +188,11 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, today personio.Date, 
 		return err
 	}
 	plan := e.policy.plan(e.ns, &in)
+	// The records and the view planned from are not needed past the plan:
+	// dropped here, a first sync's 100,000 records are not held through
+	// the apply, the peak of a run.
+	complete := in.complete
+	in = planInput{}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("run cancelled while planning: %w", err)
 	}
@@ -200,7 +205,7 @@ func (e *Engine) run(ctx context.Context, opts RunOptions, today personio.Date, 
 	if err != nil {
 		return err
 	}
-	if in.complete {
+	if complete {
 		e.mu.Lock()
 		e.evaluatedDay = today
 		e.mu.Unlock()

@@ -177,7 +177,7 @@ func compileGroups(env *cel.Env, cfgName string, c GroupsConfig, refs *fieldRefs
 
 // evaluate lists the groups of one person who is to be a member.
 func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) ([]groupRef, error) {
-	var refs []groupRef
+	refs := make([]groupRef, 0, len(cg.generated)+len(cg.rules))
 	for _, k := range cg.generated {
 		for _, value := range kindValues(act.rec, k.kind) {
 			value = strings.TrimSpace(value)
@@ -185,7 +185,11 @@ func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) (
 			if value == "" || slices.ContainsFunc(refs, func(g groupRef) bool { return g.Key == key }) {
 				continue
 			}
-			refs = append(refs, groupRef{Key: key, Kind: k.kind, DisplayName: strings.ReplaceAll(k.cfg.DisplayName, valuePlaceholder, value)})
+			display := value // the default display name, without a copy of the value per person
+			if k.cfg.DisplayName != valuePlaceholder {
+				display = strings.ReplaceAll(k.cfg.DisplayName, valuePlaceholder, value)
+			}
+			refs = append(refs, groupRef{Key: key, Kind: k.kind, DisplayName: display})
 		}
 	}
 	for i := range cg.rules {
@@ -197,6 +201,9 @@ func (cg *compiledGroups) evaluate(ctx context.Context, act *recordActivation) (
 		if member {
 			refs = append(refs, groupRef{Key: r.key, Kind: kindRule, DisplayName: r.displayName})
 		}
+	}
+	if len(refs) == 0 {
+		return nil, nil // as before the slice was sized ahead
 	}
 	return refs, nil
 }

@@ -186,8 +186,9 @@ func (pl *planner) evaluateAll() {
 		var wg sync.WaitGroup
 		for w := range workers {
 			wg.Go(func() {
+				var scratch personio.Record
 				for n := w; n < len(recs); n += workers {
-					batch[n] = pl.evaluate(&recs[n])
+					batch[n] = pl.evaluate(&recs[n], &scratch)
 				}
 			})
 		}
@@ -227,16 +228,19 @@ type evaluation struct {
 }
 
 // evaluate runs the policy for one person; it only reads the planner.
-func (pl *planner) evaluate(rec *personio.Record) evaluation {
+// scratch holds the minimized record while its source is built: one per
+// worker rather than one on the heap per person.
+func (pl *planner) evaluate(rec *personio.Record, scratch *personio.Record) evaluation {
 	ev := evaluation{id: pl.ns.IdentityID(rec.ID)}
 	var prevLife *store.Lifecycle
 	if prev, ok := pl.in.view.Identity(ev.id); ok {
 		ev.prev, prevLife = prev, &prev.Lifecycle
 	}
-	ev.out, ev.err = pl.policy.evaluate(pl.in.ctx, *rec, pl.in.today, prevLife)
+	ev.out, ev.err = pl.policy.evaluateRecord(pl.in.ctx, rec, pl.in.today, prevLife)
 	if ev.out.InScope && ev.err == nil && ev.out.Present {
-		minimized := pl.policy.Minimize(*rec)
-		ev.source = sourceOf(pl.policy.recordFields, &minimized)
+		*scratch = pl.policy.Minimize(*rec)
+		ev.source = sourceOf(pl.policy.recordFields, scratch)
+		*scratch = personio.Record{} // holds no one's data once done
 		ev.hash = fingerprint(ev.source)
 	}
 	return ev

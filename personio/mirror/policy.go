@@ -152,7 +152,13 @@ func lifecycleFields() []string {
 // can deactivate a leaver whose record no longer maps, keeping the stored
 // attributes.
 func (p *Policy) evaluate(ctx context.Context, rec personio.Record, today personio.Date, prev *store.Lifecycle) (outcome, error) {
-	act := newRecordActivation(&rec)
+	return p.evaluateRecord(ctx, &rec, today, prev)
+}
+
+// evaluateRecord is evaluate without copying the record: the planner's
+// records stay where they are, not one copy on the heap per person.
+func (p *Policy) evaluateRecord(ctx context.Context, rec *personio.Record, today personio.Date, prev *store.Lifecycle) (outcome, error) {
+	act := newRecordActivation(rec)
 	inScope, err := evalBool(ctx, p.scope, act)
 	if err != nil {
 		return outcome{}, &personError{PersonID: rec.ID, Attribute: "scope", Err: err}
@@ -160,7 +166,7 @@ func (p *Policy) evaluate(ctx context.Context, rec personio.Record, today person
 	if !inScope {
 		return outcome{}, nil
 	}
-	lc, present := p.lifecycle.decide(&rec, today, prev)
+	lc, present := p.lifecycle.decide(rec, today, prev)
 	out := outcome{InScope: true, Present: present, Lifecycle: lc, OnCreateOnly: p.mapping.onCreateOnly}
 	if !present {
 		return out, nil

@@ -180,6 +180,37 @@ func identityRow(attrNames []string, i *store.Identity) []any {
 		flatMap(i.Overrides), flatMap(i.Source), i.SourceHash, i.Version, i.Created, i.Modified}
 }
 
+// identityRowEncoder is identityRow for COPY, reusing one row and its
+// buffers for every identity: COPY encodes a row into its own buffer
+// before it asks for the next (pgx's copyFrom.buildCopyBuf), so nothing
+// handed out for one row is read after the next is made. A batch keeps
+// its arguments until sent, so updates use identityRow. (Pointers to the
+// fields would not save boxing them: pgx dereferences through reflect,
+// which boxes again.)
+type identityRowEncoder struct {
+	names                  []string
+	attrs, life, over, src []byte
+	values                 [11]any
+}
+
+func (e *identityRowEncoder) row(i *store.Identity) []any {
+	e.attrs = appendAttributes(e.attrs[:0], e.names, &i.Attributes)
+	e.life = appendLifecycle(e.life[:0], &i.Lifecycle)
+	e.over, e.src = appendFlatMapOrNil(e.over, i.Overrides), appendFlatMapOrNil(e.src, i.Source)
+	v := &e.values
+	*v = [11]any{i.ID, i.PersonioID, strings.ToLower(i.UserName), e.attrs, e.life, e.over, e.src, i.SourceHash, i.Version, i.Created, i.Modified}
+	return v[:]
+}
+
+// appendFlatMapOrNil is flatMap into buf's storage; nil, a NULL, for a
+// nil map (an empty non-nil slice would be an empty, invalid, JSON text).
+func appendFlatMapOrNil(buf []byte, m map[string]string) []byte {
+	if m == nil {
+		return nil
+	}
+	return appendFlatMap(buf[:0], m)
+}
+
 // writeIdentities copies creates in bulk (a first sync creates everyone),
 // encoding each row only as COPY asks for it, and sends updates and deletes
 // as one batch.
@@ -212,8 +243,9 @@ func writeIdentities(ctx context.Context, tx pgx.Tx, planned []plan.IdentityWrit
 		}
 	}
 	if len(creates) > 0 {
+		enc := identityRowEncoder{names: attrNames}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"identities"}, identityColumns, copyRows(len(creates), func(n int) []any {
-			return identityRow(attrNames, creates[n])
+			return enc.row(creates[n])
 		})); err != nil {
 			return fmt.Errorf("create %d identities: %w", len(creates), err)
 		}
@@ -267,14 +299,20 @@ func appendChanges(ctx context.Context, tx pgx.Tx, p *plan.ChangePlan) (first, l
 	if err := tx.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change_log`).Scan(&end); err != nil {
 		return 0, 0, fmt.Errorf("read change-log end: %w", err)
 	}
+	// One row and two buffers serve every row, as in identityRowEncoder.
+	var values [12]any
+	var beforeBuf, afterBuf, before, after []byte
 	rows := copyRows(len(changes), func(n int) []any {
 		c := &changes[n]
-		before, after := flatMap(c.Before), flatMap(c.After)
 		if n < len(p.Identities) {
-			before, after = identityDiffJSON(p, n)
+			before, after = appendIdentityDiffJSON(beforeBuf, afterBuf, p, n)
+			beforeBuf, afterBuf = keepStorage(beforeBuf, before), keepStorage(afterBuf, after)
+		} else {
+			before, after = flatMap(c.Before), flatMap(c.After)
 		}
-		return []any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
+		values = [12]any{end + int64(n) + 1, c.Time, c.Actor, c.Cause, c.Reason, string(c.Kind), c.ResourceID, string(c.Op),
 			before, after, c.MembersAdded, c.MembersRemoved}
+		return values[:]
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"change_log"}, changeColumns, rows); err != nil {
 		return 0, 0, fmt.Errorf("append %d change-log rows: %w", len(changes), err)
@@ -282,18 +320,38 @@ func appendChanges(ctx context.Context, tx pgx.Tx, p *plan.ChangePlan) (first, l
 	return end + 1, end + int64(len(changes)), nil
 }
 
+// keepStorage is the buffer to reuse next: out when it holds one, so that
+// a nil side (a create has no before) does not drop the storage.
+func keepStorage(buf, out []byte) []byte {
+	if out != nil {
+		return out
+	}
+	return buf
+}
+
 // identityDiffJSON encodes the before and after of the plan's identity row
 // n, nil for a side the row does not have. A create has no before and a
 // delete no after, so neither is built for them: a first sync's rows are
 // all creates.
 func identityDiffJSON(p *plan.ChangePlan, n int) (before, after []byte) {
+	return appendIdentityDiffJSON(make([]byte, 0, 256), make([]byte, 0, 512), p, n)
+}
+
+// appendIdentityDiffJSON is identityDiffJSON into the storage of before
+// and after.
+func appendIdentityDiffJSON(before, after []byte, p *plan.ChangePlan, n int) ([]byte, []byte) {
 	op := p.Identities[n].Op
 	wantBefore, wantAfter := op != store.OpCreate, op != store.OpDelete
+	before, after = before[:0], after[:0]
 	if wantBefore {
-		before = append(make([]byte, 0, 256), '{')
+		before = append(before, '{')
+	} else {
+		before = nil
 	}
 	if wantAfter {
-		after = append(make([]byte, 0, 512), '{')
+		after = append(after, '{')
+	} else {
+		after = nil
 	}
 	member := func(buf []byte, name, value string) []byte {
 		if len(buf) > 1 {

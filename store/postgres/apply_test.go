@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"maps"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +54,16 @@ func TestIdentityDiffJSONMatchesResolvedMaps(t *testing.T) {
 		if !maps.Equal(b, w.Before) || (b == nil) != (w.Before == nil) || !maps.Equal(a, w.After) || (a == nil) != (w.After == nil) {
 			t.Errorf("row %d (%s): encoded %s → %s, Resolve's maps %q → %q", n, w.Op, before, after, w.Before, w.After)
 		}
+	}
+	// COPY reuses two buffers for every row, whatever op came before.
+	var bb, ab []byte
+	for _, n := range []int{0, 1, 2, 2, 1, 0, 2} {
+		before, after := appendIdentityDiffJSON(bb, ab, &got, n)
+		wb, wa := identityDiffJSON(&got, n)
+		if string(before) != string(wb) || (before == nil) != (wb == nil) || string(after) != string(wa) || (after == nil) != (wa == nil) {
+			t.Errorf("row %d with reused buffers: %s → %s, want %s → %s", n, before, after, wb, wa)
+		}
+		bb, ab = keepStorage(bb, before), keepStorage(ab, after)
 	}
 }
 
@@ -107,4 +119,49 @@ func appendFlatObject(buf []byte, keys, values []string) []byte {
 		buf = appendJSONString(buf, values[n])
 	}
 	return append(buf, '}')
+}
+
+// TestIdentityRowEncoderMatchesIdentityRow: COPY's reused row holds, for
+// each identity in turn, what identityRow builds for it.
+func TestIdentityRowEncoderMatchesIdentityRow(t *testing.T) {
+	at := time.Date(2026, 3, 30, 10, 0, 0, 0, time.UTC)
+	ids := []store.Identity{
+		{ID: "a", PersonioID: "1", Attributes: store.Attributes{UserName: "Ann@Example.com", Title: `say "hi"`},
+			Lifecycle: store.Lifecycle{State: store.StateActive, HireDate: "2020-01-01"},
+			Source:    map[string]string{"first_name": "Ann", "last_name": "Long name " + strings.Repeat("x", 100)}, SourceHash: "h1", Version: 1, Created: at, Modified: at},
+		{ID: "b", PersonioID: "2", Attributes: store.Attributes{UserName: "bo"}, Overrides: map[string]string{"nickName": "B"},
+			Source: map[string]string{"id": "2"}, Version: 3, Created: at.Add(time.Hour), Modified: at.Add(2 * time.Hour)},
+		{ID: "c"}, // no source, no overrides: NULL columns
+		{ID: "d", Attributes: store.Attributes{DisplayName: "Zoë"}, Source: map[string]string{}, Overrides: map[string]string{}},
+	}
+	names := store.AttributeNames()
+	enc := identityRowEncoder{names: names}
+	for n := range ids {
+		got, want := enc.row(&ids[n]), identityRow(names, &ids[n])
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d values, want %d", ids[n].ID, len(got), len(want))
+		}
+		for c := range want {
+			g := reflect.ValueOf(got[c])
+			if g.Kind() == reflect.Pointer {
+				g = g.Elem()
+			}
+			if c == 5 || c == 6 { // flat maps, in map order
+				gb, wb := g.Interface().([]byte), want[c].([]byte)
+				if (gb == nil) != (wb == nil) {
+					t.Errorf("%s column %s: %q, want %q", ids[n].ID, identityColumns[c], gb, wb)
+					continue
+				}
+				gm, err1 := decodeFlatMap(gb)
+				wm, err2 := decodeFlatMap(wb)
+				if err1 != nil || err2 != nil || !maps.Equal(gm, wm) {
+					t.Errorf("%s column %s: %q, want %q (%v, %v)", ids[n].ID, identityColumns[c], gb, wb, err1, err2)
+				}
+				continue
+			}
+			if !reflect.DeepEqual(g.Interface(), want[c]) {
+				t.Errorf("%s column %s: %#v, want %#v", ids[n].ID, identityColumns[c], g.Interface(), want[c])
+			}
+		}
+	}
 }

@@ -20,10 +20,15 @@ func flatMap(m map[string]string) []byte {
 	if m == nil {
 		return nil
 	}
-	buf := make([]byte, 0, 32*len(m)+2)
+	return appendFlatMap(make([]byte, 0, 32*len(m)+2), m)
+}
+
+// appendFlatMap is flatMap into buf, for a non-nil map.
+func appendFlatMap(buf []byte, m map[string]string) []byte {
 	buf = append(buf, '{')
+	start := len(buf)
 	for k, v := range m {
-		if len(buf) > 1 {
+		if len(buf) > start {
 			buf = append(buf, ',')
 		}
 		buf = appendJSONString(buf, k)

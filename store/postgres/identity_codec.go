@@ -11,10 +11,15 @@ import (
 // names is store.AttributeNames, asked once by the caller: it makes a new
 // slice, and a first sync encodes 100,000 identities.
 func encodeAttributes(names []string, a *store.Attributes) []byte {
-	buf := append(make([]byte, 0, 512), '{')
+	return appendAttributes(make([]byte, 0, 512), names, a)
+}
+
+func appendAttributes(buf []byte, names []string, a *store.Attributes) []byte {
+	buf = append(buf, '{')
+	start := len(buf)
 	for _, name := range names {
 		if v, _ := a.Get(name); v != "" {
-			if len(buf) > 1 {
+			if len(buf) > start {
 				buf = append(buf, ',')
 			}
 			buf = append(appendJSONString(buf, name), ':')
@@ -44,9 +49,14 @@ func lifecycleFields(l *store.Lifecycle) ([]string, []*string) {
 }
 
 func encodeLifecycle(l *store.Lifecycle) []byte {
-	buf := append(make([]byte, 0, 160), '{')
+	return appendLifecycle(make([]byte, 0, 160), l)
+}
+
+func appendLifecycle(buf []byte, l *store.Lifecycle) []byte {
+	buf = append(buf, '{')
+	start := len(buf)
 	member := func(name, value string) {
-		if len(buf) > 1 {
+		if len(buf) > start {
 			buf = append(buf, ',')
 		}
 		buf = append(appendJSONString(buf, name), ':')
