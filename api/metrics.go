@@ -23,6 +23,7 @@ type Metrics struct {
 	registry        *prometheus.Registry
 	httpRequests    *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
+	httpSeries      sync.Map // seriesKey → httpSeries, see series
 	syncRuns        *prometheus.CounterVec
 	syncDuration    *prometheus.HistogramVec
 	guardHolds      prometheus.Counter
@@ -124,13 +125,46 @@ func (m *Metrics) handler() http.Handler {
 // ids do not blow up the label space.
 func (m *Metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		start := time.Now()
+		// Under the request log (as the router stacks them) the status is
+		// already being recorded, and the clock read: one writer serves both.
+		sw, ok := w.(*statusWriter)
+		if !ok || sw.wrote {
+			sw = &statusWriter{ResponseWriter: w, status: http.StatusOK, start: time.Now()}
+		}
 		next.ServeHTTP(sw, r)
-		route, method := m.routePattern(r), methodLabel(r.Method)
-		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(sw.status)).Inc()
-		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		s := m.series(m.routePattern(r), methodLabel(r.Method), sw.status)
+		s.requests.Inc()
+		s.duration.Observe(time.Since(sw.start).Seconds())
 	})
+}
+
+// httpSeries is the request counter and latency histogram of one route,
+// method and status.
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+// series finds the metrics of a request, remembering them: looking the
+// label values up in the vectors (hashing them, and formatting the status)
+// on every request cost more than the rest of the bookkeeping. Its keys
+// are the metrics' own label values, so it grows with them and no more.
+func (m *Metrics) series(route, method string, status int) httpSeries {
+	key := seriesKey{route, method, status}
+	if s, ok := m.httpSeries.Load(key); ok {
+		return s.(httpSeries)
+	}
+	s := httpSeries{
+		requests: m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)),
+		duration: m.httpDuration.WithLabelValues(route, method),
+	}
+	m.httpSeries.Store(key, s)
+	return s
 }
 
 // routePattern is the route a request matched, as registered, so that ids

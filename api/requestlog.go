@@ -25,6 +25,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	start  time.Time // when the request came in
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -54,11 +55,13 @@ func logRequests(logger *slog.Logger, client, route func(*http.Request) string) 
 	var counter atomic.Uint64
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := prefix + strconv.FormatUint(counter.Add(1), 36)
-			w.Header().Set("X-Request-Id", id)
+			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK, start: time.Now()}
+			var buf [32]byte
+			id := string(strconv.AppendUint(append(buf[:0], prefix...), counter.Add(1), 36))
+			// The name is canonical already: the map is set directly rather
+			// than through Header.Set, which canonicalises it every time.
+			w.Header()["X-Request-Id"] = []string{id}
 			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-			start := time.Now()
 			next.ServeHTTP(sw, r)
 			level := slog.LevelDebug
 			if sw.status >= 500 {
@@ -70,7 +73,7 @@ func logRequests(logger *slog.Logger, client, route func(*http.Request) string) 
 				return
 			}
 			logger.Log(r.Context(), level, "http request", "request_id", id, "method", methodLabel(r.Method), "route", route(r),
-				"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "client", client(r))
+				"status", sw.status, "duration_ms", time.Since(sw.start).Milliseconds(), "client", client(r))
 		})
 	}
 }
