@@ -36,8 +36,9 @@ bench:
 
 # Instructions per SCIM lookup, two figures: callgrind counts the
 # instructions executed inside countedLookup (scim/bench_test.go), one
-# lookup through authentication, routing and the SCIM handler, and nothing
-# outside it: not the setup of the 10,000-person directory, whose count
+# lookup through the service's router (request log, metrics, routing,
+# authentication, the SCIM handler) and httptest's request and recorder,
+# and nothing outside it: not the setup of the 10,000-person directory, whose count
 # differs between processes (hash seeds are random per process), nor the
 # warm-up. Each figure is the difference between runs at two fixed
 # iteration counts divided by the difference in iterations, which also

@@ -11,15 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
-
+	"github.com/personio-scim/personio-scim/api"
 	"github.com/personio-scim/personio-scim/scim"
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/memory"
 )
 
-// The benchmarks serve a directory of 10,000 identities through the full
-// handler as the router composes it (authentication, StripPrefix, SCIM).
+// The benchmarks serve a directory of 10,000 identities through the
+// service's router, as a deployment does (request log, metrics,
+// authentication, SCIM).
 // The loopback ones run a real HTTP server and client on this machine and
 // report throughput and latency percentiles; the baseline is a bare
 // net/http handler writing a fixed SCIM body of the same size through the
@@ -44,18 +44,15 @@ func benchServer(b *testing.B) (http.Handler, []string) {
 	return r, targets
 }
 
-// routed composes the handler the way the router does.
+// routed is the service's router (api.NewRouter) on the directory: the
+// request log and metrics, chi's routing, authentication with the SCIM
+// bootstrap token, then the SCIM handler.
 func routed(b *testing.B, st *memory.Store, dir *store.Directory) http.Handler {
-	h, err := scim.NewHandler(dir, st, scim.Options{})
+	h, err := api.NewRouter(api.Options{Store: st, Directory: dir, SCIMToken: readToken})
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := chi.NewRouter()
-	r.Route("/scim/v2", func(r chi.Router) {
-		r.Use(authMiddleware(st))
-		r.Mount("/", http.StripPrefix("/scim/v2", h))
-	})
-	return r
+	return h
 }
 
 // loopback runs the targets round-robin against handler from parallel
