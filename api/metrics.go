@@ -132,7 +132,7 @@ func (m *Metrics) instrument(next http.Handler) http.Handler {
 			sw = &statusWriter{ResponseWriter: w, status: http.StatusOK, start: time.Now()}
 		}
 		next.ServeHTTP(sw, r)
-		s := m.series(m.routePattern(r), methodLabel(r.Method), sw.status)
+		s := m.series(r, sw.status)
 		s.requests.Inc()
 		s.duration.Observe(time.Since(sw.start).Seconds())
 	})
@@ -145,26 +145,48 @@ type httpSeries struct {
 	duration prometheus.Observer
 }
 
+// seriesKey names the series of a request by the patterns of the route it
+// matched (one or two routers deep, as every route of the service is;
+// none when unmatched), its method and status.
 type seriesKey struct {
-	route, method string
-	status        int
+	route  routeKey
+	method string
+	status int
 }
 
-// series finds the metrics of a request, remembering them: looking the
-// label values up in the vectors (hashing them, and formatting the status)
-// on every request cost more than the rest of the bookkeeping. Its keys
-// are the metrics' own label values, so it grows with them and no more.
-func (m *Metrics) series(route, method string, status int) httpSeries {
-	key := seriesKey{route, method, status}
+// series finds the metrics of a request, remembering them: building the
+// route's label and looking the label values up in the vectors (hashing
+// them, and formatting the status) on every request cost more than the
+// rest of the bookkeeping. Its keys are registered route patterns, methods
+// and statuses, so it grows as the metrics' own label values do.
+func (m *Metrics) series(r *http.Request, status int) httpSeries {
+	method := methodLabel(r.Method)
+	var key seriesKey
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		switch n := len(rc.RoutePatterns); {
+		case n > 2:
+			return m.newSeries(m.routePattern(r), method, status)
+		case n == 2:
+			key.route.inner = rc.RoutePatterns[1]
+			fallthrough
+		case n == 1:
+			key.route.outer = rc.RoutePatterns[0]
+		}
+	}
+	key.method, key.status = method, status
 	if s, ok := m.httpSeries.Load(key); ok {
 		return s.(httpSeries)
 	}
-	s := httpSeries{
+	s := m.newSeries(m.routePattern(r), method, status)
+	m.httpSeries.Store(key, s)
+	return s
+}
+
+func (m *Metrics) newSeries(route, method string, status int) httpSeries {
+	return httpSeries{
 		requests: m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)),
 		duration: m.httpDuration.WithLabelValues(route, method),
 	}
-	m.httpSeries.Store(key, s)
-	return s
 }
 
 // routePattern is the route a request matched, as registered, so that ids
