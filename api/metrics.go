@@ -23,6 +23,7 @@ type Metrics struct {
 	registry        *prometheus.Registry
 	httpRequests    *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
+	httpSeries      sync.Map // seriesKey → httpSeries, see series
 	syncRuns        *prometheus.CounterVec
 	syncDuration    *prometheus.HistogramVec
 	guardHolds      prometheus.Counter
@@ -124,13 +125,68 @@ func (m *Metrics) handler() http.Handler {
 // ids do not blow up the label space.
 func (m *Metrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		start := time.Now()
+		// Under the request log (as the router stacks them) the status is
+		// already being recorded, and the clock read: one writer serves both.
+		sw, ok := w.(*statusWriter)
+		if !ok || sw.wrote {
+			sw = &statusWriter{ResponseWriter: w, status: http.StatusOK, start: time.Now()}
+		}
 		next.ServeHTTP(sw, r)
-		route, method := m.routePattern(r), methodLabel(r.Method)
-		m.httpRequests.WithLabelValues(route, method, strconv.Itoa(sw.status)).Inc()
-		m.httpDuration.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
+		s := m.series(r, sw.status)
+		s.requests.Inc()
+		s.duration.Observe(time.Since(sw.start).Seconds())
 	})
+}
+
+// httpSeries is the request counter and latency histogram of one route,
+// method and status.
+type httpSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// seriesKey names the series of a request by the patterns of the route it
+// matched (one or two routers deep, as every route of the service is;
+// none when unmatched), its method and status.
+type seriesKey struct {
+	route  routeKey
+	method string
+	status int
+}
+
+// series finds the metrics of a request, remembering them: building the
+// route's label and looking the label values up in the vectors (hashing
+// them, and formatting the status) on every request cost more than the
+// rest of the bookkeeping. Its keys are registered route patterns, methods
+// and statuses, so it grows as the metrics' own label values do.
+func (m *Metrics) series(r *http.Request, status int) httpSeries {
+	method := methodLabel(r.Method)
+	var key seriesKey
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		switch n := len(rc.RoutePatterns); {
+		case n > 2:
+			return m.newSeries(m.routePattern(r), method, status)
+		case n == 2:
+			key.route.inner = rc.RoutePatterns[1]
+			fallthrough
+		case n == 1:
+			key.route.outer = rc.RoutePatterns[0]
+		}
+	}
+	key.method, key.status = method, status
+	if s, ok := m.httpSeries.Load(key); ok {
+		return s.(httpSeries)
+	}
+	s := m.newSeries(m.routePattern(r), method, status)
+	m.httpSeries.Store(key, s)
+	return s
+}
+
+func (m *Metrics) newSeries(route, method string, status int) httpSeries {
+	return httpSeries{
+		requests: m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)),
+		duration: m.httpDuration.WithLabelValues(route, method),
+	}
 }
 
 // routePattern is the route a request matched, as registered, so that ids

@@ -25,6 +25,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	start  time.Time // when the request came in
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -41,6 +42,29 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// loggedRequest is what the request log keeps per request, allocated in
+// one piece: the writer recording the status, the context carrying the
+// id (context.WithValue would box the id and allocate a node of its own)
+// and the header value echoing it.
+type loggedRequest struct {
+	sw   statusWriter
+	ctx  requestContext
+	echo [1]string
+}
+
+// requestContext is context.WithValue(parent, requestIDKey{}, id).
+type requestContext struct {
+	context.Context
+	id string
+}
+
+func (c *requestContext) Value(key any) any {
+	if key == (requestIDKey{}) {
+		return c.id
+	}
+	return c.Context.Value(key)
+}
+
 // logRequests gives every request an id (echoed as X-Request-Id) and logs
 // method, route, status, duration and the client's address (as client
 // names it, so behind trusted proxies the address they saw): never query
@@ -54,11 +78,16 @@ func logRequests(logger *slog.Logger, client, route func(*http.Request) string) 
 	var counter atomic.Uint64
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			id := prefix + strconv.FormatUint(counter.Add(1), 36)
-			w.Header().Set("X-Request-Id", id)
-			r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
-			sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-			start := time.Now()
+			lr := &loggedRequest{sw: statusWriter{ResponseWriter: w, status: http.StatusOK, start: time.Now()}}
+			sw := &lr.sw
+			var buf [32]byte
+			id := string(strconv.AppendUint(append(buf[:0], prefix...), counter.Add(1), 36))
+			lr.echo[0] = id
+			// The name is canonical already: the map is set directly rather
+			// than through Header.Set, which canonicalises it every time.
+			w.Header()["X-Request-Id"] = lr.echo[:]
+			lr.ctx = requestContext{Context: r.Context(), id: id}
+			r = r.WithContext(&lr.ctx)
 			next.ServeHTTP(sw, r)
 			level := slog.LevelDebug
 			if sw.status >= 500 {
@@ -70,7 +99,7 @@ func logRequests(logger *slog.Logger, client, route func(*http.Request) string) 
 				return
 			}
 			logger.Log(r.Context(), level, "http request", "request_id", id, "method", methodLabel(r.Method), "route", route(r),
-				"status", sw.status, "duration_ms", time.Since(start).Milliseconds(), "client", client(r))
+				"status", sw.status, "duration_ms", time.Since(sw.start).Milliseconds(), "client", client(r))
 		})
 	}
 }

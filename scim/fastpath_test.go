@@ -311,3 +311,121 @@ func TestLiteralsNeedNoEscaping(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderCacheAcrossViews changes the directory the ways a sync does
+// (a group renamed, a manager renamed, people moving between groups, an
+// identity changed, a manager and a group gone) and after each change
+// compares every User, looked up and listed, with a handler without the
+// cache. Renderings of users nothing touched must be carried over.
+func TestRenderCacheAcrossViews(t *testing.T) {
+	ctx := t.Context()
+	dir, st := fastPathFixture(t)
+	cached, err := newHandler(dir, st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := newHandler(dir, st, Options{RenderCacheBytes: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare := func(step string) {
+		t.Helper()
+		targets := []string{"/Users", "/Users?startIndex=2&count=3"}
+		for _, u := range dir.View().Identities() {
+			targets = append(targets, "/Users?filter="+url.QueryEscape(`userName eq "`+u.UserName+`"`))
+		}
+		for round := range 2 {
+			for _, target := range targets {
+				a, b := httptest.NewRequest(http.MethodGet, target, nil), httptest.NewRequest(http.MethodGet, target, nil)
+				ra, rb := httptest.NewRecorder(), httptest.NewRecorder()
+				cached.ServeHTTP(ra, a)
+				plain.ServeHTTP(rb, b)
+				if ra.Code != rb.Code || ra.Body.String() != rb.Body.String() || !reflect.DeepEqual(ra.Header(), rb.Header()) {
+					t.Fatalf("%s, round %d, %s: with the cache %d %s\nwithout %d %s", step, round, target, ra.Code, ra.Body, rb.Code, rb.Body)
+				}
+			}
+		}
+	}
+	group := func(key string) store.Group {
+		g, ok := dir.View().Group(store.DefaultNamespace.GroupID(key))
+		if !ok {
+			t.Fatalf("no group %s", key)
+		}
+		return *g
+	}
+	identity := func(personioID string) store.Identity {
+		i, ok := dir.View().Identity(personID(personioID))
+		if !ok {
+			t.Fatalf("no identity %s", personioID)
+		}
+		return *i
+	}
+	apply := func(cs store.ChangeSet) {
+		t.Helper()
+		cs.Actor, cs.Cause = "sync", "test"
+		if _, err := dir.Apply(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	compare("first view")
+	// A synthetic person in Engineering, whose members change below (its
+	// id and name do not), reporting to a manager who stays as he is.
+	untouched, ok := dir.View().Identity(personID("20003"))
+	if !ok {
+		t.Fatal("no identity 20003")
+	}
+	firstBytes := keptBytes(t, cached, untouched)
+
+	sales := group("department:Sales")
+	sales.DisplayName = "Vertrieb"
+	apply(store.ChangeSet{Groups: []store.GroupChange{{Op: store.OpUpdate, Group: sales}}})
+	compare("group renamed")
+
+	boss := identity("1001")
+	boss.DisplayName = "Jürgen Müller-Lüdenscheidt"
+	apply(store.ChangeSet{Identities: []store.IdentityChange{{Op: store.OpUpdate, Identity: boss}}})
+	compare("manager renamed")
+
+	eng, people := group("department:Engineering"), group("department:People")
+	mover := personID("1002")
+	eng.Members = slices.DeleteFunc(slices.Clone(eng.Members), func(id string) bool { return id == mover })
+	people.Members = append(slices.Clone(people.Members), mover)
+	apply(store.ChangeSet{Groups: []store.GroupChange{{Op: store.OpUpdate, Group: eng}, {Op: store.OpUpdate, Group: people}}})
+	compare("membership moved")
+
+	changed := identity("1008")
+	changed.Title, changed.DisplayName = "Principal SRE", "Øyvind Hansen-Berg"
+	apply(store.ChangeSet{Identities: []store.IdentityChange{{Op: store.OpUpdate, Identity: changed}}})
+	compare("identity changed")
+
+	office, gone := group("office:Berlin"), personID("3001")
+	office.Members = slices.DeleteFunc(slices.Clone(office.Members), func(id string) bool { return id == gone })
+	apply(store.ChangeSet{
+		Identities: []store.IdentityChange{{Op: store.OpDelete, Identity: identity("3001")}},
+		Groups: []store.GroupChange{{Op: store.OpDelete, Group: group("team:R&D; Platform")},
+			{Op: store.OpUpdate, Group: office}},
+	})
+	compare("manager and group gone")
+
+	if u, _ := dir.View().Identity(untouched.ID); u != untouched {
+		t.Fatal("the view no longer shares the untouched identity")
+	}
+	if keptBytes(t, cached, untouched) != firstBytes {
+		t.Fatal("the untouched user was rendered again instead of carried over")
+	}
+}
+
+// keptBytes is where the rendering the current view's cache keeps for u
+// starts.
+func keptBytes(t *testing.T, h *handler, u *store.Identity) *byte {
+	t.Helper()
+	c := h.rendered.Load()
+	if c == nil {
+		t.Fatal("no render cache")
+	}
+	e, ok := c.entries.Load(u)
+	if !ok || len(e.(*renderedUser).b) == 0 {
+		t.Fatalf("nothing kept for %s", u.ID)
+	}
+	return &e.(*renderedUser).b[0]
+}

@@ -137,24 +137,26 @@ func queryUnescape(s string) (string, bool) {
 	if escapes == 0 && strings.IndexByte(s, '+') < 0 {
 		return s, true
 	}
-	var b strings.Builder
-	b.Grow(len(s) - 2*escapes)
-	from := 0
+	// Filters are short: they are unescaped on the stack and copied out
+	// once, which costs less than growing a strings.Builder piece by piece
+	// (or copying the short runs between escapes with memmove).
+	var stack [128]byte
+	b := stack[:0]
+	if n := len(s) - 2*escapes; n > len(stack) {
+		b = make([]byte, 0, n)
+	}
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
+		switch c := s[i]; c {
 		case '%':
-			b.WriteString(s[from:i])
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			b = append(b, unhex(s[i+1])<<4|unhex(s[i+2]))
 			i += 2
-			from = i + 1
 		case '+':
-			b.WriteString(s[from:i])
-			b.WriteByte(' ')
-			from = i + 1
+			b = append(b, ' ')
+		default:
+			b = append(b, c)
 		}
 	}
-	b.WriteString(s[from:])
-	return b.String(), true
+	return string(b), true
 }
 
 func unhex(c byte) byte {

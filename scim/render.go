@@ -45,6 +45,15 @@ func (r *renderer) shared(w *jsonWriter, key any, write func(*renderer, *jsonWri
 	}
 	e, ok := r.frags.frags.Load(key)
 	if !ok {
+		// A fragment depends only on its key's value, so the previous view's
+		// is good when the key is the same group or manager.
+		if prev := r.frags.prev.Load(); prev != nil {
+			if old, found := prev.frags.Load(key); found {
+				e, ok = r.frags.keep(&r.frags.frags, key, old.(*renderedUser)), true
+			}
+		}
+	}
+	if !ok {
 		frag := &renderedUser{}
 		frag.holes = frag.inline[:0]
 		fr := renderer{view: r.view, fields: r.fields, holes: &frag.holes}
@@ -91,18 +100,8 @@ func pathEscape(id string) string {
 
 func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 	f := r.fields
-	groups := r.view.GroupsOf(u.ID)
+	groups, manager, boss := r.shown(u)
 	enterprise := f.anyOf(uEnterprise) && hasEnterpriseData(u, f)
-	// The manager's name is shown and hashed into the version; it is
-	// looked up once for both.
-	var manager string
-	var boss *store.Identity
-	if u.Manager != "" && (f.has(uManagerDisplayName) || f.has(uMetaVersion)) {
-		// managerName, keeping who it is for the kept manager objects.
-		if m, ok := r.view.Identity(u.Manager); ok {
-			manager, boss = m.DisplayName, m
-		}
-	}
 
 	w.beginObject()
 	w.key("schemas")
@@ -163,6 +162,23 @@ func (r *renderer) user(w *jsonWriter, u *store.Identity) {
 			created: u.Created, modified: u.Modified, version: u.Version, hash: hash})
 	}
 	w.endObject()
+}
+
+// shown is everything user writes of u that comes from the view rather
+// than from u: its groups and its manager's displayName ("" when it has
+// none in the view), with the manager's identity, which keys the kept
+// manager objects. The render cache compares a kept User's groups and
+// manager with these to carry it over to a new view.
+func (r *renderer) shown(u *store.Identity) (groups []*store.Group, manager string, boss *store.Identity) {
+	groups = r.view.GroupsOf(u.ID)
+	// The manager's name is shown and hashed into the version; it is
+	// looked up once for both (managerName, keeping who it is).
+	if u.Manager != "" && (r.fields.has(uManagerDisplayName) || r.fields.has(uMetaVersion)) {
+		if m, ok := r.view.Identity(u.Manager); ok {
+			manager, boss = m.DisplayName, m
+		}
+	}
+	return groups, manager, boss
 }
 
 func (r *renderer) userName(w *jsonWriter, u *store.Identity) {

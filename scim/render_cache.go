@@ -20,6 +20,19 @@ import (
 // older views pinned for paging render as before. The cache keeps its view
 // alive until a request on a newer one replaces it, and is bounded in
 // bytes so that a very large directory does not double its memory.
+//
+// A sync changes few people, and a new view shares the *store.Identity of
+// everyone else with the one before (views are copy-on-write). So a new
+// cache takes a rendering over from the one it replaces when the identity
+// is the same value and what the User shows of the view is too: its
+// groups' ids and names, in order, and its manager's displayName (the
+// manager object's id is the identity's own Manager). Those are exactly
+// what user reads from the view (see renderer.shown), so the bytes are
+// what rendering again would write. Shared fragments carry over by key:
+// a group or manager that is the same value renders the same. The cache
+// replaced stays reachable from its successor, and its view with it, until
+// the next view's cache replaces both: kept renderings take at most twice
+// the bound (the ones carried over are shared, not copied).
 
 // defaultRenderCacheBytes bounds the kept renderings (see
 // Options.RenderCacheBytes): about 20,000 Users of the size the
@@ -38,6 +51,11 @@ type renderedUser struct {
 	// inline holds the holes of a User in a few groups (one per group, the
 	// manager and meta.location) without a second allocation.
 	inline [8]int32
+	// groups and manager are what a User was rendered with from its view
+	// (renderer.shown), for carrying it over to the next; unused in
+	// fragments.
+	groups  []*store.Group
+	manager string
 }
 
 // renderCache holds the renderings of one view.
@@ -50,6 +68,10 @@ type renderCache struct {
 	frags sync.Map
 	size  atomic.Int64
 	limit int64 // bound of size, Options.RenderCacheBytes
+	// prev is the cache this one replaced, to carry renderings over from;
+	// it is cleared when this one is replaced in turn, so that no chain of
+	// old views builds up.
+	prev atomic.Pointer[renderCache]
 }
 
 // keep stores e under key in m while the cache has room, and returns what
@@ -92,7 +114,11 @@ func (h *handler) renderCacheFor(view *store.View) *renderCache {
 			return nil
 		}
 		next := &renderCache{view: view, limit: h.opts.RenderCacheBytes}
+		next.prev.Store(cur)
 		if h.rendered.CompareAndSwap(cur, next) {
+			if cur != nil {
+				cur.prev.Store(nil)
+			}
 			return next
 		}
 	}
@@ -116,10 +142,20 @@ func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *re
 	e.(*renderedUser).appendTo(w, rd.base)
 }
 
-// renderUser renders u for the cache and keeps it while the cache has room.
-// It renders into a pooled buffer and keeps an exact copy.
+// renderUser renders u for the cache, or carries its rendering over from
+// the previous view's cache when nothing it shows changed, and keeps it
+// while the cache has room. It renders into a pooled buffer and keeps an
+// exact copy.
 func (h *handler) renderUser(c *renderCache, rd *renderer, u *store.Identity) *renderedUser {
-	e := &renderedUser{}
+	groups, manager, _ := rd.shown(u)
+	if prev := c.prev.Load(); prev != nil {
+		if old, ok := prev.entries.Load(u); ok {
+			if e := old.(*renderedUser); e.renderedWith(groups, manager) {
+				return c.keep(&c.entries, u, e.carried(groups))
+			}
+		}
+	}
+	e := &renderedUser{groups: groups, manager: manager}
 	e.holes = e.inline[:0]
 	kept := renderer{view: rd.view, fields: rd.fields, holes: &e.holes, frags: c}
 	scratch := h.newWriter()
@@ -127,6 +163,32 @@ func (h *handler) renderUser(c *renderCache, rd *renderer, u *store.Identity) *r
 	e.b = append([]byte(nil), scratch.b...)
 	h.release(scratch)
 	return c.keep(&c.entries, u, e)
+}
+
+// renderedWith reports whether a User rendered with e's groups and manager
+// name shows the same as one with these: the same groups' ids and names in
+// the same order (the same *store.Group is the same value), the same
+// manager name.
+func (e *renderedUser) renderedWith(groups []*store.Group, manager string) bool {
+	if e.manager != manager || len(e.groups) != len(groups) {
+		return false
+	}
+	for i, g := range groups {
+		if old := e.groups[i]; old != g && (old.ID != g.ID || old.DisplayName != g.DisplayName) {
+			return false
+		}
+	}
+	return true
+}
+
+// carried is e for the next view, where the User is in groups: the same
+// bytes, without holding on to the groups of e's view.
+func (e *renderedUser) carried(groups []*store.Group) *renderedUser {
+	next := &renderedUser{b: e.b, holes: e.holes, inline: e.inline, groups: groups, manager: e.manager}
+	if cap(e.holes) <= len(e.inline) {
+		next.holes = next.inline[:len(e.holes)]
+	}
+	return next
 }
 
 // appendTo writes the rendering as the next value of w with base filled in.
