@@ -42,6 +42,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Started reports whether the response has begun, so that a recoverer
+// below (the SCIM handler's) can use this writer instead of wrapping it
+// in one of its own.
+func (w *statusWriter) Started() bool { return w.wrote }
+
 // loggedRequest is what the request log keeps per request, allocated in
 // one piece: the writer recording the status, the context carrying the
 // id (context.WithValue would box the id and allocate a node of its own)

@@ -31,6 +31,18 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // Unwrap lets http.ResponseController reach the connection.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
+// Started reports whether the response has begun.
+func (w *statusWriter) Started() bool { return w.status != 0 }
+
+// startedWriter is a writer that knows whether its response has begun. The
+// service's request log wraps every request in one, and the recoverer then
+// needs no writer of its own: one allocation and one indirect call less on
+// every request.
+type startedWriter interface {
+	http.ResponseWriter
+	Started() bool
+}
+
 // recoverPanics turns a panic below it into a 500 SCIM error: logged with
 // its stack for the operator, shown to the client without any internals.
 // The library's own filter evaluator is known to panic on some filters and
@@ -38,7 +50,10 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // dropped connection.
 func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		tracked, ok := w.(startedWriter)
+		if !ok {
+			tracked = &statusWriter{ResponseWriter: w}
+		}
 		defer func() {
 			v := recover()
 			if v == nil {
@@ -49,10 +64,10 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 			}
 			log.ErrorContext(r.Context(), "scim handler panicked", "method", r.Method, "path", r.URL.Path,
 				"panic", v, "stack", string(debug.Stack()))
-			if sw.status == 0 {
-				writeError(sw, internalError())
+			if !tracked.Started() {
+				writeError(tracked, internalError())
 			}
 		}()
-		next.ServeHTTP(sw, r)
+		next.ServeHTTP(tracked, r)
 	})
 }
