@@ -61,14 +61,15 @@ LOOKUPS_MANY = 2200
 bench-instructions:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	CGO_ENABLED=0 go test -c -o "$$tmp/scim.test" ./scim && \
-	count() { cd scim && GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$$tmp/cg.$$1.$$2" \
-		--toggle-collect='*scim_test.countedLookup' \
+	count() { cd scim && GOGC=off GODEBUG=asyncpreemptoff=1 valgrind --tool=callgrind --callgrind-out-file="$$tmp/cg.$$1.$$2.$$3" \
+		--toggle-collect="*scim_test.$$3" \
 		"$$tmp/scim.test" -test.run '^$$' -test.bench "^$$1$$" -test.benchtime "$$2x" -test.cpu 1 \
 		2>&1 >/dev/null | sed -n 's/.*Collected : //p'; cd ..; } && \
 	for bench in steady-state:BenchmarkLookupUserNameInProcess cold:BenchmarkLookupUserNameColdInProcess; do \
-		few=$$(count $${bench#*:} $(LOOKUPS_FEW)) && many=$$(count $${bench#*:} $(LOOKUPS_MANY)) && \
-		echo "$${bench%%:*} instructions: $$few at $(LOOKUPS_FEW) lookups, $$many at $(LOOKUPS_MANY)" && \
-		echo "$${bench%%:*} instructions per lookup: $$(( (many - few) / ($(LOOKUPS_MANY) - $(LOOKUPS_FEW)) ))" || exit 1; \
+		for part in countedServe:"through the handler" countedLookup:"with httptest building the request"; do \
+			fn=$${bench#*:}; f=$${part%%:*}; few=$$(count $$fn $(LOOKUPS_FEW) $$f) && many=$$(count $$fn $(LOOKUPS_MANY) $$f) && \
+			echo "$${bench%%:*} instructions per lookup, $${part#*:}: $$(( (many - few) / ($(LOOKUPS_MANY) - $(LOOKUPS_FEW)) ))" || exit 1; \
+		done; \
 	done
 
 # Resident memory of serve with 100,000 people, as separate processes: the

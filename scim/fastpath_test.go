@@ -129,7 +129,7 @@ func TestRenderCacheSameBytes(t *testing.T) {
 							cached.str("x")
 						}
 						rd.user(&direct, u)
-						h.userJSON(&cached, &rd, u, cache)
+						h.userJSON(&cached, &rd, u, cache, true)
 						if !bytes.Equal(direct.b, cached.b) || direct.comma != cached.comma {
 							t.Fatalf("round %d, base %q, projection %x, user %s:\ncached %s\ndirect %s", round, base, p, u.ID, cached.b, direct.b)
 						}
@@ -157,7 +157,7 @@ func TestRenderCacheBound(t *testing.T) {
 	for _, u := range view.Identities() {
 		direct, cached := jsonWriter{}, jsonWriter{}
 		rd.user(&direct, u)
-		h.userJSON(&cached, &rd, u, cache)
+		h.userJSON(&cached, &rd, u, cache, true)
 		if !bytes.Equal(direct.b, cached.b) {
 			t.Fatalf("user %s differs past the bound", u.ID)
 		}
@@ -204,6 +204,41 @@ func TestHandlerSameWithoutCache(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRenderCacheKeepsLookupsNotPages checks that a page of many Users, as
+// an import reads, adds nothing to the cache, while the answer of a lookup
+// keeps its User, which later pages then read.
+func TestRenderCacheKeepsLookupsNotPages(t *testing.T) {
+	dir, st := fastPathFixture(t)
+	h, err := newHandler(dir, st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(target string) {
+		t.Helper()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+		if rec.Code != http.StatusOK {
+			t.Fatalf("%s: status %d", target, rec.Code)
+		}
+	}
+	view := dir.View()
+	get("/Users?count=1000")
+	if n := h.renderCacheFor(view).size.Load(); n != 0 {
+		t.Fatalf("a page of %d Users kept %d bytes of renderings, want none", len(view.Identities()), n)
+	}
+	u := view.Identities()[0]
+	get("/Users?filter=" + url.QueryEscape(`userName eq "`+u.UserName+`"`))
+	cache := h.renderCacheFor(view)
+	if _, ok := cache.entries.Load(u); !ok {
+		t.Fatalf("the lookup of %s kept nothing", u.UserName)
+	}
+	kept := cache.size.Load()
+	get("/Users?count=1000")
+	if n := cache.size.Load(); n != kept {
+		t.Fatalf("a page after the lookup changed the kept bytes from %d to %d", kept, n)
 	}
 }
 

@@ -403,8 +403,9 @@ func (h *handler) listUsers(w http.ResponseWriter, view *store.View, base string
 	}
 	rd := renderer{base: base, view: view, fields: newProjection(h.userLeaves, userURN, req.attributes, req.excluded)}
 	cache := h.renderCacheFor(view)
+	keep := len(page) == 1
 	writeList(h, w, page, total, pg.settle(req, total, len(page)), func(jw *jsonWriter, u *store.Identity) {
-		h.userJSON(jw, &rd, u, cache)
+		h.userJSON(jw, &rd, u, cache, keep)
 	})
 	return nil
 }

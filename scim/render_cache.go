@@ -125,15 +125,21 @@ func (h *handler) renderCacheFor(view *store.View) *renderCache {
 }
 
 // userJSON writes u as rd would, from the cache when rd shows the full
-// representation.
-func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *renderCache) {
+// representation. A rendering not kept yet is kept only when keep is set:
+// for the answers of single Users, such as the existence check a client
+// makes before every change. Pages of many Users, an import, read what is
+// kept but add nothing: an import reads every User once, so keeping them
+// would fill the cache's whole bound with renderings read again only at
+// the next import, and an import of 100,000 Users grew a replica by more
+// than 100 MB.
+func (h *handler) userJSON(w *jsonWriter, rd *renderer, u *store.Identity, c *renderCache, keep bool) {
 	if c == nil || rd.fields != fullUser || rd.holes != nil {
 		rd.user(w, u)
 		return
 	}
 	e, ok := c.entries.Load(u)
 	if !ok {
-		if c.size.Load() >= c.limit {
+		if !keep || c.size.Load() >= c.limit {
 			rd.user(w, u)
 			return
 		}

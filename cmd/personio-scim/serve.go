@@ -128,6 +128,9 @@ func newServiceWith(ctx context.Context, e env, logger *slog.Logger, o serviceOp
 		st.Close()
 		return nil, err
 	}
+	if n, _ := dir.View().Len(); n >= largeRunPeople {
+		debug.FreeOSMemory() // what loading a large directory let go of, as after a large run
+	}
 	svc := &service{store: st, dir: dir, logger: logger, trustedProxies: e.TrustedProxies, adminAddr: e.AdminListenAddr}
 	svc.loops = append(svc.loops, dir.Run)
 	if cfg.audit.RetentionDays > 0 {
