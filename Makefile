@@ -35,15 +35,18 @@ bench:
 	go run ./cmd/scim-bench --scenario all --employees 10000 --format markdown
 	go run ./cmd/scim-bench --scenario lookup --employees 10000 --concurrency 8 --format markdown
 
-# Instructions per SCIM lookup, two figures: callgrind counts the
-# instructions executed inside countedLookup (scim/bench_test.go), one
-# lookup through the service's router (request log, metrics, routing,
-# authentication, the SCIM handler) and httptest's request and recorder,
-# and nothing outside it: not the setup of the 10,000-person directory, whose count
-# differs between processes (hash seeds are random per process), nor the
-# warm-up. Each figure is the difference between runs at two fixed
-# iteration counts divided by the difference in iterations, which also
-# cancels the N=1 run the testing package makes before the N run.
+# Instructions per SCIM lookup: callgrind counts the instructions executed
+# inside one function of scim/bench_test.go and nothing outside it (not the
+# setup of the 10,000-person directory, whose count differs between
+# processes since hash seeds are random, nor the warm-up):
+#   through the handler: countedServe, the service's router serving the
+#     request (request log, metrics, routing, authentication, the SCIM
+#     handler, the recorder's writes);
+#   with httptest building the request: countedLookup, the same plus
+#     httptest parsing the request and making the recorder.
+# Each figure is the difference between runs at two fixed iteration counts
+# divided by the difference in iterations, which also cancels the N=1 run
+# the testing package makes before the N run. Two benchmarks:
 #   steady-state: BenchmarkLookupUserNameInProcess, rotating over 1,000
 #     users all looked up once before the counted part, so every answer
 #     comes from the User kept for the view: the cost of a lookup most of
