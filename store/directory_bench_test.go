@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"encoding/json"
-	"runtime"
 	"testing"
 
 	"github.com/personio-scim/personio-scim/store"
@@ -31,9 +30,9 @@ func BenchmarkDirectoryMemory(b *testing.B) {
 	}
 	var perIdentity float64
 	for b.Loop() {
-		before := heapInUse()
+		before := storetest.LiveHeap()
 		view := buildDirectory(b, idJSON, groupJSON).View() // the store behind it is garbage now
-		after := heapInUse()
+		after := storetest.LiveHeap()
 		perIdentity = float64(after-before) / n
 		if got, _ := view.Len(); got != n {
 			b.Fatalf("directory holds %d identities", got)
@@ -60,12 +59,4 @@ func buildDirectory(b *testing.B, idJSON, groupJSON []byte) *store.Directory {
 		b.Fatal(err)
 	}
 	return dir
-}
-
-func heapInUse() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
 }

@@ -5,10 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"runtime"
-	"runtime/metrics"
-	"runtime/pprof"
 	"testing"
-	"time"
 
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/memory"
@@ -57,16 +54,17 @@ func BenchmarkServeMemory(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			var live, peakLive, peakGoal uint64
 			for b.Loop() {
-				before := heapInUse()
-				stop := watchHeap()
+				before := storetest.LiveHeap()
+				stop := storetest.WatchHeap()
 				kept, view := bc.build(b, idJSON, groupJSON)
-				peakLive, peakGoal = stop()
-				live = heapInUse() - before
+				peaks := stop()
+				peakLive, peakGoal = peaks.Live, peaks.Goal
+				live = storetest.LiveHeap() - before
 				if got, _ := view.Len(); got != n {
 					b.Fatalf("directory holds %d identities", got)
 				}
 				if path := os.Getenv("STORE_HEAP_PROFILE"); path != "" {
-					writeHeapProfile(b, path+"."+bc.name)
+					storetest.WriteHeapProfile(b, path+"."+bc.name)
 				}
 				runtime.KeepAlive(kept)
 				runtime.KeepAlive(view)
@@ -99,47 +97,4 @@ func syncedMemoryDirectory(b *testing.B, idJSON, groupJSON []byte) *store.Direct
 		b.Fatal(err)
 	}
 	return dir
-}
-
-func writeHeapProfile(b *testing.B, path string) {
-	b.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	runtime.GC()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
-}
-
-// watchHeap samples the live heap and the heap goal, which change only when
-// a collection ends, until the returned function is called; it returns the
-// largest of each.
-func watchHeap() func() (live, goal uint64) {
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/heap/goal:bytes"}}
-	done, result := make(chan struct{}), make(chan [2]uint64)
-	go func() {
-		var peak [2]uint64
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(samples)
-			peak[0], peak[1] = max(peak[0], samples[0].Value.Uint64()), max(peak[1], samples[1].Value.Uint64())
-			select {
-			case <-done:
-				result <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() (uint64, uint64) {
-		close(done)
-		peak := <-result
-		return peak[0], peak[1]
-	}
 }

@@ -4,10 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
-	"runtime/metrics"
-	"runtime/pprof"
 	"testing"
-	"time"
 
 	"github.com/personio-scim/personio-scim/store"
 	"github.com/personio-scim/personio-scim/store/postgres"
@@ -33,21 +30,22 @@ func BenchmarkReplicaMemory(b *testing.B) {
 	ids, groups = nil, nil
 	var live, peakLive, peakHeap uint64
 	for b.Loop() {
-		before := liveHeap()
-		stop := watchHeap()
+		before := storetest.LiveHeap()
+		stop := storetest.WatchHeap()
 		dir, err := store.NewDirectory(context.Background(), st, store.DirectoryOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		peakLive, peakHeap = stop()
+		peaks := stop()
+		peakLive, peakHeap = peaks.Live, peaks.Objects
 		view := dir.View() // a replica's store keeps nothing of it
 		dir = nil
-		live = liveHeap() - before
+		live = storetest.LiveHeap() - before
 		if got, _ := view.Len(); got != n {
 			b.Fatalf("loaded %d identities", got)
 		}
 		if path := os.Getenv("REPLICA_HEAP_PROFILE"); path != "" {
-			writeHeapProfile(b, path)
+			storetest.WriteHeapProfile(b, path)
 		}
 		runtime.KeepAlive(view)
 	}
@@ -55,56 +53,4 @@ func BenchmarkReplicaMemory(b *testing.B) {
 	b.ReportMetric(float64(live)/(1<<20), "live-MiB")
 	b.ReportMetric(float64(peakLive)/(1<<20), "peak-live-MiB")
 	b.ReportMetric(float64(peakHeap)/(1<<20), "peak-heap-MiB")
-}
-
-func liveHeap() uint64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return m.HeapAlloc
-}
-
-// watchHeap samples, every millisecond until the returned function is
-// called, the live heap (which changes when a collection ends) and the heap
-// itself (live and not yet collected objects); it returns the largest of
-// each.
-func watchHeap() func() (live, heap uint64) {
-	samples := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
-	done, result := make(chan struct{}), make(chan [2]uint64)
-	go func() {
-		var peak [2]uint64
-		tick := time.NewTicker(time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(samples)
-			peak[0], peak[1] = max(peak[0], samples[0].Value.Uint64()), max(peak[1], samples[1].Value.Uint64())
-			select {
-			case <-done:
-				result <- peak
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return func() (uint64, uint64) {
-		close(done)
-		peak := <-result
-		return peak[0], peak[1]
-	}
-}
-
-func writeHeapProfile(b *testing.B, path string) {
-	b.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	runtime.GC()
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		b.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
-		b.Fatal(err)
-	}
 }
