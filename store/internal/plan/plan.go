@@ -6,7 +6,6 @@ package plan
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -305,28 +304,12 @@ func planIdentity(c *store.IdentityChange, cur *store.Identity, now time.Time, a
 // from the zero identity, a delete the change to it.
 func IdentityDiff(old, next *store.Identity) (before, after map[string]string) {
 	before, after = old.Attributes.Diff(&next.Attributes)
-	add := func(name, a, b string) {
-		if a == b {
-			return
-		}
+	eachRecordedField(old, next, func(name, a, b string) {
 		if before == nil {
 			before, after = map[string]string{}, map[string]string{}
 		}
 		before[name], after[name] = a, b
-	}
-	add("personioId", old.PersonioID, next.PersonioID)
-	add("lifecycle.state", string(old.Lifecycle.State), string(next.Lifecycle.State))
-	add("lifecycle.hireDate", old.Lifecycle.HireDate, next.Lifecycle.HireDate)
-	add("lifecycle.endDate", old.Lifecycle.EndDate, next.Lifecycle.EndDate)
-	add("lifecycle.inactiveSince", old.Lifecycle.InactiveSince, next.Lifecycle.InactiveSince)
-	add("lifecycle.removeAfter", old.Lifecycle.RemoveAfter, next.Lifecycle.RemoveAfter)
-	add("lifecycle.rule", old.Lifecycle.Rule, next.Lifecycle.Rule)
-	add("lifecycle.scopeExcluded", boolText(old.Lifecycle.ScopeExcluded), boolText(next.Lifecycle.ScopeExcluded))
-	add("lifecycle.vanishedSource", boolText(old.Lifecycle.VanishedSource), boolText(next.Lifecycle.VanishedSource))
-	add("sourceHash", old.SourceHash, next.SourceHash)
-	for _, k := range slices.Sorted(maps.Keys(mergedKeys(old.Overrides, next.Overrides))) {
-		add("override."+k, old.Overrides[k], next.Overrides[k])
-	}
+	})
 	return before, after
 }
 
@@ -367,7 +350,8 @@ func identityDiffers(attrNames []string, old, next *store.Identity) bool {
 }
 
 // eachIdentityDiff calls fn for every entry IdentityDiff's maps would hold,
-// without building them; a fuzz test holds the two equal.
+// without building them; a fuzz test holds the two equal (their attributes
+// are compared by different paths, the other fields by eachRecordedField).
 func eachIdentityDiff(attrNames []string, old, next *store.Identity, fn func(name, before, after string)) {
 	for _, name := range attrNames {
 		a, _ := old.Attributes.Get(name)
@@ -376,6 +360,14 @@ func eachIdentityDiff(attrNames []string, old, next *store.Identity, fn func(nam
 			fn(name, a, b)
 		}
 	}
+	eachRecordedField(old, next, fn)
+}
+
+// eachRecordedField calls fn for every field besides the attributes that
+// the change log records and that differs between old and next: the
+// Personio id, the lifecycle decision, the fingerprint of the source record
+// and the overrides.
+func eachRecordedField(old, next *store.Identity, fn func(name, before, after string)) {
 	add := func(name, a, b string) {
 		if a != b {
 			fn(name, a, b)
@@ -406,17 +398,6 @@ func boolText(b bool) string {
 		return "true"
 	}
 	return ""
-}
-
-func mergedKeys(a, b map[string]string) map[string]struct{} {
-	keys := make(map[string]struct{}, len(a)+len(b))
-	for k := range a {
-		keys[k] = struct{}{}
-	}
-	for k := range b {
-		keys[k] = struct{}{}
-	}
-	return keys
 }
 
 func planGroup(c store.GroupChange, cur *store.Group, now time.Time) (*GroupWrite, store.Change, error) {
