@@ -21,9 +21,6 @@ type ChangePlan struct {
 	// them in order. Changes[n] for n < len(Identities) is the row of
 	// Identities[n]; the groups' rows follow.
 	Changes []store.Change
-	// deferred says the identity rows' Before and After were left nil, to
-	// be read from EachIdentityDiff.
-	deferred bool
 	// attrNames is store.AttributeNames, asked once: it makes a new slice.
 	attrNames []string
 }
@@ -146,7 +143,6 @@ func resolve(cs store.ChangeSet, identities map[string]*store.Identity, groups m
 	p := ChangePlan{
 		Identities: make([]IdentityWrite, 0, len(cs.Identities)),
 		Changes:    make([]store.Change, 0, len(cs.Identities)+len(cs.Groups)),
-		deferred:   mode == diffsDeferred,
 		attrNames:  store.AttributeNames(),
 	}
 	for n := range cs.Identities {
