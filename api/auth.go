@@ -486,21 +486,7 @@ func (c *tokenCache) get(hash []byte, now time.Time) (cachedToken, bool) {
 func (c *tokenCache) put(hash []byte, p Principal, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.entries) >= c.max {
-		for k, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, k)
-			}
-		}
-	}
-	// Still full of live entries: drop any one, the next request for it
-	// asks the store again.
-	for k := range c.entries {
-		if len(c.entries) < c.max {
-			break
-		}
-		delete(c.entries, k)
-	}
+	makeRoom(c.entries, c.max, func(e cachedToken) bool { return !now.Before(e.expires) })
 	c.entries[string(hash)] = cachedToken{principal: p, boxed: p, expires: now.Add(c.ttl)}
 }
 
@@ -551,22 +537,30 @@ func (m *hashMemo) put(secret string, hash []byte, now time.Time) {
 	key := maphash.String(m.seed, secret)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.entries) >= m.max {
-		for k, e := range m.entries {
-			if !now.Before(e.expires) {
-				delete(m.entries, k)
-			}
-		}
-	}
-	for k := range m.entries {
-		if len(m.entries) < m.max {
-			break
-		}
-		delete(m.entries, k)
-	}
+	makeRoom(m.entries, m.max, func(e memoEntry) bool { return !now.Before(e.expires) })
 	// The secret is copied so that the memo does not keep a request's
 	// header alive.
 	m.entries[key] = memoEntry{secret: strings.Clone(secret), hash: hash, expires: now.Add(m.ttl)}
+}
+
+// makeRoom leaves entries room for one more below max: when it is full,
+// expired entries go first, and if it is still full of live ones, any go
+// (a dropped token or hash is only looked up or computed again).
+func makeRoom[K comparable, V any](entries map[K]V, max int, expired func(V) bool) {
+	if len(entries) < max {
+		return
+	}
+	for k, e := range entries {
+		if expired(e) {
+			delete(entries, k)
+		}
+	}
+	for k := range entries {
+		if len(entries) < max {
+			break
+		}
+		delete(entries, k)
+	}
 }
 
 // secretsEqual compares two secrets in constant time for equal lengths, as
