@@ -74,9 +74,24 @@ func run(t *testing.T, ctx context.Context, what string, steps ...chromedp.Actio
 	}
 }
 
+// shoot saves a screenshot of the page. Headless Chromium on a loaded
+// machine has been seen to never answer a capture (once in a full test run
+// on 2 cores, the page itself long rendered), so each attempt has its own
+// deadline and a capture is asked for up to three times before the test
+// fails.
 func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	var png []byte
+	var err error
+	for range 3 {
+		attempt, cancel := context.WithTimeout(ctx, 20*time.Second)
+		png, err = chromedp.Run(attempt, chromedp.CaptureScreenshot())
+		cancel()
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		t.Logf("screenshot %s: %v; asking again", name, err)
+	}
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
