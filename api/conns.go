@@ -61,10 +61,12 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		}
 		addr := connPeer(c)
 		if total, ok := l.admit(addr); !ok {
-			_ = c.Close()
+			// Counted before the close, so that whoever sees the
+			// connection closed also finds it counted.
 			if l.limits.OnReject != nil {
 				l.limits.OnReject(total)
 			}
+			_ = c.Close()
 			continue
 		}
 		return &limitedConn{Conn: c, release: func() { l.release(addr) }}, nil
